@@ -1,0 +1,41 @@
+# One command per concern; CI runs the same targets a person does.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+UV_VERSION := 0.13.9
+SYNCED := $(VENV)/.synced
+TARGETS := reference/kerncijfers_utrecht_2017_2020.csv
+RAW := $(or $(PIPELINE_RAW_DIR),data/raw)
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+export DO_NOT_TRACK := 1
+
+.PHONY: setup run test lint bench clean
+
+setup: $(SYNCED)
+
+$(SYNCED): pyproject.toml uv.lock
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	@$(BIN)/uv sync --frozen --inexact --quiet
+	@touch $@
+
+# Generates the sample deliveries of the published table once, rebuilds, prints the table.
+run: setup
+	@test -e $(RAW)/README.txt || $(BIN)/pipeline generate --targets $(TARGETS) --out $(RAW)
+	@$(BIN)/pipeline backfill --raw $(RAW)
+	@$(BIN)/pipeline report
+
+test: setup
+	@$(BIN)/pytest -n 2 -q
+
+lint: setup
+	@$(BIN)/ruff check src schemas flows tests
+	@$(BIN)/ruff format --check src schemas flows tests
+	@$(BIN)/mypy
+
+bench: setup
+	@$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) data warehouse/*.duckdb warehouse/*.state.duckdb warehouse/*.lock warehouse/*.key

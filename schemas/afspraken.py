@@ -1,0 +1,51 @@
+"""Appointment versions (`afspraken_*.csv`) after reading: the rules of the delivery agreement."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandera.polars as pa
+from pandera.engines.polars_engine import DateTime
+
+LOCATIES_GETELD = ("Stadskantoor", "Wijkservicecentrum Vleuten-De Meern")
+KANALEN = ("balie", "video", "telefoon")
+STATUSSEN = ("gepland", "verschenen", "niet verschenen", "geannuleerd")
+
+
+class AfspraakVersieRij(pa.DataFrameModel):
+    """One row of a delivered appointment file (one version of an appointment), parsed.
+
+    Grain: (bestand, regel). Unparseable values are null; the checks are the agreement's rules.
+    """
+
+    bestand: str = pa.Field(description="Path of the delivery file below the landing folder")
+    regel: int = pa.Field(ge=2, description="Line in the delivery file where the record starts")
+    afspraak_id: str = pa.Field(nullable=False, str_length={"min_value": 1}, description="The appointment's id")
+    locatie: str = pa.Field(nullable=True, description="Where the appointment takes place")
+    kanaal: str = pa.Field(nullable=False, isin=list(KANALEN), description="balie, video or telefoon")
+    product: str = pa.Field(nullable=True, description="Service the appointment is for")
+    datum: dt.date = pa.Field(nullable=False, description="Local day of the appointment")
+    tijd: dt.time = pa.Field(nullable=False, description="Local start time of the appointment")
+    status: str = pa.Field(nullable=False, isin=list(STATUSSEN), description="State of this version")
+    gewijzigd_op: DateTime = pa.Field(
+        nullable=False,
+        dtype_kwargs={"time_zone": "UTC", "time_unit": "us"},
+        description="When this version was made (UTC)",
+    )
+
+    class Config:
+        strict = True
+        coerce = False
+
+
+REDENEN: dict[tuple[str, str], tuple[str, str]] = {
+    ("afspraak_id", "not_nullable"): ("afspraak_id", "empty id"),
+    ("afspraak_id", "str_length"): ("afspraak_id", "empty id"),
+    ("kanaal", "not_nullable"): ("kanaal", "unknown channel"),
+    ("kanaal", "isin"): ("kanaal", "unknown channel"),
+    ("datum", "not_nullable"): ("datum", "not a date dd-mm-jjjj"),
+    ("tijd", "not_nullable"): ("tijd", "not a time hh:mm"),
+    ("status", "not_nullable"): ("status", "unknown status"),
+    ("status", "isin"): ("status", "unknown status"),
+    ("gewijzigd_op", "not_nullable"): ("gewijzigd", "not an ISO 8601 time with offset"),
+}

@@ -1,0 +1,95 @@
+"""Call-detail records (`telefonie_*.csv`) after reading: the rules of the delivery agreement."""
+
+from __future__ import annotations
+
+import pandera.polars as pa
+import polars as pl
+from pandera.engines.polars_engine import DateTime
+
+NUMMER_14030 = "14030"
+NUMMER_030 = "0302860000"
+KEUZES_UTRECHT = ("Utrecht", "Overig", "Geen keuze")
+KEUZES_DOORGESCHAKELD = ("Zeist", "Houten", "Nieuwegein", "IJsselstein")
+KEUZES = (*KEUZES_UTRECHT, *KEUZES_DOORGESCHAKELD)
+AFHANDELINGEN = ("beantwoord", "verbroken", "doorgeschakeld")
+
+
+def _doorgeschakeld_expected() -> pl.Expr:
+    return (pl.col("nummer") == NUMMER_14030) & pl.col("keuze").is_in(KEUZES_DOORGESCHAKELD)
+
+
+class GesprekRij(pa.DataFrameModel):
+    """One row of a delivered call-detail file, parsed. Grain: (bestand, regel).
+
+    A value that could not be parsed is null here; the checks below are the rules of
+    `spec/raw-data.md`, and a row that fails one goes to the quarantine, not into the figures.
+    """
+
+    bestand: str = pa.Field(description="Path of the delivery file below the landing folder")
+    regel: int = pa.Field(ge=2, description="Line in the delivery file where the record starts")
+    gesprek_id: str = pa.Field(nullable=False, str_length={"min_value": 1}, description="The platform's id of the call")
+    gestart_op: DateTime = pa.Field(
+        nullable=False,
+        dtype_kwargs={"time_zone": "UTC", "time_unit": "us"},
+        description="Moment the call reached the platform (UTC)",
+    )
+    nummer: str = pa.Field(
+        nullable=False, isin=[NUMMER_14030, NUMMER_030], description="Number dialled: 14030 or 0302860000"
+    )
+    keuze: str = pa.Field(nullable=True, isin=list(KEUZES), description="Choice in the 14 030 menu; null on a 030 call")
+    wachtrij: str = pa.Field(nullable=True, description="Contact-centre queue; null when not given")
+    afhandeling: str = pa.Field(nullable=False, isin=list(AFHANDELINGEN), description="Outcome of the call")
+    wachttijd_s: int = pa.Field(nullable=False, ge=0, description="Seconds in the queue before answer or hang-up")
+    gespreksduur_s: int = pa.Field(nullable=False, ge=0, description="Seconds of conversation; 0 unless answered")
+    beller_hash: str = pa.Field(nullable=True, description="HMAC-SHA-256 of the caller's number (never the number)")
+
+    @pa.check("keuze", name="keuze_op_030")
+    def _no_choice_on_030(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(
+            ~((pl.col("nummer") == NUMMER_030) & pl.col("keuze").is_not_null()).fill_null(False)
+        )
+
+    @pa.check("afhandeling", name="doorschakeling_inconsistent")
+    def _forwarding_consistent(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        expected = _doorgeschakeld_expected()
+        actual = pl.col("afhandeling") == "doorgeschakeld"
+        # Only judged when the parts are themselves valid, so one bad value is reported once.
+        judged = (
+            pl.col("nummer").is_in([NUMMER_14030, NUMMER_030])
+            & pl.col("afhandeling").is_in(AFHANDELINGEN)
+            & (pl.col("keuze").is_null() | pl.col("keuze").is_in(KEUZES))
+        )
+        return data.lazyframe.select((~judged | (expected == actual)).fill_null(True))
+
+    @pa.check("gespreksduur_s", name="gespreksduur_zonder_antwoord")
+    def _duration_only_when_answered(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(
+            ((pl.col("gespreksduur_s") == 0) | (pl.col("afhandeling") == "beantwoord")).fill_null(True)
+        )
+
+    class Config:
+        strict = True
+        coerce = False
+
+
+# Column of the delivery a rule is about, and the reason written in the quarantine.
+REDENEN: dict[tuple[str, str], tuple[str, str]] = {
+    ("gesprek_id", "not_nullable"): ("gesprek_id", "empty id"),
+    ("gesprek_id", "str_length"): ("gesprek_id", "empty id"),
+    ("gestart_op", "not_nullable"): ("starttijd", "not an ISO 8601 time with offset"),
+    ("nummer", "not_nullable"): ("nummer", "unknown number"),
+    ("nummer", "isin"): ("nummer", "unknown number"),
+    ("keuze", "isin"): ("keuze", "unknown choice"),
+    ("keuze", "keuze_op_030"): ("keuze", "a choice on a 030 call"),
+    ("afhandeling", "not_nullable"): ("afhandeling", "unknown outcome"),
+    ("afhandeling", "isin"): ("afhandeling", "unknown outcome"),
+    ("afhandeling", "doorschakeling_inconsistent"): (
+        "afhandeling",
+        "inconsistent forwarding: doorgeschakeld exactly when 14030 with Zeist, Houten, Nieuwegein or IJsselstein",
+    ),
+    ("wachttijd_s", "not_nullable"): ("wachttijd", "not a whole number of seconds"),
+    ("wachttijd_s", "greater_than_or_equal_to"): ("wachttijd", "negative seconds"),
+    ("gespreksduur_s", "not_nullable"): ("gespreksduur", "not a whole number of seconds"),
+    ("gespreksduur_s", "greater_than_or_equal_to"): ("gespreksduur", "negative seconds"),
+    ("gespreksduur_s", "gespreksduur_zonder_antwoord"): ("gespreksduur", "conversation seconds on a call not answered"),
+}

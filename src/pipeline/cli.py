@@ -1,0 +1,163 @@
+"""The `pipeline` command: a thin table of contents over the library."""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table as RichTable
+
+from pipeline.settings import Settings
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="Kerncijfers publieksdienstverlening.")
+err = Console(stderr=True)
+out = Console()
+
+RawOption = Annotated[
+    Path | None, typer.Option("--raw", help="Landing folder (default: $PIPELINE_RAW_DIR or data/raw)")
+]
+WarehouseOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--warehouse", help="Warehouse file (default: $PIPELINE_WAREHOUSE or warehouse/publieksdienstverlening.duckdb)"
+    ),
+]
+
+
+class ReportFormat(StrEnum):
+    table = "table"
+    csv = "csv"
+    markdown = "markdown"
+
+
+def _settings(raw: Path | None = None, warehouse: Path | None = None) -> Settings:
+    overrides = {k: v for k, v in {"raw_dir": raw, "warehouse": warehouse}.items() if v is not None}
+    return Settings(**overrides)  # type: ignore[arg-type]
+
+
+def _fail(message: str) -> None:
+    err.print(f"[red]pipeline: {message}[/red]", highlight=False)
+    raise typer.Exit(1)
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    )
+
+
+def _run(kind: str, raw: Path | None, warehouse: Path | None, years: list[int] | None) -> None:
+    from pipeline import jobs
+    from pipeline.locking import WriterBusy
+
+    settings = _settings(raw, warehouse)
+    with _progress() as bar:
+        task = bar.add_task(kind, total=None)
+
+        def progress(step: str, done: int, total: int) -> None:
+            bar.update(task, description=step, completed=done, total=total)
+
+        try:
+            summary = jobs.run(settings, kind, years, progress)
+        except (jobs.PipelineError, WriterBusy, FileNotFoundError) as problem:
+            _fail(str(problem))
+            return
+    err.print(
+        f"{kind}: {summary.processed} deliveries processed, {summary.rejected} rejected, "
+        f"{summary.ignored} ignored; {summary.rows_valid} valid rows, {summary.rows_quarantined} quarantined; "
+        f"{summary.partitions} partitions recomputed -> {settings.warehouse}",
+        highlight=False,
+    )
+    for name, reason in summary.rejected_files:
+        err.print(f"  rejected {name}: {reason}", highlight=False)
+    for name in summary.ignored_files:
+        err.print(f"  ignored {name}", highlight=False)
+
+
+@app.command()
+def backfill(
+    raw: RawOption = None,
+    warehouse: WarehouseOption = None,
+    from_year: Annotated[int | None, typer.Option("--from", help="First year to rebuild")] = None,
+    to_year: Annotated[int | None, typer.Option("--to", help="Last year to rebuild")] = None,
+) -> None:
+    """Rebuild the chosen years (default: all) from every delivery in the landing folder."""
+    years = None
+    if from_year is not None or to_year is not None:
+        first, last = from_year or to_year, to_year or from_year
+        assert first is not None and last is not None
+        if first > last:
+            _fail(f"--from {first} is after --to {last}")
+        years = list(range(first, last + 1))
+    _run("backfill", raw, warehouse, years)
+
+
+@app.command()
+def nightly(raw: RawOption = None, warehouse: WarehouseOption = None) -> None:
+    """Process only deliveries that are new or changed since the last run."""
+    _run("nightly", raw, warehouse, None)
+
+
+@app.command()
+def report(
+    warehouse: WarehouseOption = None,
+    format: Annotated[ReportFormat, typer.Option("--format", help="table, csv or markdown")] = ReportFormat.table,
+) -> None:
+    """Print the published key-figures table, in Dutch number format, with the derived figures."""
+    from pipeline import report as rpt
+
+    settings = _settings(warehouse=warehouse)
+    try:
+        figures = rpt.read_kerncijfers(settings.warehouse)
+    except FileNotFoundError as problem:
+        _fail(str(problem))
+        return
+    t = rpt.table(figures)
+    if format is ReportFormat.csv:
+        sys.stdout.write(rpt.as_csv(t))
+    elif format is ReportFormat.markdown:
+        sys.stdout.write(rpt.as_markdown(t))
+    else:
+        grid = RichTable(title="Kerncijfers publieksdienstverlening", caption=rpt.FOOTNOTE)
+        grid.add_column("")
+        for year in t.years:
+            grid.add_column(str(year), justify="right")
+        for _, label, cells in t.rows:
+            grid.add_row(label, *cells)
+        out.print(grid)
+
+
+@app.command()
+def generate(
+    targets: Annotated[Path, typer.Option("--targets", help="CSV of yearly target figures")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Landing folder to write deliveries into")],
+    seed: Annotated[int, typer.Option("--seed", help="Same seed, same bytes")] = 2020,
+) -> None:
+    """Write sample daily deliveries whose figures equal the targets exactly."""
+    from pipeline.generate import generate as write_sample
+
+    with _progress() as bar:
+        task = bar.add_task("generate", total=None)
+        try:
+            summary = write_sample(
+                targets, out_dir, seed, progress=lambda done, total: bar.update(task, completed=done, total=total)
+            )
+        except (ValueError, FileNotFoundError) as problem:
+            _fail(str(problem))
+            return
+    err.print(f"generated {summary.files_written} files for {list(summary.years)} in {out_dir}", highlight=False)
+
+
+if __name__ == "__main__":
+    app()

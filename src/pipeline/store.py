@@ -1,0 +1,114 @@
+"""The private working database: deliveries ledger, staged versions, current records, figures.
+
+Values are always bound; table names come from this package's own constants, never from input.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+
+SQL_DIR = Path(__file__).resolve().parents[2] / "warehouse"
+PARTITION_COLUMNS = {"dag": ("datum",), "maand": ("jaar", "maand"), "jaar": ("jaar",)}
+
+
+def sql_file(name: str) -> str:
+    return (SQL_DIR / name).read_text(encoding="utf-8")
+
+
+def frame(con: duckdb.DuckDBPyConnection, query: str, params: Sequence[Any] | None = None) -> pl.DataFrame:
+    """A query's result as a Polars frame (through a relation: DuckDB 2 keeps `.pl()` off DB-API results)."""
+    relation = con.sql(query, params=list(params) if params else None)
+    return relation.pl() if relation is not None else pl.DataFrame()
+
+
+def first(con: duckdb.DuckDBPyConnection, query: str, params: Sequence[Any] | None = None) -> tuple[Any, ...] | None:
+    """The first row of a query, or None. Reads the whole result: DuckDB 2 refuses new work on a
+    connection whose last result was only partly fetched."""
+    found = con.execute(query, params or []).fetchall()
+    return found[0] if found else None
+
+
+@contextmanager
+def connect(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(path))
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        con.execute(sql_file("state.sql"))
+        yield con
+    finally:
+        con.close()
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
+def insert(con: duckdb.DuckDBPyConnection, table: str, rows: pl.DataFrame) -> None:
+    """Append `rows` by column name (the frame may order its columns differently)."""
+    if rows.is_empty():
+        return
+    con.register("_rows", rows)
+    try:
+        columns = ", ".join(f'"{c}"' for c in rows.columns)
+        con.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM _rows")
+    finally:
+        con.unregister("_rows")
+
+
+def table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    found = first(
+        con, "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND database_name = current_database()", [table]
+    )
+    return bool(found and found[0])
+
+
+def replace_partitions(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    grain: str,
+    keys: Sequence[dt.date] | Sequence[int],
+    rows: pl.DataFrame,
+) -> None:
+    """Overwrite the partitions `keys` of a figure table with `rows` (the table owns its partitions)."""
+    if not table_exists(con, table):
+        con.register("_rows", rows)
+        con.execute(f"CREATE TABLE {table} AS SELECT * FROM _rows LIMIT 0")
+        con.unregister("_rows")
+    if grain == "maand":
+        con.execute(f"DELETE FROM {table} WHERE jaar * 100 + maand IN (SELECT unnest(?))", [list(keys)])
+    else:
+        (column,) = PARTITION_COLUMNS[grain]
+        con.execute(f"DELETE FROM {table} WHERE {column} IN (SELECT unnest(?))", [list(keys)])
+    insert(con, table, rows)
+
+
+def ids_in(con: duckdb.DuckDBPyConnection, table: str, id_column: str, ids: pl.Series) -> pl.DataFrame:
+    """Rows of `table` whose id is in `ids` (a semi-join against a registered frame, not a long IN)."""
+    con.register("_ids", ids.unique().to_frame(id_column))
+    try:
+        return frame(con, f"SELECT t.* FROM {table} t SEMI JOIN _ids USING ({id_column})")
+    finally:
+        con.unregister("_ids")
+
+
+def delete_ids(con: duckdb.DuckDBPyConnection, table: str, id_column: str, ids: pl.Series) -> None:
+    con.register("_ids", ids.unique().to_frame(id_column))
+    try:
+        con.execute(f"DELETE FROM {table} WHERE {id_column} IN (SELECT {id_column} FROM _ids)")
+    finally:
+        con.unregister("_ids")
