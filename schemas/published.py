@@ -14,6 +14,9 @@ VIEW_COMMENTS: dict[str, str] = {
     "quarantaine": "Ongeldige rijen uit leveringen: niet geteld, te herstellen bij de bron. Nooit persoonsgegevens.",
     "leveringen": "Elk bestand in de landingsmap: verwerkt, afgewezen, genegeerd of vervangen, met reden.",
     "runs": "Elke run van de pipeline (nachtelijk of backfill) met wat hij deed.",
+    "ontbrekende_leveringen": "Dagen zonder gegevens van een bron terwijl de dienst open was (geen weekend, "
+    "geen feestdag), tussen de eerste en de laatste dag met gegevens: echte gaten in de leveringen.",
+    "versheid": "Per bron de laatste dag met gegevens en de laatst verwerkte levering.",
 }
 
 COLUMN_COMMENTS: dict[str, str] = {
@@ -57,4 +60,7 @@ COLUMN_COMMENTS: dict[str, str] = {
     "rijen_quarantaine": "Rijen die in quarantaine gingen.",
     "partities_herberekend": "Aantal herberekende dag-, maand- en jaarpartities.",
     "melding": "Toelichting, bij een mislukte run de reden.",
+    "weekdag": "Dag van de week.",
+    "laatste_dag_met_gegevens": "Laatste kalenderdag waarvoor de bron records leverde.",
+    "laatste_levering_verwerkt_op": "Moment (UTC) waarop de laatste levering van de bron verwerkt werd.",
 }

@@ -31,3 +31,9 @@ SELECT run_id, soort, gestart_op, geeindigd_op, status, leveringen_verwerkt, lev
        leveringen_genegeerd, rijen_gelezen, rijen_geteld AS rijen_geldig, rijen_quarantaine,
        partities_herberekend, melding
 FROM data.runs ORDER BY gestart_op;
+
+CREATE VIEW ontbrekende_leveringen AS
+SELECT bron, datum, weekdag FROM data.ontbrekende_leveringen ORDER BY bron, datum;
+
+CREATE VIEW versheid AS
+SELECT bron, laatste_dag_met_gegevens, laatste_levering_verwerkt_op FROM data.versheid ORDER BY bron;

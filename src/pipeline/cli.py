@@ -15,8 +15,8 @@ from rich.table import Table as RichTable
 from pipeline.settings import Settings
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Kerncijfers publieksdienstverlening.")
-err = Console(stderr=True)
-out = Console()
+err = Console(stderr=True, soft_wrap=True)
+out = Console(soft_wrap=True)
 
 RawOption = Annotated[
     Path | None, typer.Option("--raw", help="Landing folder (default: $PIPELINE_RAW_DIR or data/raw)")
@@ -157,6 +157,31 @@ def generate(
             _fail(str(problem))
             return
     err.print(f"generated {summary.files_written} files for {list(summary.years)} in {out_dir}", highlight=False)
+
+
+@app.command()
+def status(warehouse: WarehouseOption = None) -> None:
+    """Show the last run, freshness per source and the days a source should have delivered but did not."""
+    from pipeline import status as st
+
+    settings = _settings(warehouse=warehouse)
+    try:
+        lines, healthy = st.status_lines(settings.warehouse)
+    except FileNotFoundError as problem:
+        _fail(str(problem))
+        return
+    for line in lines:
+        out.print(line, highlight=False)
+    if not healthy:
+        raise typer.Exit(3)
+
+
+@app.command()
+def serve() -> None:
+    """Serve the `nightly` (02:00 Europe/Amsterdam) and `backfill` deployments to a Prefect API."""
+    from flows.serve import main
+
+    main()
 
 
 if __name__ == "__main__":

@@ -10,6 +10,8 @@ import hashlib
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
 
 import duckdb
 import polars as pl
@@ -22,6 +24,7 @@ from pipeline.sources import SOURCES, Source
 from pipeline.sources.common import local_day
 
 Progress = Callable[[str, int, int], None]
+T = TypeVar("T")
 
 VERSIONS_TABLE = {"telefonie": "gesprek_versies", "afspraken": "afspraak_versies"}
 CURRENT_TABLE = {"telefonie": "gesprekken", "afspraken": "afspraken"}
@@ -67,6 +70,9 @@ class RunSummary:
     rejected_files: list[tuple[str, str]] = field(default_factory=list)
     ignored_files: list[str] = field(default_factory=list)
     message: str | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        return {k: (v.isoformat() if isinstance(v, dt.datetime) else v) for k, v in vars(self).items()}
 
 
 def key_fingerprint(key: bytes) -> str:
@@ -300,15 +306,35 @@ def record_run(con: duckdb.DuckDBPyConnection, summary: RunSummary) -> None:
     )
 
 
-def read_all(settings: Settings, plan: Plan, key: bytes, progress: Progress | None = None) -> dict[str, BatchRead]:
-    reads = {}
-    for i, name in enumerate(SOURCES):
-        if progress:
-            progress(f"lezen {name}", i, len(SOURCES))
-        reads[name] = read_source(settings, name, plan.new[name], key)
-    if progress:
-        progress("lezen", len(SOURCES), len(SOURCES))
-    return reads
+class Runner:
+    """Runs the steps of a job. This one calls them directly; flows pass one that makes them tasks."""
+
+    def __init__(self, progress: Progress | None = None) -> None:
+        self.progress = progress
+
+    def step(self, name: str, fn: Callable[..., T], *args: Any) -> T:
+        return fn(*args)
+
+    def each(self, name: str, fn: Callable[..., T], calls: list[tuple[Any, ...]]) -> list[T]:
+        results = []
+        for done, args in enumerate(calls):
+            if self.progress:
+                self.progress(name, done, len(calls))
+            results.append(fn(*args))
+        if self.progress:
+            self.progress(name, len(calls), len(calls))
+        return results
+
+
+def read_chunks(plan: Plan) -> list[tuple[str, str, list[str]]]:
+    """New deliveries grouped per source and export year: coarse units of work, not one per file."""
+    by_path = {f.pad: f for f in plan.files}
+    chunks: dict[tuple[str, str], list[str]] = {}
+    for source, paths in plan.new.items():
+        for pad in paths:
+            day = by_path[pad].export_datum
+            chunks.setdefault((source, str(day.year) if day else "-"), []).append(pad)
+    return [(source, period, paths) for (source, period), paths in sorted(chunks.items())]
 
 
 def run(
@@ -316,22 +342,43 @@ def run(
     kind: str,
     years: Iterable[int] | None = None,
     progress: Progress | None = None,
+    runner: Runner | None = None,
 ) -> RunSummary:
-    """One whole run (nightly or backfill) under the writer lock: plan, read, commit, publish."""
-    from pipeline import publish  # publish needs the figures' schemas; imported late to keep start fast
+    """One whole run (nightly or backfill) under the writer lock: plan, read, commit, publish.
+
+    A failed run is recorded in the run ledger and leaves the data and the published file as they were.
+    """
+    from pipeline import publish  # imported late: the CLI's other commands start faster without it
     from pipeline.locking import writer_lock
 
+    runner = runner or Runner(progress)
     key = settings.hmac_key()
     with writer_lock(settings), store.connect(settings.state_db) as con:
         check_key(con, key)
         ensure_figure_tables(con)
-        the_plan = plan(settings, con, kind, years)
+        the_plan = runner.step("plan", plan, settings, con, kind, years)
         summary = RunSummary(the_plan.run_id, kind, dt.datetime.now(dt.UTC))
-        if the_plan.has_work:
-            reads = read_all(settings, the_plan, key, progress)
-            commit(settings, con, the_plan, reads, summary)
-        summary.status = "voltooid"
-        summary.ended = dt.datetime.now(dt.UTC)
-        record_run(con, summary)
-        publish.publish(con, settings.warehouse)
+        try:
+            if the_plan.has_work:
+                chunks = read_chunks(the_plan)
+                label = f"read {', '.join(sorted({c[0] for c in chunks}))}"
+                reads = runner.each(label, read_source, [(settings, src, paths, key) for src, _, paths in chunks])
+                runner.step("commit", commit, settings, con, the_plan, combine(reads), summary)
+            summary.status = "voltooid"
+        except Exception as problem:
+            summary.status, summary.message = "mislukt", f"{type(problem).__name__}: {problem}"[:1000]
+            raise
+        finally:
+            summary.ended = dt.datetime.now(dt.UTC)
+            record_run(con, summary)
+        runner.step("publish", publish.publish, con, settings.warehouse)
     return summary
+
+
+def combine(reads: list[BatchRead]) -> dict[str, BatchRead]:
+    """One read per source (every source present, empty if it had nothing new)."""
+    combined = {}
+    for name, source in SOURCES.items():
+        mine = [r for r in reads if r.source == name]
+        combined[name] = BatchRead.concat(name, mine) if mine else read_batch(source, Path("."), [], b"-", 1.0)
+    return combined

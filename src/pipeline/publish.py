@@ -129,7 +129,11 @@ def _write(path: Path, con: duckdb.DuckDBPyConnection, figures: dict[str, pl.Dat
 
 def publish(con: duckdb.DuckDBPyConnection, target: Path) -> None:
     """Write the BI file for the state in `con` and switch it in at `target` atomically."""
+    from pipeline import service_days
+
     figures = kerncijfers(con)
+    figures["ontbrekende_leveringen"] = service_days.missing_days(con)
+    figures["versheid"] = service_days.freshness(con)
     target.parent.mkdir(parents=True, exist_ok=True)
     temporary = target.with_name(f"{target.name}.tmp-{os.getpid()}-{dt.datetime.now().strftime('%H%M%S%f')}")
     try:

@@ -51,6 +51,15 @@ class BatchRead:
     quarantine: pl.DataFrame
     files: pl.DataFrame
 
+    @classmethod
+    def concat(cls, source: str, parts: list[BatchRead]) -> BatchRead:
+        return cls(
+            source,
+            pl.concat([p.rows for p in parts]),
+            pl.concat([p.quarantine for p in parts]),
+            pl.concat([p.files for p in parts]),
+        )
+
 
 def _check_kind(check: str) -> str:
     return re.sub(r"\(.*\)$", "", check)
@@ -127,7 +136,10 @@ def read_batch(source: Source, raw_dir: Path, paths: list[str], key: bytes, max_
             }
         )
 
-    text = pl.concat(frames, how="diagonal") if frames else pl.DataFrame()
+    # No accepted file (none new, or all rejected) still gives a frame with the row's place columns.
+    text = (
+        pl.concat(frames, how="diagonal") if frames else pl.DataFrame(schema={"bestand": pl.String, "regel": pl.Int64})
+    )
     for column in (*source.required, *source.personal):
         if column not in text.columns:
             text = text.with_columns(pl.lit(None, pl.String).alias(column))

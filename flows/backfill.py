@@ -1,0 +1,19 @@
+"""Flow `backfill`: rebuild the chosen years from every delivery in the landing folder."""
+
+from __future__ import annotations
+
+from prefect import flow
+
+from flows.runner import PrefectRunner, summary_artifact
+from pipeline import jobs
+from pipeline.settings import Settings
+
+
+@flow(name="backfill", log_prints=True)
+def backfill(from_year: int | None = None, to_year: int | None = None) -> dict[str, object]:
+    """Rebuild years `from_year`..`to_year` (default: every year) from all deliveries."""
+    first, last = from_year or to_year, to_year or from_year
+    years = range(first, last + 1) if first is not None and last is not None else None
+    summary = jobs.run(Settings(), "backfill", years, runner=PrefectRunner())
+    summary_artifact(summary)
+    return summary.as_dict()
