@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pandera.polars as pa
+import polars as pl
 
 TELEFONIE_GETALLEN: dict[str, str] = {
     "telefoontjes_gemeente": "Aantal telefoontjes naar gemeente: verschillende gesprekken die het "
@@ -177,3 +178,60 @@ def column_order(model: type[pa.DataFrameModel]) -> list[str]:
     derived = [c for c in ("aandeel_14030_pct", *JAAR_AFGELEID) if c in names]
     rest = [c for c in names if c not in {*period, *PUBLISHED_FIRST, *derived}]
     return [*period, *PUBLISHED_FIRST, *derived, *rest]
+
+
+class TelefonieUitsplitsingDag(pa.DataFrameModel):
+    """Calls per day and combination. Grain: (datum, nummer, keuze, wachtrij, afhandeling)."""
+
+    datum: dt.date = pa.Field(description=PERIODE["datum"])
+    nummer: str = pa.Field(isin=["14030", "0302860000"], description="Gekozen nummer, genormaliseerd")
+    keuze: str = pa.Field(nullable=True, description="Keuze in het 14 030-menu; leeg bij 030")
+    wachtrij: str = pa.Field(nullable=True, description="Wachtrij van het Klantcontactcentrum")
+    afhandeling: str = pa.Field(isin=["beantwoord", "verbroken", "doorgeschakeld"], description="Afloop")
+    aantal: int = pa.Field(ge=1, description="Aantal gesprekken")
+    wachttijd_s_totaal: int = pa.Field(ge=0, description="Som van de wachttijd in seconden")
+    gespreksduur_s_totaal: int = pa.Field(ge=0, description="Som van de gespreksduur in seconden")
+
+    class Config:
+        unique = ("datum", "nummer", "keuze", "wachtrij", "afhandeling")
+        strict = True
+
+
+class AfsprakenUitsplitsingDag(pa.DataFrameModel):
+    """Appointments (final state) per day and combination. Grain: (datum, locatie, kanaal, product, status)."""
+
+    datum: dt.date = pa.Field(description=PERIODE["datum"])
+    locatie: str = pa.Field(nullable=True, description="Locatie")
+    kanaal: str = pa.Field(isin=["balie", "video", "telefoon"], description="Kanaal")
+    product: str = pa.Field(nullable=True, description="Product")
+    status: str = pa.Field(
+        isin=["gepland", "verschenen", "niet verschenen", "geannuleerd"], description="Laatste status"
+    )
+    aantal: int = pa.Field(ge=1, description="Aantal afspraken")
+
+    class Config:
+        unique = ("datum", "locatie", "kanaal", "product", "status")
+        strict = True
+
+
+PER_GRAIN: dict[str, type[pa.DataFrameModel]] = {
+    "dag": KerncijfersDag,
+    "maand": KerncijfersMaand,
+    "jaar": KerncijfersJaar,
+}
+BREAKDOWNS: dict[str, type[pa.DataFrameModel]] = {
+    "telefonie_uitsplitsing_dag": TelefonieUitsplitsingDag,
+    "afspraken_uitsplitsing_dag": AfsprakenUitsplitsingDag,
+}
+
+
+def validate_partition(table: str, grain: str, frame: pl.DataFrame) -> pl.DataFrame:
+    """Validate one source's figure rows against the model of their table (its own columns only)."""
+    if table in BREAKDOWNS:
+        return BREAKDOWNS[table].validate(frame)
+    schema = PER_GRAIN[grain].to_schema()
+    keys: list[str] = [c for c in ("datum", "jaar", "maand") if c in frame.columns]
+    partial = schema.select_columns(list(frame.columns))
+    partial.unique = keys
+    partial.checks = []  # checks across columns need both sources; they run on the joined tables
+    return partial.validate(frame)

@@ -15,6 +15,7 @@ import polars as pl
 from pipeline.periods import Partitions
 from schemas import afspraken as afspraken_schema
 from schemas import telefonie as telefonie_schema
+from schemas.aggregates import validate_partition
 
 REPEAT_WINDOW_DAYS = 7
 WITHIN_S = 60
@@ -22,29 +23,37 @@ WITHIN_S = 60
 
 @dataclass(frozen=True)
 class Partitioned:
-    """Rows of one figure table for a set of partitions; `grain` is the partition key."""
+    """Rows of one figure table for a set of partitions; `grain` is the partition key.
+
+    The rows are checked against the table's Pandera model (its grain is unique) on the way in.
+    """
 
     table: str
     grain: str  # "dag", "maand" or "jaar"
     frame: pl.DataFrame
 
+    def __post_init__(self) -> None:
+        validate_partition(self.table, self.grain, self.frame)
+
 
 def pct(numerator: pl.Expr, denominator: pl.Expr, decimals: int = 0) -> pl.Expr:
     """100 x n / d rounded half up (exact integer arithmetic); null when d is 0 or null."""
     scale = 10**decimals
-    rounded = (200 * scale * numerator + denominator) // (2 * denominator)
-    value = rounded if decimals == 0 else rounded / scale
-    return pl.when(denominator > 0).then(value)
+    n, d = numerator.cast(pl.Int64), denominator.cast(pl.Int64)
+    rounded = (200 * scale * n + d) // (2 * d)
+    # The last .round() picks one float for 958/10, whichever kernel Polars chose to divide with.
+    value = rounded if decimals == 0 else (rounded / scale).round(decimals)
+    return pl.when(d > 0).then(value)
 
 
 def round_half_up(value: pl.Expr, decimals: int = 0) -> pl.Expr:
     """Half up on a float figure (wait times), away from the float's representation error."""
     scale = 10**decimals
-    return (value * scale + 0.5 + 1e-9).floor() / scale
+    return ((value * scale + 0.5 + 1e-9).floor() / scale).round(decimals)
 
 
 def _period_columns(day: pl.Expr) -> list[pl.Expr]:
-    return [day.dt.year().cast(pl.Int32).alias("jaar"), day.dt.month().cast(pl.Int8).alias("maand")]
+    return [day.dt.year().cast(pl.Int64).alias("jaar"), day.dt.month().cast(pl.Int64).alias("maand")]
 
 
 def _split(
@@ -54,7 +63,7 @@ def _split(
     days = sorted(parts.days)
     months = sorted(y * 100 + m for y, m in parts.months)
     years = sorted(parts.years)
-    month_key = pl.col("jaar").cast(pl.Int32) * 100 + pl.col("maand").cast(pl.Int32)
+    month_key = pl.col("jaar") * 100 + pl.col("maand")
     in_days = frame.filter(pl.col("datum").is_in(days))
     return [
         Partitioned(f"{prefix}_dag", "dag", in_days.group_by("datum").agg(metrics).sort("datum")),

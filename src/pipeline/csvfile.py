@@ -55,18 +55,29 @@ def normalise_header(name: str) -> str:
     return name.strip().lower()
 
 
-def read_csv_table(data: bytes, required: Iterable[str], optional: Iterable[str] = ()) -> CsvTable:
-    """Tokenise `data` (`;`-separated, RFC 4180 quoting) and keep the wanted columns.
-
-    Column names match case-insensitively with surrounding spaces ignored, in any order. A file
-    without one of the `required` columns is rejected; unknown columns are listed in
-    `extra_columns`. Values are trimmed. Blank lines are not records.
-    """
-    text, encoding = decode(data)
+def _records(text: str) -> tuple[list[list[str]], list[int]]:
+    """Every record and the physical line it starts on; a file the csv module cannot tokenise is
+    rejected, never a crash of the run (an unclosed quote makes the rest of the file one field,
+    which stops the csv module at its field-size limit)."""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=";", quotechar='"')
-    header = next(reader, None)
-    if header is None:
-        raise FileRejected("empty file: no header row")
+    try:
+        records = list(reader)  # the C tokeniser, at full speed
+        if reader.line_num == len(records):  # no field spans lines: record i starts on line i + 1
+            return records, list(range(1, len(records) + 1))
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=";", quotechar='"')
+        starts = []
+        for _ in records:
+            starts.append(reader.line_num + 1)
+            next(reader)
+        return records, starts
+    except csv.Error as err:
+        raise FileRejected(f"cannot be read from line {reader.line_num} on ({err}): an unclosed quote?") from err
+
+
+def _columns(
+    header: list[str], required: Iterable[str], optional: Iterable[str]
+) -> tuple[list[str], list[int], tuple[str, ...]]:
+    """Match the header to the wanted columns: (wanted names, their positions, extra names)."""
     names = [normalise_header(name) for name in header]
     seen: set[str] = set()
     for name in names:
@@ -77,29 +88,32 @@ def read_csv_table(data: bytes, required: Iterable[str], optional: Iterable[str]
     for column in required:
         if column not in seen:
             raise FileRejected(f"required column '{column}' is missing")
+    known = {*required, *optional}
     wanted = [c for c in (*required, *optional) if c in seen]
-    positions = [names.index(c) for c in wanted]
-    extra = tuple(n for n in names if n not in set(required) | set(optional))
+    return wanted, [names.index(c) for c in wanted], tuple(n for n in names if n not in known)
 
-    width = len(names)
-    lines: list[int] = []
-    values: list[list[str]] = [[] for _ in wanted]
-    ragged: list[tuple[int, int]] = []
-    line_done = reader.line_num
-    for record in reader:
-        start = line_done + 1
-        line_done = reader.line_num
-        if not record:
-            continue
-        if len(record) != width:
-            ragged.append((start, len(record)))
-            continue
-        lines.append(start)
-        for column_values, position in zip(values, positions, strict=True):
-            column_values.append(record[position])
 
+def read_csv_table(data: bytes, required: Iterable[str], optional: Iterable[str] = ()) -> CsvTable:
+    """Tokenise `data` (`;`-separated, RFC 4180 quoting) and keep the wanted columns.
+
+    Column names match case-insensitively with surrounding spaces ignored, in any order. A file
+    without one of the `required` columns is rejected; unknown columns are listed in
+    `extra_columns`. Values are trimmed. Blank lines are not records.
+    """
+    text, encoding = decode(data)
+    records, starts = _records(text)
+    if not records:
+        raise FileRejected("empty file: no header row")
+    header = records[0]
+    wanted, positions, extra = _columns(header, required, optional)
+    width = len(header)
+    # Blank lines are no records; records with another number of fields than the header are ragged.
+    good = [i for i in range(1, len(records)) if len(records[i]) == width]
+    ragged = [(starts[i], len(r)) for i, r in enumerate(records) if i and r and len(r) != width]
+    body = records[1:] if len(good) == len(records) - 1 else [records[i] for i in good]
+    columns = list(zip(*body, strict=True)) if body else [()] * width
     frame = pl.DataFrame(
-        {LINE: pl.Series(LINE, lines, dtype=pl.Int64)}
-        | {name: pl.Series(name, col, dtype=pl.String) for name, col in zip(wanted, values, strict=True)}
+        {LINE: pl.Series(LINE, [starts[i] for i in good], dtype=pl.Int64)}
+        | {name: pl.Series(name, columns[p], dtype=pl.String) for name, p in zip(wanted, positions, strict=True)}
     ).with_columns(pl.col(wanted).str.strip_chars())
     return CsvTable(frame, ragged, extra, encoding, width)
