@@ -30,8 +30,8 @@ test: setup
 	@$(BIN)/pytest -n 2 -q
 
 lint: setup
-	@$(BIN)/ruff check src schemas flows tests
-	@$(BIN)/ruff format --check src schemas flows tests
+	@$(BIN)/ruff check src schemas flows tests bench
+	@$(BIN)/ruff format --check src schemas flows tests bench
 	@$(BIN)/mypy
 
 bench: setup

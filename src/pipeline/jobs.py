@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import duckdb
 import polars as pl
 
-from pipeline import aggregate, landing, rules, store
+from pipeline import aggregate, checks, landing, rules, store
 from pipeline.periods import Partitions
 from pipeline.reading import AFGEWEZEN, GENEGEERD, VERVANGEN, VERWERKT, BatchRead, read_batch
 from pipeline.settings import Settings
@@ -67,6 +67,7 @@ class RunSummary:
     rows_valid: int = 0
     rows_quarantined: int = 0
     partitions: int = 0
+    years_recomputed: list[int] = field(default_factory=list)
     rejected_files: list[tuple[str, str]] = field(default_factory=list)
     ignored_files: list[str] = field(default_factory=list)
     message: str | None = None
@@ -244,6 +245,7 @@ def commit(
             if plan.years is not None:
                 parts = Partitions.of(d for d in parts.days if d.year in plan.years) | _chosen_days(plan.years)
             summary.partitions += _refresh_figures(con, source, parts)
+            summary.years_recomputed = sorted(set(summary.years_recomputed) | parts.years)
 
         files = pl.concat([r.files.with_columns(pl.lit(n).alias("bron")) for n, r in reads.items()], how="diagonal")
         ignored = pl.DataFrame(
@@ -279,6 +281,7 @@ def commit(
         summary.rejected_files = [
             (row["bestand"], row["reden"]) for row in ledger.filter(pl.col("status") == AFGEWEZEN).iter_rows(named=True)
         ]
+        checks.reconcile(con)
         record_run(con, summary)
     return summary
 
@@ -286,7 +289,7 @@ def commit(
 def record_run(con: duckdb.DuckDBPyConnection, summary: RunSummary) -> None:
     con.execute("DELETE FROM runs WHERE run_id = ?", [summary.run_id])
     con.execute(
-        "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             summary.run_id,
             summary.kind,
@@ -301,6 +304,7 @@ def record_run(con: duckdb.DuckDBPyConnection, summary: RunSummary) -> None:
             summary.rows_quarantined,
             None,
             summary.partitions,
+            ", ".join(str(y) for y in summary.years_recomputed) or None,
             summary.message,
         ],
     )

@@ -1,0 +1,192 @@
+"""The served deployments against a real `prefect server start` on 127.0.0.1.
+
+Prefect cannot run schedules on its ephemeral in-process server, so this starts the real one,
+serves `pipeline serve` against it, and triggers the deployments through the API.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support import CALL_HEADER, call, rows, write
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+CLIENT = """
+import asyncio, json, sys, time
+from prefect.client.orchestration import get_client
+from prefect.deployments import run_deployment
+
+async def deployments():
+    async with get_client() as client:
+        for _ in range(240):
+            try:
+                nightly = await client.read_deployment_by_name("nightly/nightly")
+                backfill = await client.read_deployment_by_name("backfill/backfill")
+                return nightly, backfill
+            except Exception:
+                await asyncio.sleep(0.5)
+        raise SystemExit("deployments never appeared")
+
+async def artifacts(flow_run_id):
+    async with get_client() as client:
+        from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+        only_this_run = ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id]))
+        found = await client.read_artifacts(artifact_filter=only_this_run)
+        return [a.data for a in found]
+
+nightly, backfill = asyncio.run(deployments())
+schedule = nightly.schedules[0].schedule
+result = {"cron": schedule.cron, "timezone": schedule.timezone, "backfill_schedules": len(backfill.schedules)}
+run = run_deployment("nightly/nightly", timeout=240, poll_interval=1)
+result["nightly_state"] = run.state.type.value
+result["nightly_artifacts"] = asyncio.run(artifacts(run.id))
+run = run_deployment("backfill/backfill", parameters={"from_year": 2020, "to_year": 2020}, timeout=240, poll_interval=1)
+result["backfill_state"] = run.state.type.value
+print(json.dumps(result))
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    home = tmp_path_factory.mktemp("prefect")
+    port = _free_port()
+    env = {
+        **os.environ,
+        "PREFECT_HOME": str(home),
+        "PREFECT_API_URL": f"http://127.0.0.1:{port}/api",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_UI_ENABLED": "false",
+        "DO_NOT_TRACK": "1",
+    }
+    log = (home / "server.log").open("wb")
+    server = subprocess.Popen(
+        [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port), "--no-ui"],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=2) as answer:
+                    if answer.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise RuntimeError((home / "server.log").read_text()[-3000:])
+            time.sleep(0.5)
+        yield env
+    finally:
+        _stop(server)
+        log.close()
+
+
+def test_served_nightly_runs_through_the_api_and_loads_the_data(prefect_api: dict[str, str], tmp_path: Path) -> None:
+    raw, warehouse = tmp_path / "raw", tmp_path / "wh" / "w.duckdb"
+    write(raw / "telefonie/telefonie_20200604.csv", CALL_HEADER, [call("b1", "2020-06-03T10:00:00+02:00")])
+    env = {
+        **prefect_api,
+        "PIPELINE_RAW_DIR": str(raw),
+        "PIPELINE_WAREHOUSE": str(warehouse),
+        "PIPELINE_PII_KEY": "k" * 32,
+    }
+    serve_log = (tmp_path / "serve.log").open("wb")
+    serving = subprocess.Popen(
+        [str(BIN / "pipeline"), "serve"],
+        env=env,
+        cwd=ROOT,
+        stdout=serve_log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        client = subprocess.run(
+            [sys.executable, "-c", CLIENT], env=env, cwd=ROOT, capture_output=True, text=True, timeout=400
+        )
+        assert client.returncode == 0, client.stderr[-3000:] + (tmp_path / "serve.log").read_text()[-3000:]
+        result = json.loads(client.stdout.strip().splitlines()[-1])
+    finally:
+        _stop(serving)
+        serve_log.close()
+
+    assert result["cron"] == "0 2 * * *"
+    assert result["timezone"] == "Europe/Amsterdam"
+    assert result["backfill_schedules"] == 0
+    assert result["nightly_state"] == "COMPLETED"
+    assert result["backfill_state"] == "COMPLETED"
+    assert any("deliveries processed | 1" in (a or "") for a in result["nightly_artifacts"])
+    (figures,) = rows(warehouse, "SELECT jaar, telefoontjes_gemeente FROM kerncijfers")
+    assert figures == {"jaar": 2020, "telefoontjes_gemeente": 1}
+    kinds = [r["soort"] for r in rows(warehouse, "SELECT soort FROM runs ORDER BY gestart_op")]
+    assert kinds == ["nightly", "backfill"]
+
+
+DEPLOYED = """
+import asyncio, json
+from prefect.client.orchestration import get_client
+
+async def main():
+    async with get_client() as client:
+        nightly = await client.read_deployment_by_name("nightly/nightly")
+        backfill = await client.read_deployment_by_name("backfill/backfill")
+        schedule = nightly.schedules[0].schedule
+        return {
+            "pool": nightly.work_pool_name,
+            "cron": schedule.cron,
+            "timezone": schedule.timezone,
+            "entrypoints": [nightly.entrypoint, backfill.entrypoint],
+        }
+
+print(json.dumps(asyncio.run(main())))
+"""
+
+
+def test_prefect_yaml_deploys_both_deployments_to_a_work_pool(prefect_api: dict[str, str], tmp_path: Path) -> None:
+    env = {**prefect_api, "PIPELINE_HOME": str(ROOT)}
+    prefect = str(BIN / "prefect")
+    for command in (
+        [prefect, "work-pool", "create", "publieksdienstverlening", "--type", "process"],
+        [prefect, "--no-prompt", "deploy", "--all"],
+        [sys.executable, "-c", DEPLOYED],
+    ):
+        done = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=180)
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result == {
+        "pool": "publieksdienstverlening",
+        "cron": "0 2 * * *",
+        "timezone": "Europe/Amsterdam",
+        "entrypoints": ["flows/nightly.py:nightly", "flows/backfill.py:backfill"],
+    }

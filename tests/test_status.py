@@ -1,0 +1,56 @@
+"""Missing deliveries are open service days without records; weekends and holidays are not alarms."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from pipeline import jobs
+from pipeline.status import status_lines
+from tests.support import APPOINTMENT_HEADER, CALL_HEADER, appointment, call, rows, settings_for, write
+
+
+def _calls_on(raw: Path, days: list[dt.date]) -> None:
+    for day in days:
+        export = day + dt.timedelta(days=1)
+        write(
+            raw / f"telefonie/telefonie_{export:%Y%m%d}.csv",
+            CALL_HEADER,
+            [call(f"c{day:%Y%m%d}", f"{day.isoformat()}T10:00:00+02:00")],
+        )
+
+
+def test_a_missing_weekday_is_a_gap_but_weekends_and_kings_day_are_not(tmp_path: Path) -> None:
+    s = settings_for(tmp_path)
+    # Thu 23 Apr .. Thu 30 Apr 2020: Sat 25 and Sun 26 are weekend, Mon 27 is King's Day,
+    # Wed 29 April has no delivery.
+    _calls_on(s.raw_dir, [dt.date(2020, 4, d) for d in (23, 24, 28, 30)])
+    write(s.raw_dir / "afspraken/afspraken_20200424.csv", APPOINTMENT_HEADER, [appointment("a1", dt.date(2020, 4, 23))])
+    write(s.raw_dir / "afspraken/afspraken_20200425.csv", APPOINTMENT_HEADER, [appointment("a2", dt.date(2020, 4, 24))])
+    jobs.run(s, "backfill")
+
+    gaps = rows(s.warehouse, "SELECT bron, datum FROM ontbrekende_leveringen")
+    assert gaps == [{"bron": "telefonie", "datum": dt.date(2020, 4, 29)}]
+
+    lines, healthy = status_lines(s.warehouse, today=dt.date(2020, 5, 1))
+    assert not healthy
+    assert any("missing deliveries telefonie: 1 open days without records: 2020-04-29" in line for line in lines)
+    assert any(line.startswith("telefonie: last day with records 2020-04-30 (1 days ago)") for line in lines)
+    assert lines[0].startswith("last run: backfill") and "voltooid" in lines[0]
+
+    _calls_on(s.raw_dir, [dt.date(2020, 4, 29)])
+    jobs.run(s, "nightly")
+    lines, healthy = status_lines(s.warehouse, today=dt.date(2020, 5, 1))
+    assert healthy, lines
+    cli = subprocess.run(
+        [sys.executable, "-m", "pipeline.cli", "status", "--warehouse", str(s.warehouse)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false"},
+    )
+    assert cli.returncode == 0, cli.stderr
+    assert "missing deliveries: none" in cli.stdout
