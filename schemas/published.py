@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from schemas.aggregates import DEFINITIES
+from schemas.aggregates import AFSPRAKEN_GETALLEN, DEFINITIES, PERIODE, KerncijfersJaar, column_order
 
 VIEW_COMMENTS: dict[str, str] = {
     "kerncijfers": "Kerncijfers publieksdienstverlening per jaar: de vier gepubliceerde cijfers en de afgeleide.",
@@ -17,6 +17,14 @@ VIEW_COMMENTS: dict[str, str] = {
     "ontbrekende_leveringen": "Dagen zonder gegevens van een bron terwijl de dienst open was (geen weekend, "
     "geen feestdag), tussen de eerste en de laatste dag met gegevens: echte gaten in de leveringen.",
     "versheid": "Per bron de laatste dag met gegevens en de laatst verwerkte levering.",
+    "definities": "Wat elk kerncijfer betekent: label zoals gepubliceerd, definitie, eenheid, bronsysteem en het "
+    "Global Goals-subdoel (16.6) waaraan het bijdraagt.",
+    "vaststellingen": "Vastgestelde jaren (pipeline freeze): wanneer, uit hoeveel leveringen (manifest) en met "
+    "welke code.",
+    "vastgestelde_cijfers": "De kerncijfers per jaar zoals ze vastgesteld zijn; latere runs veranderen ze niet.",
+    "vastgestelde_leveringen": "De verwerkte leveringen (met SHA-256) waaruit de vastgestelde cijfers berekend zijn.",
+    "verschillen_vastgesteld": "Vastgestelde cijfers die de huidige leveringen anders geven: vastgesteld, huidig "
+    "en het verschil. Leeg als alles nog klopt.",
 }
 
 COLUMN_COMMENTS: dict[str, str] = {
@@ -59,8 +67,116 @@ COLUMN_COMMENTS: dict[str, str] = {
     "rijen_geldig": "Geldige rijen (versies) uit geaccepteerde leveringen.",
     "rijen_quarantaine": "Rijen die in quarantaine gingen.",
     "partities_herberekend": "Aantal herberekende dag-, maand- en jaarpartities.",
+    "jaren_herberekend": "Jaren waarvan de run dag-, maand- of jaarcijfers herberekende.",
     "melding": "Toelichting, bij een mislukte run de reden.",
     "weekdag": "Dag van de week.",
     "laatste_dag_met_gegevens": "Laatste kalenderdag waarvoor de bron records leverde.",
     "laatste_levering_verwerkt_op": "Moment (UTC) waarop de laatste levering van de bron verwerkt werd.",
+    # definities
+    "cijfer": "Naam van het cijfer: de kolomnaam in kerncijfers, kerncijfers_maand en kerncijfers_dag.",
+    "volgorde": "Volgorde waarin het cijfer in de tabel kerncijfers staat.",
+    "label": "Omschrijving van het cijfer zoals de gemeente het publiceert (of, als het niet gepubliceerd "
+    "wordt, in dezelfde stijl).",
+    "definitie": "Definitie: precies wat er geteld of berekend wordt.",
+    "eenheid": "Eenheid van het cijfer: aantal, procent, procentverandering, seconden of aantal per dag.",
+    "bronsysteem": "Systeem waarvan de leveringen komen waaruit het cijfer berekend wordt.",
+    "gepubliceerd_in": "Waar de gemeente het cijfer publiceert: de kerncijfertabel of de tekst van het "
+    "verslag Publieksdienstverlening; leeg als het alleen in het warehouse staat.",
+    "sdg_doel": "Subdoel van de Sustainable Development Goals (Global Goals) van de VN waaraan het cijfer "
+    "bijdraagt, zoals op het Global Goals-dashboard van de gemeente.",
+    "sdg_omschrijving": "Omschrijving van dat subdoel.",
+    # vastgestelde cijfers (pipeline freeze)
+    "vastgesteld_op": "Moment (UTC) waarop de cijfers van het jaar vastgesteld zijn (pipeline freeze).",
+    "vastgesteld": "Waarde van het cijfer zoals vastgesteld.",
+    "huidig": "Waarde van het cijfer zoals de huidige leveringen het nu geven (leeg als het niet te berekenen is).",
+    "verschil": "Huidig min vastgesteld; leeg als een van beide leeg is.",
+    "aantal_cijfers": "Aantal vastgestelde cijfers van het jaar met een waarde.",
+    "aantal_leveringen": "Aantal verwerkte leveringen waaruit de vastgestelde cijfers berekend zijn.",
+    "manifest_sha256": "SHA-256 over de regels 'sha256  bestand' van die leveringen (als sha256sum), "
+    "gesorteerd op bestand.",
+    "pakketversie": "Versie van de pipeline die de vastgestelde cijfers berekende.",
+    "git_commit": "Git-commit van de code die de vastgestelde cijfers berekende; leeg als onbekend.",
+    "git_gewijzigd": "Waar als de code bij het vaststellen afweek van die commit; leeg als onbekend.",
 }
+
+# The view `definities`: every figure with its label as published, its definition, unit and source, and
+# the Global Goals target it serves, so that a BI user never has to guess what a figure means.
+SDG_DOEL = "16.6"
+SDG_OMSCHRIJVING = (
+    "Global Goal 16 (vrede, justitie en sterke publieke diensten), subdoel 16.6: ontwikkel op alle niveaus "
+    "doeltreffende, verantwoordelijke en transparante instellingen."
+)
+LABELS: dict[str, str] = {
+    # as printed in the key-figures table and the text of the municipality's report
+    "baliebezoeken_met_afspraak": "aantal baliebezoeken met afspraak",
+    "telefoontjes_gemeente": "aantal telefoontjes naar gemeente",
+    "telefoontjes_14030": "aantal telefoontjes via 14030",
+    "bereikbaarheid_pct": "% telefonische bereikbaarheid",
+    "aandeel_14030_pct": "% telefoontjes via 14030",
+    "baliebezoeken_verandering_pct": "verandering baliebezoeken t.o.v. vorig jaar (%)",
+    "telefoontjes_verandering_pct": "verandering telefoontjes t.o.v. vorig jaar (%)",
+    "telefoontjes_per_dag": "telefoontjes per dag",
+    # not published by the municipality; labelled in the same style
+    "telefoontjes_0302860000": "aantal telefoontjes via 030-2860000",
+    "telefoontjes_platform": "aantal gesprekken op het telefonieplatform",
+    "telefoontjes_doorgeschakeld": "aantal gesprekken doorgeschakeld naar andere gemeenten",
+    "telefoontjes_beantwoord": "aantal beantwoorde telefoontjes",
+    "wachttijd_gemiddeld_s": "gemiddelde wachttijd (seconden)",
+    "wachttijd_mediaan_s": "mediane wachttijd (seconden)",
+    "wachttijd_p90_s": "wachttijd waarbinnen 90% beantwoord is (seconden)",
+    "beantwoord_binnen_60s_pct": "% telefoontjes beantwoord binnen 60 seconden",
+    "herhaalbellers_7d": "aantal telefoontjes van herhaalbellers (binnen 7 dagen)",
+    "herhaalbellers_7d_pct": "% telefoontjes van herhaalbellers (binnen 7 dagen)",
+    "balie_niet_verschenen": "aantal baliebezoeken met afspraak niet verschenen",
+    "no_show_pct": "% niet verschenen bij baliebezoeken met afspraak",
+    "afspraken_totaal": "aantal afspraken",
+    "afspraken_geannuleerd": "aantal geannuleerde afspraken",
+    "videoafspraken_verschenen": "aantal videoafspraken",
+    "telefoonafspraken_verschenen": "aantal telefonische afspraken",
+}
+GEPUBLICEERD_IN: dict[str, str] = {
+    **dict.fromkeys(
+        ("baliebezoeken_met_afspraak", "telefoontjes_gemeente", "telefoontjes_14030", "bereikbaarheid_pct"),
+        "kerncijfertabel",
+    ),
+    **dict.fromkeys(
+        ("aandeel_14030_pct", "baliebezoeken_verandering_pct", "telefoontjes_verandering_pct", "telefoontjes_per_dag"),
+        "tekst van het verslag",
+    ),
+}
+BRONSYSTEMEN = {
+    "afspraken": "afspraken: afsprakensysteem Burgerzaken (afspraken_*.csv)",
+    "telefonie": "telefonie: telefonieplatform van het Klantcontactcentrum (telefonie_*.csv)",
+}
+
+
+def _eenheid(name: str) -> str:
+    if name.endswith("verandering_pct"):
+        return "procentverandering"
+    if name.endswith("_pct"):
+        return "procent"
+    if name.endswith("_s"):
+        return "seconden"
+    if name.endswith("per_dag"):
+        return "aantal per dag"
+    return "aantal"
+
+
+def definities() -> list[dict[str, object]]:
+    """One row per figure of the yearly table, in its order: the contents of the view `definities`."""
+    figures = [c for c in column_order(KerncijfersJaar) if c not in PERIODE]
+    afspraken = {*AFSPRAKEN_GETALLEN, "baliebezoeken_verandering_pct"}
+    return [
+        {
+            "cijfer": name,
+            "volgorde": position,
+            "label": LABELS[name],
+            "definitie": DEFINITIES[name],
+            "eenheid": _eenheid(name),
+            "bronsysteem": BRONSYSTEMEN["afspraken" if name in afspraken else "telefonie"],
+            "gepubliceerd_in": GEPUBLICEERD_IN.get(name),
+            "sdg_doel": SDG_DOEL,
+            "sdg_omschrijving": SDG_OMSCHRIJVING,
+        }
+        for position, name in enumerate(figures, 1)
+    ]

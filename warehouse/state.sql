@@ -52,11 +52,13 @@ CREATE TABLE IF NOT EXISTS gesprek_versies (
     beller_hash    VARCHAR
 );
 
--- Grain: one row per call (gesprek_id): the version that counts, with its local day.
+-- Grain: one row per call (gesprek_id): the version that counts, with its local day. The grain
+-- holds by construction (rules.current_versions keeps one version per id) and is reconciled in
+-- checks.py; a primary-key index would cost more to keep up on millions of rows than it checks.
 CREATE TABLE IF NOT EXISTS gesprekken (
     bestand        VARCHAR NOT NULL,
     regel          BIGINT NOT NULL,
-    gesprek_id     VARCHAR PRIMARY KEY,
+    gesprek_id     VARCHAR NOT NULL,
     gestart_op     TIMESTAMPTZ NOT NULL,
     nummer         VARCHAR NOT NULL,
     keuze          VARCHAR,
@@ -82,11 +84,11 @@ CREATE TABLE IF NOT EXISTS afspraak_versies (
     gewijzigd_op TIMESTAMPTZ NOT NULL
 );
 
--- Grain: one row per appointment (afspraak_id): its final state.
+-- Grain: one row per appointment (afspraak_id): its final state (see gesprekken for the grain).
 CREATE TABLE IF NOT EXISTS afspraken (
     bestand      VARCHAR NOT NULL,
     regel        BIGINT NOT NULL,
-    afspraak_id  VARCHAR PRIMARY KEY,
+    afspraak_id  VARCHAR NOT NULL,
     locatie      VARCHAR,
     kanaal       VARCHAR NOT NULL,
     product      VARCHAR,
@@ -111,5 +113,38 @@ CREATE TABLE IF NOT EXISTS runs (
     rijen_quarantaine      BIGINT,
     rijen_dubbel           BIGINT,
     partities_herberekend  BIGINT,
+    jaren_herberekend      VARCHAR,
     melding                VARCHAR
+);
+
+-- Adopted figures (`pipeline freeze --year`): later runs recompute a year but never overwrite these;
+-- the published view verschillen_vastgesteld shows where today's figures differ.
+-- Grain: one row per adopted year, with the code that computed its figures.
+CREATE TABLE IF NOT EXISTS vaststellingen (
+    jaar               INTEGER PRIMARY KEY,
+    vastgesteld_op     TIMESTAMPTZ NOT NULL,
+    aantal_cijfers     BIGINT NOT NULL,
+    aantal_leveringen  BIGINT NOT NULL,
+    manifest_sha256    VARCHAR NOT NULL,   -- sha256 over the "sha256  bestand" lines of the deliveries
+    pakketversie       VARCHAR NOT NULL,
+    git_commit         VARCHAR,
+    git_gewijzigd      BOOLEAN             -- tracked files differed from git_commit
+);
+
+-- Grain: one row per (jaar, cijfer): the adopted value of a figure of the yearly table.
+CREATE TABLE IF NOT EXISTS vastgestelde_cijfers (
+    jaar         INTEGER NOT NULL,
+    cijfer       VARCHAR NOT NULL,
+    volgorde     INTEGER NOT NULL,
+    vastgesteld  DOUBLE,
+    PRIMARY KEY (jaar, cijfer)
+);
+
+-- Grain: one row per (jaar, bestand, sha256): the processed deliveries behind an adopted year.
+CREATE TABLE IF NOT EXISTS vastgestelde_leveringen (
+    jaar     INTEGER NOT NULL,
+    bestand  VARCHAR NOT NULL,
+    bron     VARCHAR,
+    sha256   VARCHAR NOT NULL,
+    PRIMARY KEY (jaar, bestand, sha256)
 );

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -33,11 +34,25 @@ class ReportFormat(StrEnum):
     table = "table"
     csv = "csv"
     markdown = "markdown"
+    html = "html"
+
+
+class ExportFormat(StrEnum):
+    csv = "csv"
+    parquet = "parquet"
+    xlsx = "xlsx"
 
 
 def _settings(raw: Path | None = None, warehouse: Path | None = None) -> Settings:
+    from pydantic import ValidationError
+
     overrides = {k: v for k, v in {"raw_dir": raw, "warehouse": warehouse}.items() if v is not None}
-    return Settings(**overrides)  # type: ignore[arg-type]
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as problem:
+        first = problem.errors()[0]
+        _fail(f"setting PIPELINE_{str(first['loc'][0]).upper()}: {first['msg']}")
+        raise  # unreachable: _fail exits
 
 
 def _fail(message: str) -> None:
@@ -73,6 +88,12 @@ def _run(kind: str, raw: Path | None, warehouse: Path | None, years: list[int] |
         except (jobs.PipelineError, WriterBusy, FileNotFoundError) as problem:
             _fail(str(problem))
             return
+        except Exception as problem:
+            if os.environ.get("PIPELINE_DEBUG"):
+                raise
+            reason = f"{type(problem).__name__}: {problem}".splitlines()[0]
+            _fail(f"{kind} failed, nothing was changed: {reason} (PIPELINE_DEBUG=1 shows where)")
+            return
     err.print(
         f"{kind}: {summary.processed} deliveries processed, {summary.rejected} rejected, "
         f"{summary.ignored} ignored; {summary.rows_valid} valid rows, {summary.rows_quarantined} quarantined; "
@@ -83,6 +104,10 @@ def _run(kind: str, raw: Path | None, warehouse: Path | None, years: list[int] |
         err.print(f"  rejected {name}: {reason}", highlight=False)
     for name in summary.ignored_files:
         err.print(f"  ignored {name}", highlight=False)
+    from pipeline.freeze import difference_lines
+
+    for line in difference_lines(settings.warehouse):
+        err.print(f"  [yellow]{line}[/yellow]", highlight=False)
 
 
 @app.command()
@@ -112,12 +137,35 @@ def nightly(raw: RawOption = None, warehouse: WarehouseOption = None) -> None:
 @app.command()
 def report(
     warehouse: WarehouseOption = None,
-    format: Annotated[ReportFormat, typer.Option("--format", help="table, csv or markdown")] = ReportFormat.table,
+    format: Annotated[ReportFormat, typer.Option("--format", help="table, csv, markdown or html")] = ReportFormat.table,
+    out_file: Annotated[
+        Path | None, typer.Option("--out", help="Write to this file (required for html; default: stdout)")
+    ] = None,
+    year: Annotated[
+        int | None, typer.Option("--year", help="Year of the report text (markdown, html; default: last full year)")
+    ] = None,
 ) -> None:
-    """Print the published key-figures table, in Dutch number format, with the derived figures."""
+    """Print the key-figures table in Dutch number format; markdown and html add the report's text and charts."""
     from pipeline import report as rpt
 
     settings = _settings(warehouse=warehouse)
+    if format in (ReportFormat.markdown, ReportFormat.html):
+        from pipeline import html_report
+
+        if format is ReportFormat.html and out_file is None:
+            _fail("--format html writes a file: pass --out FILE")
+        try:
+            data = html_report.read(settings.warehouse, year)
+        except (FileNotFoundError, ValueError) as problem:
+            _fail(str(problem))
+            return
+        text = html_report.html(data) if format is ReportFormat.html else html_report.markdown(data)
+        if out_file is None:
+            sys.stdout.write(text)
+        else:
+            html_report.write(out_file, text)
+            err.print(f"report {data.jaar} -> {out_file}", highlight=False)
+        return
     try:
         figures = rpt.read_kerncijfers(settings.warehouse)
     except FileNotFoundError as problem:
@@ -126,8 +174,6 @@ def report(
     t = rpt.table(figures)
     if format is ReportFormat.csv:
         sys.stdout.write(rpt.as_csv(t))
-    elif format is ReportFormat.markdown:
-        sys.stdout.write(rpt.as_markdown(t))
     else:
         grid = RichTable(title="Kerncijfers publieksdienstverlening", caption=rpt.FOOTNOTE)
         grid.add_column("")
@@ -170,6 +216,9 @@ def status(warehouse: WarehouseOption = None) -> None:
     except FileNotFoundError as problem:
         _fail(str(problem))
         return
+    from pipeline.freeze import difference_lines
+
+    lines += difference_lines(settings.warehouse)
     for line in lines:
         out.print(line, highlight=False)
     if not healthy:
@@ -182,6 +231,48 @@ def serve() -> None:
     from flows.serve import main
 
     main()
+
+
+@app.command()
+def freeze(
+    year: Annotated[int, typer.Option("--year", help="Year whose figures are adopted as published")],
+    warehouse: WarehouseOption = None,
+    replace: Annotated[bool, typer.Option("--replace", help="Adopt again a year adopted before")] = False,
+) -> None:
+    """Record a year's figures as adopted, with the deliveries (sha256) and code version behind them."""
+    from pipeline import freeze as fz
+    from pipeline.locking import WriterBusy
+
+    settings = _settings(warehouse=warehouse)
+    try:
+        adopted = fz.freeze(settings, year, replace)
+    except (fz.FreezeError, WriterBusy) as problem:
+        _fail(str(problem))
+        return
+    commit = (adopted.git_commit or "unknown commit")[:12] + (" (with local changes)" if adopted.git_gewijzigd else "")
+    err.print(
+        f"freeze: {year} adopted: {adopted.aantal_cijfers} figures from {adopted.aantal_leveringen} deliveries "
+        f"(manifest {adopted.manifest_sha256[:12]}), pipeline {adopted.pakketversie} {commit} -> {settings.warehouse}",
+        highlight=False,
+    )
+
+
+@app.command()
+def export(
+    warehouse: WarehouseOption = None,
+    format: Annotated[ExportFormat, typer.Option("--format", help="csv, parquet or xlsx")] = ExportFormat.csv,
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder to write the files into")] = Path("export"),
+) -> None:
+    """Write the published views (and their definitions) as files, for tools that cannot open DuckDB."""
+    from pipeline import export as ex
+
+    settings = _settings(warehouse=warehouse)
+    try:
+        written = ex.export(settings.warehouse, format.value, out_dir)
+    except ex.ExportError as problem:
+        _fail(str(problem))
+        return
+    err.print(f"export: {len(written)} files -> {out_dir}", highlight=False)
 
 
 if __name__ == "__main__":

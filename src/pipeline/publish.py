@@ -10,6 +10,7 @@ published file as it was.
 from __future__ import annotations
 
 import datetime as dt
+import glob
 import os
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from pipeline import store
 from pipeline.aggregate import pct
 from pipeline.periods import days_in_year
 from schemas import aggregates as models
-from schemas.published import COLUMN_COMMENTS, VIEW_COMMENTS
+from schemas.published import COLUMN_COMMENTS, VIEW_COMMENTS, definities
 
 COPIED_TABLES = ("telefonie_uitsplitsing_dag", "afspraken_uitsplitsing_dag", "quarantaine", "leveringen", "runs")
 
@@ -127,13 +128,31 @@ def _write(path: Path, con: duckdb.DuckDBPyConnection, figures: dict[str, pl.Dat
         out.close()
 
 
+def _remove_stale_temporaries(target: Path) -> None:
+    """Delete what a killed run left beside the warehouse: temporary files of processes that no longer run."""
+    prefix = f"{target.name}.tmp-"
+    for leftover in target.parent.glob(f"{glob.escape(prefix)}*"):
+        pid = leftover.name[len(prefix) :].split("-", 1)[0]
+        if not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            leftover.unlink(missing_ok=True)
+        except PermissionError:
+            pass  # a live process of another user
+
+
 def publish(con: duckdb.DuckDBPyConnection, target: Path) -> None:
     """Write the BI file for the state in `con` and switch it in at `target` atomically."""
-    from pipeline import service_days
+    from pipeline import freeze, service_days
 
     figures = kerncijfers(con)
     figures["ontbrekende_leveringen"] = service_days.missing_days(con)
     figures["versheid"] = service_days.freshness(con)
+    figures["definities"] = pl.DataFrame(definities(), infer_schema_length=None)
+    figures.update(freeze.published_tables(con))
+    _remove_stale_temporaries(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     temporary = target.with_name(f"{target.name}.tmp-{os.getpid()}-{dt.datetime.now().strftime('%H%M%S%f')}")
     try:

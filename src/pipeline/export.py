@@ -1,0 +1,136 @@
+"""`pipeline export`: the published views as CSV, Parquet or Excel, for tools that cannot open DuckDB.
+
+The export reads the published warehouse through one read-only connection, so every file shows the
+same published state, and it never blocks a run. Every file is written beside its final name and
+renamed into place, so a reader of the export folder never sees half a file. The Dutch definitions
+of the views and their columns travel along: `toelichting.<ext>` (a sheet `toelichting` in Excel)
+lists them, and Parquet files also carry them as field metadata (`description`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+import xlsxwriter
+
+from pipeline import store
+from schemas.published import VIEW_COMMENTS
+
+FORMATS = ("csv", "parquet", "xlsx")
+EXPLANATION = "toelichting"
+EXCEL_MAX_ROWS = 1_048_575  # a worksheet's rows, less the header
+
+
+class ExportError(Exception):
+    """The export cannot be made; the message is the one line the operator sees."""
+
+
+def views(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The BI-facing views of the published file: those with a definition first, in that order, then any other."""
+    found = [
+        name
+        for (name,) in con.execute(
+            "SELECT view_name FROM duckdb_views() WHERE NOT internal AND schema_name = 'main' "
+            "AND database_name = current_database() ORDER BY view_name"
+        ).fetchall()
+    ]
+    return [v for v in VIEW_COMMENTS if v in found] + [v for v in found if v not in VIEW_COMMENTS]
+
+
+def explanation(con: duckdb.DuckDBPyConnection, names: list[str]) -> pl.DataFrame:
+    """One row per view (kolom empty) and per column: its type and its Dutch definition."""
+    rows: list[dict[str, object]] = []
+    for view in names:
+        comment = store.first(
+            con, "SELECT comment FROM duckdb_views() WHERE view_name = ? AND schema_name = 'main'", [view]
+        )
+        rows.append({"view": view, "kolom": None, "datatype": None, "omschrijving": comment[0] if comment else None})
+        for column, datatype, text in con.execute(
+            "SELECT column_name, data_type, comment FROM duckdb_columns() "
+            "WHERE table_name = ? AND schema_name = 'main' ORDER BY column_index",
+            [view],
+        ).fetchall():
+            rows.append({"view": view, "kolom": column, "datatype": datatype, "omschrijving": text})
+    return pl.DataFrame(
+        rows, schema={"view": pl.String, "kolom": pl.String, "datatype": pl.String, "omschrijving": pl.String}
+    )
+
+
+@contextmanager
+def _replacing(path: Path) -> Iterator[Path]:
+    """Yield a temporary name beside `path`; on success rename it over `path`, else remove it."""
+    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        yield temporary
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def _for_excel(frame: pl.DataFrame) -> pl.DataFrame:
+    """Excel has no time zones: moments are written in UTC (as their definitions say)."""
+    zoned = [n for n, t in frame.schema.items() if isinstance(t, pl.Datetime) and t.time_zone is not None]
+    return frame.with_columns(pl.col(n).dt.convert_time_zone("UTC").dt.replace_time_zone(None) for n in zoned)
+
+
+def _parquet(frame: pl.DataFrame, comments: dict[str, str | None], view_comment: str | None, path: Path) -> None:
+    table = frame.to_arrow()
+    fields = [
+        field.with_metadata({"description": comments[field.name]}) if comments.get(field.name) else field
+        for field in table.schema
+    ]
+    schema = pa.schema(fields, metadata={"description": view_comment} if view_comment else None)
+    pq.write_table(table.cast(schema), path)
+
+
+def export(warehouse: Path, fmt: str, out_dir: Path) -> list[Path]:
+    """Write every published view to `out_dir` in `fmt`; return the files written."""
+    if fmt not in FORMATS:
+        raise ExportError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    if not warehouse.exists():
+        raise ExportError(f"warehouse {warehouse} does not exist; run 'pipeline backfill' first")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        names = views(con)
+        about = explanation(con, names)
+        frames = {EXPLANATION: about} | {v: store.frame(con, f'SELECT * FROM "{v}"') for v in names}
+    finally:
+        con.close()
+
+    written: list[Path] = []
+    if fmt == "xlsx":
+        too_long = [n for n, f in frames.items() if f.height > EXCEL_MAX_ROWS]
+        if too_long:
+            raise ExportError(f"{', '.join(too_long)} has more rows than an Excel sheet holds; export csv or parquet")
+        path = out_dir / f"{warehouse.stem}.xlsx"
+        with _replacing(path) as temporary:
+            workbook = xlsxwriter.Workbook(str(temporary), {"remove_timezone": True})
+            try:
+                for name, frame in frames.items():
+                    _for_excel(frame).write_excel(
+                        workbook, name[:31], autofit=frame.height <= 5000, freeze_panes=(1, 0), float_precision=1
+                    )
+            finally:
+                workbook.close()
+        return [path]
+
+    for name, frame in frames.items():
+        path = out_dir / f"{name}.{fmt}"
+        with _replacing(path) as temporary:
+            if fmt == "csv":
+                frame.write_csv(temporary)
+            else:
+                mine = about.filter(pl.col("view") == name).iter_rows(named=True)
+                described = {r["kolom"]: r["omschrijving"] for r in mine}
+                view_comment = described.pop(None, None)
+                _parquet(frame, described, view_comment, temporary)
+        written.append(path)
+    return written

@@ -1,0 +1,215 @@
+"""Helpers for end-to-end tests: write deliveries as the source systems do, run the pipeline, read views.
+
+Everything is real: files on disk in a landing folder, the pipeline's own DuckDB files, no mocks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+import pytest
+
+from pipeline import jobs
+from pipeline.settings import Settings
+
+PII_KEY = "test-key-" + "k" * 32
+CALL_COLUMNS = ("gesprek_id", "starttijd", "nummer", "keuze", "wachtrij", "afhandeling", "wachttijd", "gespreksduur")
+APPT_COLUMNS = ("afspraak_id", "locatie", "kanaal", "product", "datum", "tijd", "status", "gewijzigd")
+CALL_HEADER = ";".join((*CALL_COLUMNS, "beller"))
+APPT_HEADER = ";".join((*APPT_COLUMNS, "bsn", "naam", "telefoon", "email"))
+# Columns of the published views that record when something happened, not what the data says.
+TIME_TYPES = ("TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S")
+
+
+def call(
+    gesprek_id: str,
+    starttijd: str,
+    nummer: str = "14030",
+    keuze: str = "Utrecht",
+    afhandeling: str = "beantwoord",
+    wachttijd: str = "30",
+    gespreksduur: str | None = None,
+    wachtrij: str = "Algemeen",
+    beller: str = "",
+) -> str:
+    """One call-detail line in the platform's column order (CALL_HEADER).
+
+    `gespreksduur` defaults to 120 s for an answered call and 0 otherwise, as the agreement requires.
+    """
+    if gespreksduur is None:
+        gespreksduur = "120" if afhandeling.strip().lower() == "beantwoord" else "0"
+    return ";".join((gesprek_id, starttijd, nummer, keuze, wachtrij, afhandeling, wachttijd, gespreksduur, beller))
+
+
+def appointment(
+    afspraak_id: str,
+    datum: str,
+    status: str = "verschenen",
+    gewijzigd: str = "2020-01-01T08:00:00+01:00",
+    locatie: str = "Stadskantoor",
+    kanaal: str = "balie",
+    product: str = "Paspoort",
+    tijd: str = "10:00",
+    bsn: str = "",
+    naam: str = "",
+    telefoon: str = "",
+    email: str = "",
+) -> str:
+    """One appointment-version line in the appointment system's column order (APPT_HEADER)."""
+    return ";".join((afspraak_id, locatie, kanaal, product, datum, tijd, status, gewijzigd, bsn, naam, telefoon, email))
+
+
+def delivery_bytes(header: str, lines: Iterable[str], encoding: str = "utf-8", newline: str = "\n") -> bytes:
+    """A delivery as a source system writes it: header, lines, each ended by `newline`, in `encoding`."""
+    return "".join(f"{line}{newline}" for line in (header, *lines)).encode(encoding)
+
+
+@dataclass
+class Published:
+    """The BI file a run published, read the way a BI tool reads it (read-only)."""
+
+    path: Path
+    summary: jobs.RunSummary
+
+    def query(self, sql: str, params: Sequence[Any] | None = None) -> pl.DataFrame:
+        con = duckdb.connect(str(self.path), read_only=True)
+        try:
+            return con.sql(sql, params=list(params) if params else None).pl()
+        finally:
+            con.close()
+
+    def frame(self, view: str) -> pl.DataFrame:
+        return self.query(f"SELECT * FROM {view}")
+
+    def rows(self, view: str) -> list[dict[str, Any]]:
+        return self.frame(view).to_dicts()
+
+    def year(self, jaar: int) -> dict[str, Any]:
+        found = self.frame("kerncijfers").filter(pl.col("jaar") == jaar).to_dicts()
+        assert len(found) == 1, f"no single kerncijfers row for {jaar}: {found}"
+        return found[0]
+
+    def years(self, column: str) -> dict[int, Any]:
+        return {r["jaar"]: r[column] for r in self.rows("kerncijfers")}
+
+    def day(self, datum: dt.date) -> dict[str, Any]:
+        found = self.frame("kerncijfers_dag").filter(pl.col("datum") == datum).to_dicts()
+        assert len(found) == 1, f"no single kerncijfers_dag row for {datum}"
+        return found[0]
+
+    def delivery(self, bestand: str) -> dict[str, Any]:
+        found = [r for r in self.rows("leveringen") if r["bestand"] == bestand]
+        assert len(found) == 1, f"{bestand} not once in leveringen: {self.rows('leveringen')}"
+        return found[0]
+
+    def quarantine(self, bestand: str | None = None) -> list[dict[str, Any]]:
+        return [r for r in self.rows("quarantaine") if bestand is None or r["bestand"] == bestand]
+
+
+@dataclass
+class Landing:
+    """A landing folder and warehouse in a temporary directory."""
+
+    root: Path
+
+    @property
+    def raw(self) -> Path:
+        return self.root / "raw"
+
+    @property
+    def warehouse(self) -> Path:
+        return self.root / "wh" / "kerncijfers.duckdb"
+
+    def write(self, rel: str, data: bytes) -> Path:
+        path = self.raw / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        return path
+
+    def calls(
+        self, rel: str, *lines: str, header: str = CALL_HEADER, encoding: str = "utf-8", newline: str = "\n"
+    ) -> Path:
+        return self.write(rel, delivery_bytes(header, lines, encoding, newline))
+
+    def appointments(
+        self, rel: str, *lines: str, header: str = APPT_HEADER, encoding: str = "utf-8", newline: str = "\n"
+    ) -> Path:
+        return self.write(rel, delivery_bytes(header, lines, encoding, newline))
+
+    def settings(self, max_invalid_share: float = 0.05) -> Settings:
+        return Settings(
+            raw_dir=self.raw, warehouse=self.warehouse, pii_key=PII_KEY, max_invalid_share=max_invalid_share
+        )
+
+    def run(
+        self, kind: str = "backfill", years: Iterable[int] | None = None, max_invalid_share: float = 0.05
+    ) -> Published:
+        self.raw.mkdir(parents=True, exist_ok=True)
+        summary = jobs.run(self.settings(max_invalid_share), kind, years)
+        return Published(self.warehouse, summary)
+
+
+@pytest.fixture
+def landing(tmp_path: Path) -> Landing:
+    return Landing(tmp_path)
+
+
+def relation_names(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Every table and view of every schema of the open database, qualified."""
+    tables = con.execute(
+        "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = current_database()"
+    ).fetchall()
+    views = con.execute(
+        "SELECT schema_name, view_name FROM duckdb_views() WHERE database_name = current_database() AND NOT internal"
+    ).fetchall()
+    return [f'"{schema}"."{name}"' for schema, name in (*tables, *views)]
+
+
+def all_text(path: Path) -> str:
+    """Every value, column name and comment of every table and view in a DuckDB file, as one text."""
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        parts = []
+        for relation in relation_names(con):
+            frame = con.sql(f"SELECT * FROM {relation}").pl()
+            parts.append(relation + " " + " ".join(frame.columns))
+            parts.extend(str(v) for column in frame.columns for v in frame[column].to_list())
+        parts.extend(str(c) for (c,) in con.execute("SELECT comment FROM duckdb_columns()").fetchall())
+        return "\n".join(parts)
+    finally:
+        con.close()
+
+
+def view_contents(path: Path, skip: Iterable[str] = ("runs",)) -> dict[str, list[tuple[Any, ...]]]:
+    """Every published view's rows as a sorted list, leaving out columns that record when a run happened."""
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        views = [
+            name
+            for (name,) in con.execute(
+                "SELECT view_name FROM duckdb_views() WHERE schema_name = 'main' AND NOT internal"
+            ).fetchall()
+            if name not in set(skip)
+        ]
+        contents = {}
+        for view in sorted(views):
+            columns = [
+                name
+                for name, dtype in con.execute(
+                    "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = ? AND schema_name = 'main'",
+                    [view],
+                ).fetchall()
+                if dtype not in TIME_TYPES
+            ]
+            select = ", ".join(f'"{c}"' for c in columns)
+            rows = con.execute(f"SELECT {select} FROM {view}").fetchall()
+            contents[view] = sorted(rows, key=repr)
+        return contents
+    finally:
+        con.close()
