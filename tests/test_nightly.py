@@ -76,6 +76,21 @@ def test_a_redelivered_file_replaces_the_earlier_content(tmp_path: Path) -> None
     assert ("telefonie/2020/telefonie_20200604.csv", "vervangen") in statuses
     assert ("telefonie/2020/telefonie_20200604.csv", "verwerkt") in statuses
 
+    # And back to the first content: that is the path's delivery again.
+    write(s.raw_dir / "telefonie/2020/telefonie_20200604.csv", CALL_HEADER, [call("b1", "2020-06-03T10:00:00+02:00")])
+    assert jobs.run(s, "nightly").processed == 1
+    ids = rows(s.warehouse, "SELECT sum(telefoontjes_gemeente) AS n FROM kerncijfers_dag WHERE datum = '2020-06-03'")
+    assert ids == [{"n": 1}]
+    current = rows(
+        s.warehouse,
+        "SELECT status FROM leveringen WHERE bestand = ? ORDER BY status",
+        ["telefonie/2020/telefonie_20200604.csv"],
+    )
+    assert current == [{"status": "vervangen"}, {"status": "verwerkt"}]
+    write(s.raw_dir / "telefonie/2020/telefonie_20200604.csv", CALL_HEADER, [call("b9", "2020-06-03T12:00:00+02:00")])
+    jobs.run(s, "nightly")
+    nightly = figures(s.warehouse)
+
     fresh = settings_for(tmp_path / "again")
     shutil.copytree(s.raw_dir, fresh.raw_dir)
     jobs.run(fresh, "backfill")

@@ -104,23 +104,21 @@ def plan(settings: Settings, con: duckdb.DuckDBPyConnection, kind: str, years: I
     }
     hashes = landing.content_hashes(settings.raw_dir, files, known)
     full = kind == "backfill"
-    seen = {(pad, sha) for pad, sha in con.execute("SELECT bestand, sha256 FROM leveringen").fetchall()}
-    active = {
+    # What a path holds now, as far as the ledger knows. A path's content is new when it differs
+    # from that, also when it returns to content the path held before (A -> B -> A).
+    current = {
         pad: sha
-        for pad, sha in con.execute(
-            "SELECT bestand, sha256 FROM leveringen WHERE status IN (?, ?)", [VERWERKT, AFGEWEZEN]
-        ).fetchall()
+        for pad, sha in con.execute("SELECT bestand, sha256 FROM leveringen WHERE status <> ?", [VERVANGEN]).fetchall()
     }
     new: dict[str, list[str]] = {name: [] for name in SOURCES}
     replaced: dict[str, list[str]] = {name: [] for name in SOURCES}
     for f in files:
-        if f.bron is None:
+        if f.bron is None or not (full or current.get(f.pad) != hashes[f.pad]):
             continue
-        if full or (f.pad, hashes[f.pad]) not in seen:
-            new[f.bron].append(f.pad)
-            if not full and f.pad in active and active[f.pad] != hashes[f.pad]:
-                replaced[f.bron].append(f.pad)
-    ignored = [f for f in files if f.bron is None and (full or (f.pad, hashes[f.pad]) not in seen)]
+        new[f.bron].append(f.pad)
+        if not full and f.pad in current:
+            replaced[f.bron].append(f.pad)
+    ignored = [f for f in files if f.bron is None and (full or current.get(f.pad) != hashes[f.pad])]
     return Plan(
         run_id=dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:8],
         kind=kind,
@@ -233,10 +231,6 @@ def commit(
             if replaced:
                 con.register("_replaced", pl.DataFrame({"bestand": replaced}, schema={"bestand": pl.String}))
                 con.execute("DELETE FROM quarantaine WHERE bestand IN (SELECT bestand FROM _replaced)")
-                con.execute(
-                    "UPDATE leveringen SET status = ? WHERE bestand IN (SELECT bestand FROM _replaced) AND status <> ?",
-                    [VERVANGEN, GENEGEERD],
-                )
                 con.unregister("_replaced")
             store.insert(con, "quarantaine", read.quarantine.with_columns(pl.lit(name).alias("bron")))
             parts = _merge(con, source, read, replaced, plan.full)
@@ -266,7 +260,13 @@ def commit(
             pl.lit(now).alias("gezien_op"),
         )
         if not plan.full:
+            # What these paths held before is superseded; content a path held before and holds
+            # again is recorded anew.
             con.register("_ledger", ledger.select("bestand", "sha256"))
+            con.execute(
+                "UPDATE leveringen SET status = ? WHERE bestand IN (SELECT bestand FROM _ledger) AND status <> ?",
+                [VERVANGEN, VERVANGEN],
+            )
             con.execute("DELETE FROM leveringen WHERE (bestand, sha256) IN (SELECT (bestand, sha256) FROM _ledger)")
             con.unregister("_ledger")
         store.insert(con, "leveringen", ledger)
