@@ -16,6 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from tests.conftest import (
@@ -776,3 +777,39 @@ def test_cli_missing_landing_folder_fails_with_one_line(tmp_path: Path) -> None:
     assert len(lines) == 1, lines
     assert str(missing) in lines[0] and "does not exist" in lines[0]
     assert not (tmp_path / "wh" / "w.duckdb").exists()
+
+
+def test_an_unclosed_quote_in_a_small_file_rejects_that_file(landing: Landing) -> None:
+    # The quote opened on line 3 swallows lines 3-5 into one field of a record that even has the
+    # right number of fields. Accepting the file would lose c3 and c4 without a trace (and stay
+    # under 5% invalid), so the file is rejected whole, naming the line.
+    lines = [call(f"c{i}", "2020-03-15T09:00:00+01:00") for i in range(5)]
+    lines[1] = lines[1].replace("Algemeen", '"Werk en Inkomen')
+    landing.calls("telefonie/telefonie_20200316.csv", *lines)
+    landing.calls("telefonie/telefonie_20200317.csv", call("other", "2020-03-16T09:00:00+01:00"))
+    out = landing.run()
+    d = out.delivery("telefonie/telefonie_20200316.csv")
+    assert d["status"] == "afgewezen"
+    assert d["reden"] == "the quote opened in the record on line 3 is never closed"
+    assert out.year(2020)["telefoontjes_gemeente"] == 1
+
+
+def test_closed_days_count_zero_within_a_source_month_and_days_add_up_to_months(landing: Landing) -> None:
+    # Calls on Fri 3 and Mon 6 January 2020 only; no calls in February; one in March.
+    landing.calls(
+        "telefonie/telefonie_20200107.csv",
+        call("c1", "2020-01-03T10:00:00+01:00"),
+        call("c2", "2020-01-06T10:00:00+01:00"),
+        call("c3", "2020-03-02T10:00:00+01:00"),
+    )
+    out = landing.run()
+    days = out.frame("kerncijfers_dag")
+    january = days.filter(pl.col("maand") == 1)
+    assert january.height == 31  # every day of a month with records, weekend 4-5 Jan as 0
+    assert out.day(dt.date(2020, 1, 4))["telefoontjes_gemeente"] == 0
+    assert days.filter(pl.col("maand") == 2).is_empty()  # a month without records is absent, as in the months
+    months = {r["maand"]: r["telefoontjes_gemeente"] for r in out.rows("kerncijfers_maand")}
+    assert months == {1: 2, 3: 1}
+    assert {m: days.filter(pl.col("maand") == m)["telefoontjes_gemeente"].sum() for m in months} == months
+    # The appointment source has no data at all: its counts are unknown (NULL), never 0.
+    assert out.day(dt.date(2020, 1, 4))["baliebezoeken_met_afspraak"] is None

@@ -57,21 +57,34 @@ def normalise_header(name: str) -> str:
 
 def _records(text: str) -> tuple[list[list[str]], list[int]]:
     """Every record and the physical line it starts on; a file the csv module cannot tokenise is
-    rejected, never a crash of the run (an unclosed quote makes the rest of the file one field,
-    which stops the csv module at its field-size limit)."""
+    rejected, never a crash of the run."""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=";", quotechar='"')
     try:
         records = list(reader)  # the C tokeniser, at full speed
-        if reader.line_num == len(records):  # no field spans lines: record i starts on line i + 1
-            return records, list(range(1, len(records) + 1))
-        reader = csv.reader(io.StringIO(text, newline=""), delimiter=";", quotechar='"')
-        starts = []
-        for _ in records:
-            starts.append(reader.line_num + 1)
-            next(reader)
-        return records, starts
     except csv.Error as err:
-        raise FileRejected(f"cannot be read from line {reader.line_num} on ({err}): an unclosed quote?") from err
+        # An unclosed quote makes the rest of the file one field, which stops the csv module at
+        # its field-size limit; name the line where that record starts.
+        line = _failing_line(text)
+        raise FileRejected(f"the record starting on line {line} cannot be read ({err}): an unclosed quote?") from err
+    if reader.line_num == len(records):  # no field spans lines: record i starts on line i + 1
+        return records, list(range(1, len(records) + 1))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=";", quotechar='"')
+    starts = []
+    for _ in records:
+        starts.append(reader.line_num + 1)
+        next(reader)
+    return records, starts
+
+
+def _failing_line(text: str) -> int:
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=";", quotechar='"')
+    start = 1
+    try:
+        while True:
+            start = reader.line_num + 1
+            next(reader)
+    except (csv.Error, StopIteration):
+        return start
 
 
 def _columns(
@@ -107,6 +120,12 @@ def read_csv_table(data: bytes, required: Iterable[str], optional: Iterable[str]
     header = records[0]
     wanted, positions, extra = _columns(header, required, optional)
     width = len(header)
+    last = records[-1]
+    spans_lines = len(records) > 1 and any("\n" in f or "\r" in f for f in last)
+    if spans_lines and text.count('"') % 2:
+        # A quote that is never closed swallows the rest of the file into one field: the rows
+        # after it would be lost without a trace, so the file goes back to its source whole.
+        raise FileRejected(f"the quote opened in the record on line {starts[-1]} is never closed")
     # Blank lines are no records; records with another number of fields than the header are ragged.
     good = [i for i in range(1, len(records)) if len(records[i]) == width]
     ragged = [(starts[i], len(r)) for i, r in enumerate(records) if i and r and len(r) != width]

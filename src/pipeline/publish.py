@@ -27,17 +27,31 @@ from schemas.published import COLUMN_COMMENTS, VIEW_COMMENTS, definities
 COPIED_TABLES = ("telefonie_uitsplitsing_dag", "afspraken_uitsplitsing_dag", "quarantaine", "leveringen", "runs")
 
 
+def _with_closed_days(days: pl.DataFrame) -> pl.DataFrame:
+    """Every day of every month in which the source has records: a day without records in such a
+    month (a weekend, a holiday) counts 0, so one source's days always add up to its months."""
+    if days.is_empty():
+        return days
+    months = days.select(pl.col("datum").dt.month_start()).unique()
+    calendar = months.select(pl.date_ranges(pl.col("datum"), pl.col("datum").dt.month_end()).alias("datum")).explode(
+        "datum"
+    )
+    counts = [c for c in days.columns if c in models.INT_COLUMNS and not c.endswith("_pct")]
+    return calendar.join(days, on="datum", how="left").with_columns(pl.col(counts).fill_null(0))
+
+
 def _figures(con: duckdb.DuckDBPyConnection, grain: str, keys: list[str]) -> pl.DataFrame:
     """Both sources' figures of one grain side by side (null where a source has no such period)."""
     frames = []
     for source in ("afspraken", "telefonie"):
         table = f"{source}_{grain}"
-        frames.append(store.frame(con, f"SELECT * FROM {table}") if store.table_exists(con, table) else None)
-    present = [f for f in frames if f is not None]
-    if not present:
+        if store.table_exists(con, table):
+            frame = store.frame(con, f"SELECT * FROM {table}")
+            frames.append(_with_closed_days(frame) if grain == "dag" else frame)
+    if not frames:
         return pl.DataFrame()
-    joined = present[0]
-    for other in present[1:]:
+    joined = frames[0]
+    for other in frames[1:]:
         joined = joined.join(other, on=keys, how="full", coalesce=True)
     return joined
 
@@ -78,14 +92,9 @@ def kerncijfers(con: duckdb.DuckDBPyConnection) -> dict[str, pl.DataFrame]:
     maand = _figures(con, "maand", ["jaar", "maand"])
     dag = _figures(con, "dag", ["datum"])
     if not dag.is_empty():
-        # Every day from the first to the last one with data, so closed days show as 0, not as absent.
-        first, last = dag["datum"].min(), dag["datum"].max()
-        assert isinstance(first, dt.date) and isinstance(last, dt.date)
-        calendar = pl.DataFrame({"datum": pl.date_range(first, last, eager=True)})
-        dag = calendar.join(dag, on="datum", how="left").with_columns(
-            pl.col(c).fill_null(0) for c in dag.columns if c in models.INT_COLUMNS and not c.endswith("_pct")
+        dag = dag.sort("datum").with_columns(
+            pl.col("datum").dt.year().alias("jaar"), pl.col("datum").dt.month().alias("maand")
         )
-        dag = dag.with_columns(pl.col("datum").dt.year().alias("jaar"), pl.col("datum").dt.month().alias("maand"))
     return {
         "kerncijfers_jaar": _conform(jaar, models.KerncijfersJaar),
         "kerncijfers_maand": _conform(
