@@ -213,3 +213,34 @@ def view_contents(path: Path, skip: Iterable[str] = ("runs",)) -> dict[str, list
         return contents
     finally:
         con.close()
+
+
+def settings_for(tmp: Path, **extra: Any) -> Settings:
+    """Settings for a landing folder `tmp/raw` and a warehouse `tmp/wh/w.duckdb`."""
+    return Settings(raw_dir=tmp / "raw", warehouse=tmp / "wh" / "w.duckdb", pii_key=PII_KEY, **extra)
+
+
+def write(path: Path, header: str, lines: Iterable[str], encoding: str = "utf-8", newline: str = "\n") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(delivery_bytes(header, lines, encoding, newline))
+    return path
+
+
+def rows(warehouse: Path, query: str, params: Sequence[Any] | None = None) -> list[dict[str, Any]]:
+    """A query's result over a published warehouse, read-only, as dicts."""
+    return Published(warehouse, jobs.RunSummary("-", "-", dt.datetime.now(dt.UTC))).query(query, params).to_dicts()
+
+
+# What a BI user reads as figures: not the run ledger or the delivery timestamps.
+FIGURE_VIEWS = (
+    "kerncijfers",
+    "kerncijfers_maand",
+    "kerncijfers_dag",
+    "telefoontjes_uitsplitsing",
+    "afspraken_uitsplitsing",
+    "quarantaine",
+)
+
+
+def figures(warehouse: Path) -> dict[str, list[dict[str, Any]]]:
+    return {view: rows(warehouse, f"SELECT * FROM {view}") for view in FIGURE_VIEWS}

@@ -12,7 +12,7 @@ import pytest
 
 from pipeline import jobs
 from pipeline.generate import generate
-from tests.support import rows, settings_for
+from tests.conftest import rows, settings_for
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT / "reference" / "kerncijfers_utrecht_2017_2020.csv"

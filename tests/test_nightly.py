@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import fcntl
 import itertools
 import os
@@ -17,7 +16,7 @@ from hypothesis import strategies as st
 
 from pipeline import jobs
 from pipeline.locking import WriterBusy
-from tests.support import APPOINTMENT_HEADER, CALL_HEADER, appointment, call, figures, rows, settings_for, write
+from tests.conftest import APPT_HEADER, CALL_HEADER, appointment, call, figures, rows, settings_for, write
 
 
 def _history(raw: Path) -> None:
@@ -30,10 +29,17 @@ def _history(raw: Path) -> None:
     write(raw / "telefonie/2020/telefonie_20200604.csv", CALL_HEADER, [call("b1", "2020-06-03T10:00:00+02:00")])
     write(
         raw / "afspraken/afspraken_20170315.csv",
-        APPOINTMENT_HEADER,
-        [appointment("x1", dt.date(2017, 3, 14)), appointment("x2", dt.date(2017, 3, 14))],
+        APPT_HEADER,
+        [
+            appointment("x1", "14-03-2017", gewijzigd="2017-03-14T17:00:00+01:00"),
+            appointment("x2", "14-03-2017", gewijzigd="2017-03-14T17:00:00+01:00"),
+        ],
     )
-    write(raw / "afspraken/afspraken_20200604.csv", APPOINTMENT_HEADER, [appointment("y1", dt.date(2020, 6, 3))])
+    write(
+        raw / "afspraken/afspraken_20200604.csv",
+        APPT_HEADER,
+        [appointment("y1", "03-06-2020", gewijzigd="2020-06-03T17:00:00+01:00")],
+    )
 
 
 def test_nothing_new_changes_nothing(tmp_path: Path) -> None:
@@ -111,7 +117,7 @@ DELIVERIES: dict[str, tuple[str, list[str]]] = {
             call("c3", "2020-01-02T09:00:00+01:00", beller="0611111111"),
             call("c4", "2020-01-02T10:00:00+01:00", keuze="Zeist", afhandeling="doorgeschakeld"),
             call("c5", "2020-01-02T11:00:00+01:00", nummer="030 286 0000", keuze=""),
-            call("c6", "2020-01-02T11:30:00+01:00", wachttijd=-3),
+            call("c6", "2020-01-02T11:30:00+01:00", wachttijd="-3"),
         ]
         + [call(f"f{i}", "2020-01-02T12:00:00+01:00", beller="0611111111") for i in range(20)],
     ),
@@ -125,22 +131,22 @@ DELIVERIES: dict[str, tuple[str, list[str]]] = {
     ),
     "telefonie/telefonie_20200104.csv": (CALL_HEADER, [call("r1", "bad"), call("r2", "2020-01-04T09:00:00+01:00")]),
     "afspraken/afspraken_20200102.csv": (
-        APPOINTMENT_HEADER,
+        APPT_HEADER,
         [
-            appointment("a1", dt.date(2020, 1, 2), "gepland", "2019-12-01T10:00:00+01:00"),
-            appointment("a2", dt.date(2020, 1, 2), "verschenen", "2020-01-02T10:00:00+01:00"),
+            appointment("a1", "02-01-2020", "gepland", "2019-12-01T10:00:00+01:00"),
+            appointment("a2", "02-01-2020", "verschenen", "2020-01-02T10:00:00+01:00"),
         ],
     ),
     "afspraken/afspraken_20200103.csv": (
-        APPOINTMENT_HEADER,
+        APPT_HEADER,
         [
-            appointment("a1", dt.date(2020, 1, 2), "verschenen", "2020-01-02T11:00:00+01:00"),
-            appointment("a3", dt.date(2020, 1, 3), "niet verschenen", "2020-01-03T11:00:00+01:00"),
+            appointment("a1", "02-01-2020", "verschenen", "2020-01-02T11:00:00+01:00"),
+            appointment("a3", "03-01-2020", "niet verschenen", "2020-01-03T11:00:00+01:00"),
         ],
     ),
     "afspraken/afspraken_20200110.csv": (
-        APPOINTMENT_HEADER,
-        [appointment("a1", dt.date(2020, 1, 9), "gepland", "2019-12-01T10:00:00+01:00")],  # stale re-export
+        APPT_HEADER,
+        [appointment("a1", "09-01-2020", "gepland", "2019-12-01T10:00:00+01:00")],  # stale re-export
     ),
 }
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import CALL_HEADER, call, rows, write
+from tests.conftest import CALL_HEADER, call, rows, write
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent

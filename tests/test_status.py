@@ -10,7 +10,7 @@ from pathlib import Path
 
 from pipeline import jobs
 from pipeline.status import status_lines
-from tests.support import APPOINTMENT_HEADER, CALL_HEADER, appointment, call, rows, settings_for, write
+from tests.conftest import APPT_HEADER, CALL_HEADER, appointment, call, rows, settings_for, write
 
 
 def _calls_on(raw: Path, days: list[dt.date]) -> None:
@@ -28,8 +28,16 @@ def test_a_missing_weekday_is_a_gap_but_weekends_and_kings_day_are_not(tmp_path:
     # Thu 23 Apr .. Thu 30 Apr 2020: Sat 25 and Sun 26 are weekend, Mon 27 is King's Day,
     # Wed 29 April has no delivery.
     _calls_on(s.raw_dir, [dt.date(2020, 4, d) for d in (23, 24, 28, 30)])
-    write(s.raw_dir / "afspraken/afspraken_20200424.csv", APPOINTMENT_HEADER, [appointment("a1", dt.date(2020, 4, 23))])
-    write(s.raw_dir / "afspraken/afspraken_20200425.csv", APPOINTMENT_HEADER, [appointment("a2", dt.date(2020, 4, 24))])
+    write(
+        s.raw_dir / "afspraken/afspraken_20200424.csv",
+        APPT_HEADER,
+        [appointment("a1", "23-04-2020", gewijzigd="2020-04-23T17:00:00+01:00")],
+    )
+    write(
+        s.raw_dir / "afspraken/afspraken_20200425.csv",
+        APPT_HEADER,
+        [appointment("a2", "24-04-2020", gewijzigd="2020-04-24T17:00:00+01:00")],
+    )
     jobs.run(s, "backfill")
 
     gaps = rows(s.warehouse, "SELECT bron, datum FROM ontbrekende_leveringen")
