@@ -156,12 +156,11 @@ def _merge(
         store.insert(con, versions, read.rows)
         after = _with_day(source, rules.current_versions(source, read.rows))
         store.insert(con, current, after)
-        return Partitions.of(before["datum"]) | Partitions.of(after["datum"].unique())
+        return Partitions.of(before["datum"]) | Partitions.of(after["datum"])
 
-    con.register("_replaced", pl.DataFrame({"bestand": replaced}, schema={"bestand": pl.String}))
-    old = store.frame(con, f"SELECT {id_col} FROM {versions} WHERE bestand IN (SELECT bestand FROM _replaced)")
-    con.execute(f"DELETE FROM {versions} WHERE bestand IN (SELECT bestand FROM _replaced)")
-    con.unregister("_replaced")
+    with store.registered(con, "_replaced", store.paths(replaced)):
+        old = store.frame(con, f"SELECT {id_col} FROM {versions} WHERE bestand IN (SELECT bestand FROM _replaced)")
+        con.execute(f"DELETE FROM {versions} WHERE bestand IN (SELECT bestand FROM _replaced)")
     store.insert(con, versions, read.rows)
     ids = pl.concat([read.rows[id_col], old[id_col]])
     if ids.is_empty():
@@ -217,12 +216,9 @@ def _chosen_days(years: tuple[int, ...]) -> Partitions:
     return Partitions.of(days)
 
 
-def commit(
-    settings: Settings, con: duckdb.DuckDBPyConnection, plan: Plan, reads: dict[str, BatchRead], summary: RunSummary
-) -> RunSummary:
+def commit(con: duckdb.DuckDBPyConnection, plan: Plan, reads: dict[str, BatchRead], summary: RunSummary) -> RunSummary:
     """Stage, merge and aggregate every source, and record the deliveries, in one transaction."""
     now = dt.datetime.now(dt.UTC)
-    by_path = {f.pad: f for f in plan.files}
     with store.transaction(con):
         if plan.full:
             for table in ("quarantaine", "leveringen"):
@@ -230,10 +226,8 @@ def commit(
         for name, source in SOURCES.items():
             read = reads[name]
             replaced = plan.replaced[name]
-            if replaced:
-                con.register("_replaced", pl.DataFrame({"bestand": replaced}, schema={"bestand": pl.String}))
+            with store.registered(con, "_replaced", store.paths(replaced)):
                 con.execute("DELETE FROM quarantaine WHERE bestand IN (SELECT bestand FROM _replaced)")
-                con.unregister("_replaced")
             store.insert(con, "quarantaine", read.quarantine.with_columns(pl.lit(name).alias("bron")))
             parts = _merge(con, source, read, replaced, plan.full)
             if name == "telefonie":
@@ -243,41 +237,23 @@ def commit(
             summary.partitions += _refresh_figures(con, source, parts)
             summary.years_recomputed = sorted(set(summary.years_recomputed) | parts.years)
 
-        files = pl.concat([r.files.with_columns(pl.lit(n).alias("bron")) for n, r in reads.items()], how="diagonal")
-        ignored = pl.DataFrame(
-            {
-                "bestand": [f.pad for f in plan.ignored],
-                "status": [GENEGEERD] * len(plan.ignored),
-                "reden": [f.reden_genegeerd for f in plan.ignored],
-            },
-            schema={"bestand": pl.String, "status": pl.String, "reden": pl.String},
-        )
-        ledger = pl.concat([files, ignored], how="diagonal").with_columns(
-            pl.col("bestand").replace_strict(plan.hashes, return_dtype=pl.String).alias("sha256"),
-            pl.col("bestand").map_elements(lambda p: by_path[p].grootte, return_dtype=pl.Int64).alias("grootte_bytes"),
-            pl.col("bestand")
-            .map_elements(lambda p: by_path[p].gewijzigd_ns, return_dtype=pl.Int64)
-            .alias("gewijzigd_ns"),
-            pl.lit(plan.run_id).alias("run_id"),
-            pl.lit(now).alias("gezien_op"),
-        )
+        ledger = _ledger(plan, reads, now)
         if not plan.full:
             # What these paths held before is superseded; content a path held before and holds
             # again is recorded anew.
-            con.register("_ledger", ledger.select("bestand", "sha256"))
-            con.execute(
-                "UPDATE leveringen SET status = ? WHERE bestand IN (SELECT bestand FROM _ledger) AND status <> ?",
-                [VERVANGEN, VERVANGEN],
-            )
-            con.execute("DELETE FROM leveringen WHERE (bestand, sha256) IN (SELECT (bestand, sha256) FROM _ledger)")
-            con.unregister("_ledger")
+            with store.registered(con, "_ledger", ledger.select("bestand", "sha256")):
+                con.execute(
+                    "UPDATE leveringen SET status = ? WHERE bestand IN (SELECT bestand FROM _ledger) AND status <> ?",
+                    [VERVANGEN, VERVANGEN],
+                )
+                con.execute("DELETE FROM leveringen WHERE (bestand, sha256) IN (SELECT (bestand, sha256) FROM _ledger)")
         store.insert(con, "leveringen", ledger)
 
         summary.processed = ledger.filter(pl.col("status") == VERWERKT).height
         summary.rejected = ledger.filter(pl.col("status") == AFGEWEZEN).height
-        summary.ignored = ignored.height
+        summary.ignored = len(plan.ignored)
         summary.ignored_files = [f"{f.pad} ({f.reden_genegeerd})" for f in plan.ignored]
-        summary.rows_read = int(files["rijen"].fill_null(0).sum()) if files.height else 0
+        summary.rows_read = int(ledger["rijen"].fill_null(0).sum())
         summary.rows_valid = sum(r.rows.height for r in reads.values())
         summary.rows_quarantined = sum(r.quarantine.select("bestand", "regel").n_unique() for r in reads.values())
         summary.rejected_files = [
@@ -286,6 +262,28 @@ def commit(
         checks.reconcile(con)
         record_run(con, summary)
     return summary
+
+
+def _ledger(plan: Plan, reads: dict[str, BatchRead], now: dt.datetime) -> pl.DataFrame:
+    """One ledger row per file this run took in: deliveries read, and files that are not deliveries."""
+    by_path = {f.pad: f for f in plan.files}
+    read = pl.concat([r.files.with_columns(pl.lit(n).alias("bron")) for n, r in reads.items()], how="diagonal")
+    ignored = pl.DataFrame(
+        {
+            "bestand": [f.pad for f in plan.ignored],
+            "status": [GENEGEERD] * len(plan.ignored),
+            "reden": [f.reden_genegeerd for f in plan.ignored],
+        },
+        schema={"bestand": pl.String, "status": pl.String, "reden": pl.String},
+    )
+    ledger = pl.concat([read, ignored], how="diagonal")
+    return ledger.with_columns(
+        pl.col("bestand").replace_strict(plan.hashes, return_dtype=pl.String).alias("sha256"),
+        pl.Series("grootte_bytes", [by_path[p].grootte for p in ledger["bestand"]], dtype=pl.Int64),
+        pl.Series("gewijzigd_ns", [by_path[p].gewijzigd_ns for p in ledger["bestand"]], dtype=pl.Int64),
+        pl.lit(plan.run_id).alias("run_id"),
+        pl.lit(now).alias("gezien_op"),
+    )
 
 
 def record_run(con: duckdb.DuckDBPyConnection, summary: RunSummary) -> None:
@@ -369,7 +367,7 @@ def run(
                 chunks = read_chunks(the_plan)
                 label = f"read {', '.join(sorted({c[0] for c in chunks}))}"
                 reads = runner.each(label, read_source, [(settings, src, paths, key) for src, _, paths in chunks])
-                runner.step("commit", commit, settings, con, the_plan, combine(reads), summary)
+                runner.step("commit", commit, con, the_plan, combine(reads), summary)
             summary.status = "voltooid"
         except Exception as problem:
             summary.status, summary.message = "mislukt", f"{type(problem).__name__}: {problem}"[:1000]

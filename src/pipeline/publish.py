@@ -117,9 +117,8 @@ def _write(path: Path, con: duckdb.DuckDBPyConnection, figures: dict[str, pl.Dat
             if store.table_exists(con, table):
                 con.execute(f"CREATE TABLE pub.data.{table} AS SELECT * FROM {table}")
         for name, frame in figures.items():
-            con.register("_figures", frame)
-            con.execute(f"CREATE TABLE pub.data.{name} AS SELECT * FROM _figures")
-            con.unregister("_figures")
+            with store.registered(con, "_figures", frame):
+                con.execute(f"CREATE TABLE pub.data.{name} AS SELECT * FROM _figures")
     finally:
         con.execute("DETACH pub")
 

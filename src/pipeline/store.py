@@ -58,16 +58,27 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
     con.execute("COMMIT")
 
 
+@contextmanager
+def registered(con: duckdb.DuckDBPyConnection, name: str, rows: pl.DataFrame) -> Iterator[str]:
+    """`rows` visible to SQL as view `name` for the duration (a frame is bound, never formatted in)."""
+    con.register(name, rows)
+    try:
+        yield name
+    finally:
+        con.unregister(name)
+
+
+def paths(values: Sequence[str]) -> pl.DataFrame:
+    return pl.DataFrame({"bestand": list(values)}, schema={"bestand": pl.String})
+
+
 def insert(con: duckdb.DuckDBPyConnection, table: str, rows: pl.DataFrame) -> None:
     """Append `rows` by column name (the frame may order its columns differently)."""
     if rows.is_empty():
         return
-    con.register("_rows", rows)
-    try:
-        columns = ", ".join(f'"{c}"' for c in rows.columns)
+    columns = ", ".join(f'"{c}"' for c in rows.columns)
+    with registered(con, "_rows", rows):
         con.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM _rows")
-    finally:
-        con.unregister("_rows")
 
 
 def table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
@@ -86,9 +97,8 @@ def replace_partitions(
 ) -> None:
     """Overwrite the partitions `keys` of a figure table with `rows` (the table owns its partitions)."""
     if not table_exists(con, table):
-        con.register("_rows", rows)
-        con.execute(f"CREATE TABLE {table} AS SELECT * FROM _rows LIMIT 0")
-        con.unregister("_rows")
+        with registered(con, "_rows", rows):
+            con.execute(f"CREATE TABLE {table} AS SELECT * FROM _rows LIMIT 0")
     if grain == "maand":
         con.execute(f"DELETE FROM {table} WHERE jaar * 100 + maand IN (SELECT unnest(?))", [list(keys)])
     else:
@@ -99,16 +109,10 @@ def replace_partitions(
 
 def ids_in(con: duckdb.DuckDBPyConnection, table: str, id_column: str, ids: pl.Series) -> pl.DataFrame:
     """Rows of `table` whose id is in `ids` (a semi-join against a registered frame, not a long IN)."""
-    con.register("_ids", ids.unique().to_frame(id_column))
-    try:
+    with registered(con, "_ids", ids.unique().to_frame(id_column)):
         return frame(con, f"SELECT t.* FROM {table} t SEMI JOIN _ids USING ({id_column})")
-    finally:
-        con.unregister("_ids")
 
 
 def delete_ids(con: duckdb.DuckDBPyConnection, table: str, id_column: str, ids: pl.Series) -> None:
-    con.register("_ids", ids.unique().to_frame(id_column))
-    try:
+    with registered(con, "_ids", ids.unique().to_frame(id_column)):
         con.execute(f"DELETE FROM {table} WHERE {id_column} IN (SELECT {id_column} FROM _ids)")
-    finally:
-        con.unregister("_ids")
