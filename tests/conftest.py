@@ -6,6 +6,7 @@ Everything is real: files on disk in a landing folder, the pipeline's own DuckDB
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,9 @@ CALL_COLUMNS = ("gesprek_id", "starttijd", "nummer", "keuze", "wachtrij", "afhan
 APPT_COLUMNS = ("afspraak_id", "locatie", "kanaal", "product", "datum", "tijd", "status", "gewijzigd")
 CALL_HEADER = ";".join((*CALL_COLUMNS, "beller"))
 APPT_HEADER = ";".join((*APPT_COLUMNS, "bsn", "naam", "telefoon", "email"))
+# Headers of deliveries without the optional personal-data columns.
+CALL_HEADER_NO_PII = ";".join(CALL_COLUMNS)
+APPT_HEADER_NO_PII = ";".join(APPT_COLUMNS)
 # Columns of the published views that record when something happened, not what the data says.
 TIME_TYPES = ("TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S")
 
@@ -224,6 +228,11 @@ def write(path: Path, header: str, lines: Iterable[str], encoding: str = "utf-8"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(delivery_bytes(header, lines, encoding, newline))
     return path
+
+
+def file_sha256(path: Path) -> str:
+    """The hex sha256 of a file's bytes."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def rows(warehouse: Path, query: str, params: Sequence[Any] | None = None) -> list[dict[str, Any]]:

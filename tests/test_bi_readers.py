@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import hashlib
 import json
 import os
 import shutil
@@ -36,12 +35,9 @@ from typing import Any
 import duckdb
 import pytest
 
-from pipeline import jobs
-from pipeline.settings import Settings
+from tests import conftest
+from tests.conftest import APPT_HEADER_NO_PII, CALL_HEADER_NO_PII, PII_KEY, file_sha256
 
-PII_KEY = "bi-readers-test-key-" + "x" * 20
-CALL_HEADER = "gesprek_id;starttijd;nummer;keuze;wachtrij;afhandeling;wachttijd;gespreksduur"
-APPT_HEADER = "afspraak_id;locatie;kanaal;product;datum;tijd;status;gewijzigd"
 FIRST_DAY = dt.date(2020, 1, 6)
 
 # One query, so one snapshot: the yearly totals, the same totals summed over days, the deliveries.
@@ -104,29 +100,19 @@ else:
 
 
 @dataclass
-class Landing:
-    root: Path
+class Landing(conftest.Landing):
+    """The shared landing folder, counting what has been delivered to it."""
+
     calls_total: int = 0
     visits_total: int = 0
     files: int = 0
-
-    @property
-    def raw(self) -> Path:
-        return self.root / "raw"
-
-    @property
-    def warehouse(self) -> Path:
-        return self.root / "wh" / "kerncijfers.duckdb"
-
-    def settings(self) -> Settings:
-        return Settings(raw_dir=self.raw, warehouse=self.warehouse, pii_key=PII_KEY)
 
     def deliver(self, day: dt.date, calls: int, visits: int, tag: str = "") -> None:
         """One call file and one appointment file for `day`: `calls` Utrecht calls (plus one sent on to
         Zeist, which does not count) and `visits` counted visits (plus one no-show)."""
         export = (day + dt.timedelta(days=1)).strftime("%Y%m%d")
         suffix = f"_{tag}" if tag else ""
-        lines = [CALL_HEADER]
+        lines = []
         for i in range(calls):
             nummer, keuze = ("14030", "Utrecht") if i % 3 else ("0302860000", "")
             outcome = "beantwoord" if i % 5 else "verbroken"
@@ -135,8 +121,8 @@ class Landing:
                 f"c{day:%Y%m%d}{tag}-{i};{start};{nummer};{keuze};Algemeen;{outcome};{i % 90};{60 * (i % 5 > 0)}"
             )
         lines.append(f"c{day:%Y%m%d}{tag}-z;{day.isoformat()}T09:00:00Z;14030;Zeist;;doorgeschakeld;0;0")
-        self._write(f"telefonie/telefonie_{export}{suffix}.csv", lines)
-        lines = [APPT_HEADER]
+        self.calls(f"telefonie/telefonie_{export}{suffix}.csv", *lines, header=CALL_HEADER_NO_PII)
+        lines = []
         for i in range(visits):
             lines.append(
                 f"a{day:%Y%m%d}{tag}-{i};Stadskantoor;balie;Paspoort;{day:%d-%m-%Y};{9 + i % 8:02d}:00;verschenen;"
@@ -146,23 +132,15 @@ class Landing:
             f"a{day:%Y%m%d}{tag}-n;Stadskantoor;balie;Rijbewijs;{day:%d-%m-%Y};10:00;niet verschenen;"
             f"{day.isoformat()}T17:00:00+01:00"
         )
-        self._write(f"afspraken/afspraken_{export}{suffix}.csv", lines)
+        self.appointments(f"afspraken/afspraken_{export}{suffix}.csv", *lines, header=APPT_HEADER_NO_PII)
         self.calls_total += calls
         self.visits_total += visits
         self.files += 2
-
-    def _write(self, rel: str, lines: list[str]) -> None:
-        path = self.raw / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
     @property
     def expected(self) -> list[int]:
         """The state a reader must see once everything delivered so far is published."""
         return [self.calls_total, self.visits_total, self.files]
-
-    def run(self, kind: str) -> jobs.RunSummary:
-        return jobs.run(self.settings(), kind)
 
     def state(self) -> list[int]:
         """What a fresh read-only connection sees now."""
@@ -216,10 +194,6 @@ def processes() -> Iterator[list[subprocess.Popen[str]]]:
         process.wait(timeout=10)
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 # --- 1a. a connection held open across runs -----------------------------------------------------
 
 
@@ -235,7 +209,7 @@ def test_a_held_read_only_connection_never_blocks_runs_and_keeps_its_consistent_
 
     for step, kind in enumerate(("nightly", "nightly", "backfill"), 1):
         landing.deliver(FIRST_DAY + dt.timedelta(days=6 + step), calls=30 + step, visits=5 + step)
-        summary = landing.run(kind)  # the reader holds its connection all the while
+        summary = landing.run(kind).summary  # the reader holds its connection all the while
         assert summary.status == "voltooid"
         assert landing.state() == landing.expected, "a new connection sees the run's result"
         held.stdin.write("read\n")
@@ -262,7 +236,7 @@ def test_b_fresh_read_only_connections_during_runs_see_before_or_after_never_a_m
 
     for step, kind in enumerate(("nightly", "backfill", "nightly"), 1):
         landing.deliver(FIRST_DAY + dt.timedelta(days=6 + step), calls=40 + step, visits=7 + step)
-        assert landing.run(kind).status == "voltooid"
+        assert landing.run(kind).summary.status == "voltooid"
         states.append(landing.state())
         assert states[-1] == landing.expected
     stop.touch()
@@ -292,7 +266,7 @@ def _bulk_deliveries(landing: Landing, files: int, calls: int, visits: int) -> N
 
 @pytest.mark.parametrize("moment", ["state-commit", "publish"])
 def test_c_kill_mid_run_leaves_the_published_warehouse_as_it_was(landing: Landing, moment: str) -> None:
-    published = _sha256(landing.warehouse)
+    published = file_sha256(landing.warehouse)
     before = landing.state()
     _bulk_deliveries(landing, files=30, calls=300, visits=100)
 
@@ -330,10 +304,10 @@ def test_c_kill_mid_run_leaves_the_published_warehouse_as_it_was(landing: Landin
     assert run.returncode == -signal.SIGKILL
     assert any(".tmp-" in name for name in killed_at) == (moment == "publish"), killed_at
 
-    assert _sha256(landing.warehouse) == published, "a killed run changed the published file"
+    assert file_sha256(landing.warehouse) == published, "a killed run changed the published file"
     assert landing.state() == before, "the published warehouse reads as before the killed run"
 
-    summary = landing.run("nightly")  # the kernel released the killed run's lock; the next run goes on
+    summary = landing.run("nightly").summary  # the kernel released the killed run's lock; the next run goes on
     assert summary.status == "voltooid"
     assert landing.state() == landing.expected
     assert not [p.name for p in folder.iterdir() if ".tmp-" in p.name], "the next run cleans up the killed run's files"
@@ -413,7 +387,7 @@ def test_a_pooled_connection_pins_its_process_to_the_old_file_until_the_pool_is_
 
     before = read(pooled)  # the pool keeps this connection open
     landing.deliver(FIRST_DAY + dt.timedelta(days=9), calls=7, visits=3)
-    assert landing.run("nightly").status == "voltooid", "a run in the very process that holds a reader succeeds"
+    assert landing.run("nightly").summary.status == "voltooid", "a run in the very process that holds a reader succeeds"
     assert read(pooled) == before
     assert read(fresh) == before, "pinned: the pool's open connection keeps the old file for the whole process"
     pooled.dispose()  # what pool recycling does

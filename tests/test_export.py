@@ -13,21 +13,17 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from pipeline import jobs
 from pipeline.cli import app
-from pipeline.settings import Settings
 from schemas.published import VIEW_COMMENTS
-
-PII_KEY = "export-test-key-" + "e" * 24
+from tests.conftest import APPT_HEADER_NO_PII, CALL_HEADER_NO_PII, Landing
 
 
 @pytest.fixture(scope="module")
 def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small published warehouse: a few calls and visits on two days of 2020."""
-    root = tmp_path_factory.mktemp("export")
-    raw = root / "raw"
-    calls = ["gesprek_id;starttijd;nummer;keuze;wachtrij;afhandeling;wachttijd;gespreksduur"]
-    visits = ["afspraak_id;locatie;kanaal;product;datum;tijd;status;gewijzigd"]
+    landing = Landing(tmp_path_factory.mktemp("export"))
+    calls: list[str] = []
+    visits: list[str] = []
     for day in (dt.date(2020, 5, 4), dt.date(2020, 5, 5)):
         for i in range(12):
             keuze, outcome = ("Houten", "doorgeschakeld") if i == 0 else ("Utrecht", "beantwoord")
@@ -38,13 +34,11 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
                 f"v{day:%d}{i};Stadskantoor;{'video' if i % 4 == 0 else 'balie'};Paspoort;{day:%d-%m-%Y};11:00;"
                 f"verschenen;{day.isoformat()}T16:00:00+02:00"
             )
-    for source, lines in (("telefonie", calls), ("afspraken", visits)):
-        path = raw / source / f"{source}_20200506.csv"
-        path.parent.mkdir(parents=True)
-        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    settings = Settings(raw_dir=raw, warehouse=root / "wh" / "kerncijfers.duckdb", pii_key=PII_KEY)
-    assert jobs.run(settings, "backfill").status == "voltooid"
-    return settings.warehouse
+    landing.calls("telefonie/telefonie_20200506.csv", *calls, header=CALL_HEADER_NO_PII)
+    landing.appointments("afspraken/afspraken_20200506.csv", *visits, header=APPT_HEADER_NO_PII)
+    published = landing.run("backfill")
+    assert published.summary.status == "voltooid"
+    return published.path
 
 
 def _views(warehouse: Path) -> dict[str, pl.DataFrame]:
@@ -76,7 +70,10 @@ def test_csv_export_writes_every_view_and_the_definitions(warehouse: Path, tmp_p
     assert kerncijfers["baliebezoeken_met_afspraak"].to_list() == [18]
     assert kerncijfers.columns == views["kerncijfers"].columns
     dag = pl.read_csv(tmp_path / "csv" / "kerncijfers_dag.csv", try_parse_dates=True)
-    assert dag["datum"].to_list() == [dt.date(2020, 5, 4), dt.date(2020, 5, 5)]
+    # Every day of May 2020 (the month with records), the days without records as 0.
+    assert dag["datum"].to_list() == [dt.date(2020, 5, d) for d in range(1, 32)]
+    assert dag.filter(pl.col("datum") > dt.date(2020, 5, 5))["telefoontjes_gemeente"].sum() == 0
+    assert dag["telefoontjes_gemeente"].sum() == 22
 
     about = pl.read_csv(tmp_path / "csv" / "toelichting.csv")
     assert about.filter(pl.col("kolom").is_null())["view"].sort().to_list() == sorted(views)

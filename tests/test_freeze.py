@@ -21,38 +21,22 @@ import duckdb
 import pytest
 from typer.testing import CliRunner
 
-from pipeline import freeze, jobs
+from pipeline import freeze
 from pipeline.cli import app
 from pipeline.locking import WriterBusy, writer_lock
 from pipeline.settings import Settings
-
-PII_KEY = "freeze-test-key-" + "f" * 24
-CALL_HEADER = "gesprek_id;starttijd;nummer;keuze;wachtrij;afhandeling;wachttijd;gespreksduur"
-APPT_HEADER = "afspraak_id;locatie;kanaal;product;datum;tijd;status;gewijzigd"
+from tests import conftest
+from tests.conftest import APPT_HEADER_NO_PII, CALL_HEADER_NO_PII, file_sha256
 
 
 @dataclass
-class Landing:
-    root: Path
+class Landing(conftest.Landing):
+    """The shared landing folder, with whole days of deliveries and plain reads of the warehouse."""
 
-    @property
-    def raw(self) -> Path:
-        return self.root / "raw"
+    def settings(self, max_invalid_share: float = 0.05, **extra: Any) -> Settings:
+        return super().settings(max_invalid_share).model_copy(update=extra)
 
-    @property
-    def warehouse(self) -> Path:
-        return self.root / "wh" / "kerncijfers.duckdb"
-
-    def settings(self, **extra: Any) -> Settings:
-        return Settings(raw_dir=self.raw, warehouse=self.warehouse, pii_key=PII_KEY, **extra)
-
-    def write(self, rel: str, header: str, lines: list[str]) -> Path:
-        path = self.raw / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text("\n".join([header, *lines]) + "\n", encoding="utf-8")
-        return path
-
-    def calls(self, rel: str, day: dt.date, n: int, prefix: str, answered_every: int = 10) -> Path:
+    def calls_on(self, rel: str, day: dt.date, n: int, prefix: str, answered_every: int = 10) -> Path:
         lines = []
         for i in range(n):
             nummer, keuze = ("14030", "Utrecht") if i % 4 else ("0302860000", "")
@@ -61,17 +45,14 @@ class Landing:
             lines.append(
                 f"{prefix}{i};{day.isoformat()}T10:{i % 60:02d}:00Z;{nummer};{keuze};Algemeen;{outcome};20;{duur}"
             )
-        return self.write(rel, CALL_HEADER, lines)
+        return self.calls(rel, *lines, header=CALL_HEADER_NO_PII)
 
-    def visits(self, rel: str, day: dt.date, n: int, prefix: str) -> Path:
+    def visits_on(self, rel: str, day: dt.date, n: int, prefix: str) -> Path:
         lines = [
             f"{prefix}{i};Stadskantoor;balie;Paspoort;{day:%d-%m-%Y};10:00;verschenen;{day.isoformat()}T18:00:00+01:00"
             for i in range(n)
         ]
-        return self.write(rel, APPT_HEADER, lines)
-
-    def run(self, kind: str = "backfill") -> jobs.RunSummary:
-        return jobs.run(self.settings(), kind)
+        return self.appointments(rel, *lines, header=APPT_HEADER_NO_PII)
 
     def query(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
         con = duckdb.connect(str(self.warehouse), read_only=True)
@@ -93,13 +74,15 @@ class Landing:
 @pytest.fixture(scope="module")
 def published(tmp_path_factory: pytest.TempPathFactory) -> Landing:
     here = Landing(tmp_path_factory.mktemp("published"))
-    here.calls("telefonie/telefonie_20190302.csv", dt.date(2019, 3, 1), 40, "a")
-    here.visits("afspraken/afspraken_20190302.csv", dt.date(2019, 3, 1), 20, "p")
-    here.calls("telefonie/telefonie_20200302.csv", dt.date(2020, 3, 2), 50, "b")
-    here.visits("afspraken/afspraken_20200303.csv", dt.date(2020, 3, 2), 12, "q")
+    here.calls_on("telefonie/telefonie_20190302.csv", dt.date(2019, 3, 1), 40, "a")
+    here.visits_on("afspraken/afspraken_20190302.csv", dt.date(2019, 3, 1), 20, "p")
+    here.calls_on("telefonie/telefonie_20200302.csv", dt.date(2020, 3, 2), 50, "b")
+    here.visits_on("afspraken/afspraken_20200303.csv", dt.date(2020, 3, 2), 12, "q")
     # A delivery that lacks a required column is rejected whole: it is no part of the manifest.
-    here.write("telefonie/telefonie_20200304.csv", "gesprek_id;starttijd;nummer", ["x1;2020-03-03T10:00:00Z;14030"])
-    assert here.run().status == "voltooid"
+    here.calls(
+        "telefonie/telefonie_20200304.csv", "x1;2020-03-03T10:00:00Z;14030", header="gesprek_id;starttijd;nummer"
+    )
+    assert here.run().summary.status == "voltooid"
     return here
 
 
@@ -108,10 +91,6 @@ def landing(published: Landing, tmp_path: Path) -> Landing:
     """A copy of the published landing folder, state and warehouse for one test to change."""
     shutil.copytree(published.root, tmp_path / "copy")
     return Landing(tmp_path / "copy")
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def test_freeze_records_the_figures_the_deliveries_and_the_code(landing: Landing) -> None:
@@ -128,8 +107,8 @@ def test_freeze_records_the_figures_the_deliveries_and_the_code(landing: Landing
     processed = sorted(p.relative_to(landing.raw).as_posix() for p in landing.raw.rglob("*.csv"))
     processed.remove("telefonie/telefonie_20200304.csv")  # rejected: not a delivery the figures use
     manifest = landing.query("SELECT bestand, sha256 FROM vastgestelde_leveringen WHERE jaar = 2020 ORDER BY bestand")
-    assert manifest == [(name, _sha256(landing.raw / name)) for name in processed]
-    lines = "".join(f"{_sha256(landing.raw / name)}  {name}\n" for name in processed)
+    assert manifest == [(name, file_sha256(landing.raw / name)) for name in processed]
+    lines = "".join(f"{file_sha256(landing.raw / name)}  {name}\n" for name in processed)
 
     ((when, count, n_files, digest, version, commit),) = landing.query(
         "SELECT vastgesteld_op, aantal_cijfers, aantal_leveringen, manifest_sha256, pakketversie, git_commit "
@@ -148,8 +127,8 @@ def test_freeze_records_the_figures_the_deliveries_and_the_code(landing: Landing
 def test_later_runs_never_silently_change_an_adopted_year(landing: Landing) -> None:
     freeze.freeze(landing.settings(), 2020)
     # A correction arrives: five more calls on 2 March 2020, two of them not answered.
-    landing.calls("telefonie/telefonie_20200310_correctie.csv", dt.date(2020, 3, 2), 5, "late", answered_every=3)
-    summary = landing.run("nightly")
+    landing.calls_on("telefonie/telefonie_20200310_correctie.csv", dt.date(2020, 3, 2), 5, "late", answered_every=3)
+    summary = landing.run("nightly").summary
     assert summary.status == "voltooid"
 
     assert landing.year(2020)["telefoontjes_gemeente"] == 55, "the warehouse computes the year anew"
@@ -191,8 +170,8 @@ def test_freeze_refuses_a_second_time_and_a_year_without_figures(landing: Landin
 
 def test_freeze_takes_the_writer_lock(landing: Landing) -> None:
     settings = landing.settings(lock_timeout_s=0.3)
-    published = _sha256(landing.warehouse)
+    published = file_sha256(landing.warehouse)
     with writer_lock(settings), pytest.raises(WriterBusy):
         freeze.freeze(settings, 2020)
-    assert _sha256(landing.warehouse) == published
+    assert file_sha256(landing.warehouse) == published
     assert freeze.freeze(settings, 2020).jaar == 2020

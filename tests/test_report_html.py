@@ -17,14 +17,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from pipeline import html_report, jobs
+from pipeline import html_report
 from pipeline.cli import app
-from pipeline.settings import Settings
+from tests.conftest import APPT_HEADER_NO_PII, CALL_HEADER_NO_PII, Landing, write
 
-PII_KEY = "report-test-key-" + "r" * 24
 CHROMIUM = Path("/usr/bin/chromium")
-CALL_HEADER = "gesprek_id;starttijd;nummer;keuze;wachtrij;afhandeling;wachttijd;gespreksduur"
-APPT_HEADER = "afspraak_id;locatie;kanaal;product;datum;tijd;status;gewijzigd"
 # year: (Utrecht calls, of which via 14 030, calls sent on to other municipalities, counter visits,
 #        video appointments, phone appointments, monthly weights of calls, monthly weights of visits)
 YEARS = {
@@ -55,7 +52,7 @@ def _deliveries(raw: Path) -> None:
         index = 0
         for month, n in enumerate(_spread(calls, call_weights), 1):
             day = dt.date(year, month, 15)
-            lines = [CALL_HEADER]
+            lines = []
             for _ in range(n):
                 nummer, keuze = ("14030", ("Utrecht", "Overig", "Geen keuze")[index % 3])
                 if index >= via_14030:
@@ -68,11 +65,11 @@ def _deliveries(raw: Path) -> None:
                 for i in range(forwarded):
                     choice = FORWARDED[i % 4]
                     lines.append(f"f{year}-{i};{day}T11:00:00Z;14 030;{choice};;doorgeschakeld;5;0")
-            _write(raw / "telefonie" / f"telefonie_{year}{month:02d}16.csv", lines)
+            write(raw / "telefonie" / f"telefonie_{year}{month:02d}16.csv", CALL_HEADER_NO_PII, lines)
         index = 0
         for month, n in enumerate(_spread(visits, visit_weights), 1):
             day = dt.date(year, month, 15)
-            lines = [APPT_HEADER]
+            lines = []
             kinds = [("balie", "Stadskantoor")] * n
             if month == 9:
                 kinds += [("video", "Stadskantoor")] * video + [("telefoon", "Stadskantoor")] * phone
@@ -81,21 +78,16 @@ def _deliveries(raw: Path) -> None:
                     f"a{year}-{index};{locatie};{kanaal};Paspoort;{day:%d-%m-%Y};10:00;verschenen;{day}T18:00:00+01:00"
                 )
                 index += 1
-            _write(raw / "afspraken" / f"afspraken_{year}{month:02d}16.csv", lines)
-
-
-def _write(path: Path, lines: list[str]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+            write(raw / "afspraken" / f"afspraken_{year}{month:02d}16.csv", APPT_HEADER_NO_PII, lines)
 
 
 @pytest.fixture(scope="module")
 def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("report")
-    _deliveries(root / "raw")
-    settings = Settings(raw_dir=root / "raw", warehouse=root / "wh" / "kerncijfers.duckdb", pii_key=PII_KEY)
-    assert jobs.run(settings, "backfill").status == "voltooid"
-    return settings.warehouse
+    landing = Landing(tmp_path_factory.mktemp("report"))
+    _deliveries(landing.raw)
+    published = landing.run("backfill")
+    assert published.summary.status == "voltooid"
+    return published.path
 
 
 @pytest.fixture(scope="module")
