@@ -82,6 +82,12 @@ INT_COLUMNS = {
     "telefoontjes_per_dag",
 }
 DEFINITIES: dict[str, str] = {**PERIODE, **AFSPRAKEN_GETALLEN, **TELEFONIE_GETALLEN, **JAAR_AFGELEID}
+# Counts of one source that add up from days to months to years; percentages, wait times and
+# per-day averages do not.
+ADDITIVE_COUNTS: dict[str, tuple[str, ...]] = {
+    source: tuple(c for c in figures if c in INT_COLUMNS and not c.endswith("_pct"))
+    for source, figures in (("afspraken", AFSPRAKEN_GETALLEN), ("telefonie", TELEFONIE_GETALLEN))
+}
 PUBLISHED_FIRST = (
     "baliebezoeken_met_afspraak",
     "telefoontjes_gemeente",

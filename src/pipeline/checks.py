@@ -11,13 +11,9 @@ from __future__ import annotations
 import duckdb
 
 from pipeline.store import first
+from schemas.aggregates import ADDITIVE_COUNTS
 
 VERSIONS = {"telefonie": ("gesprek_versies", "gesprekken"), "afspraken": ("afspraak_versies", "afspraken")}
-# Additive counts per source; percentages and wait times are not sums and are not reconciled.
-COUNTS = {
-    "telefonie": ("telefoontjes_platform", "telefoontjes_gemeente", "telefoontjes_14030", "telefoontjes_beantwoord"),
-    "afspraken": ("baliebezoeken_met_afspraak", "balie_niet_verschenen", "afspraken_totaal"),
-}
 
 
 class ReconciliationError(Exception):
@@ -49,7 +45,7 @@ def reconcile(con: duckdb.DuckDBPyConnection) -> None:
         ids = first(con, f"SELECT count(DISTINCT {id_column}) FROM {current}")[0]  # type: ignore[index]
         if ids != counted:
             raise ReconciliationError(f"{source}: {counted} current records for {ids} ids: the grain is broken")
-        for column in COUNTS[source]:
+        for column in ADDITIVE_COUNTS[source]:
             for finer, coarser, keys in (
                 (f"{source}_dag", f"{source}_maand", "year(datum) AS jaar, month(datum) AS maand"),
                 (f"{source}_maand", f"{source}_jaar", "jaar"),

@@ -36,7 +36,7 @@ def _with_closed_days(days: pl.DataFrame) -> pl.DataFrame:
     calendar = months.select(pl.date_ranges(pl.col("datum"), pl.col("datum").dt.month_end()).alias("datum")).explode(
         "datum"
     )
-    counts = [c for c in days.columns if c in models.INT_COLUMNS and not c.endswith("_pct")]
+    counts = [c for counts in models.ADDITIVE_COUNTS.values() for c in counts if c in days.columns]
     return calendar.join(days, on="datum", how="left").with_columns(pl.col(counts).fill_null(0))
 
 
