@@ -33,6 +33,7 @@ lint: setup
 	@$(BIN)/ruff check src schemas flows tests bench
 	@$(BIN)/ruff format --check src schemas flows tests bench
 	@$(BIN)/mypy
+	@$(BIN)/lint-imports
 
 bench: setup
 	@$(BIN)/python -m bench

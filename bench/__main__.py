@@ -18,9 +18,9 @@ from pathlib import Path
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
-from pipeline import jobs
-from pipeline.generate import generate
-from pipeline.settings import Settings
+from pipeline import run as jobs
+from pipeline.core.settings import Settings
+from pipeline.sample import generate
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGETS = ROOT / "reference" / "kerncijfers_utrecht_2017_2020.csv"

@@ -5,8 +5,8 @@ from __future__ import annotations
 from prefect import flow
 
 from flows.runner import PrefectRunner, summary_artifact
-from pipeline import jobs
-from pipeline.settings import Settings
+from pipeline.core.settings import Settings
+from pipeline.run import run
 
 
 @flow(name="backfill", log_prints=True)
@@ -14,6 +14,6 @@ def backfill(from_year: int | None = None, to_year: int | None = None) -> dict[s
     """Rebuild years `from_year`..`to_year` (default: every year) from all deliveries."""
     first, last = from_year or to_year, to_year or from_year
     years = range(first, last + 1) if first is not None and last is not None else None
-    summary = jobs.run(Settings(), "backfill", years, runner=PrefectRunner())
+    summary = run(Settings(), "backfill", years, runner=PrefectRunner())
     summary_artifact(summary)
     return summary.as_dict()

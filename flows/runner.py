@@ -10,7 +10,8 @@ from prefect import task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-from pipeline.jobs import Runner, RunSummary
+from pipeline.run.ledger import RunSummary
+from pipeline.run.runner import Runner
 
 T = TypeVar("T")
 

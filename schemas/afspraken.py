@@ -1,4 +1,5 @@
-"""Appointment versions (`afspraken_*.csv`) after reading: the rules of the delivery agreement."""
+"""Appointment versions (`afspraken_*.csv`) after reading (the rules of the delivery agreement), and
+the appointments' breakdown table."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import datetime as dt
 
 import pandera.polars as pa
 from pandera.engines.polars_engine import DateTime
+
+from schemas.kerncijfers import PERIODE
 
 LOCATIES_GETELD = ("Stadskantoor", "Wijkservicecentrum Vleuten-De Meern")
 KANALEN = ("balie", "video", "telefoon")
@@ -49,3 +52,18 @@ REDENEN: dict[tuple[str, str], tuple[str, str]] = {
     ("status", "isin"): ("status", "unknown status"),
     ("gewijzigd_op", "not_nullable"): ("gewijzigd", "not an ISO 8601 time with offset"),
 }
+
+
+class AfsprakenUitsplitsingDag(pa.DataFrameModel):
+    """Appointments (final state) per day and combination. Grain: (datum, locatie, kanaal, product, status)."""
+
+    datum: dt.date = pa.Field(description=PERIODE["datum"])
+    locatie: str = pa.Field(nullable=True, description="Locatie")
+    kanaal: str = pa.Field(isin=list(KANALEN), description="Kanaal")
+    product: str = pa.Field(nullable=True, description="Product")
+    status: str = pa.Field(isin=list(STATUSSEN), description="Laatste status")
+    aantal: int = pa.Field(ge=1, description="Aantal afspraken")
+
+    class Config:
+        unique = ("datum", "locatie", "kanaal", "product", "status")
+        strict = True

@@ -1,21 +1,22 @@
-"""Definitions of the columns of the BI-facing views that are not figures (Dutch, for BI users)."""
+"""Definitions of the BI-facing views and columns that no source owns (Dutch, for BI users).
+
+A source's own views and columns are defined in its folder (`Source.view_comments`,
+`Source.column_comments`); figures are defined where they are declared (`Figure.definition`).
+"""
 
 from __future__ import annotations
 
-from schemas.aggregates import AFSPRAKEN_GETALLEN, DEFINITIES, PERIODE, KerncijfersJaar, column_order
-
 VIEW_COMMENTS: dict[str, str] = {
-    "kerncijfers": "Kerncijfers publieksdienstverlening per jaar: de vier gepubliceerde cijfers en de afgeleide.",
+    "kerncijfers": "Kerncijfers publieksdienstverlening per jaar: de gepubliceerde cijfers, de afgeleide en "
+    "de overige.",
     "kerncijfers_maand": "Dezelfde kerncijfers per kalendermaand.",
     "kerncijfers_dag": "Dezelfde kerncijfers per kalenderdag (dagen zonder gegevens van een bron: 0 voor aantallen).",
-    "telefoontjes_uitsplitsing": "Gesprekken per dag, nummer, menukeuze, wachtrij en afhandeling "
-    "(ook doorgeschakelde).",
-    "afspraken_uitsplitsing": "Afspraken (laatste versie) per dag, locatie, kanaal, product en status.",
     "quarantaine": "Ongeldige rijen uit leveringen: niet geteld, te herstellen bij de bron. Nooit persoonsgegevens.",
     "leveringen": "Elk bestand in de landingsmap: verwerkt, afgewezen, genegeerd of vervangen, met reden.",
     "runs": "Elke run van de pipeline (nachtelijk of backfill) met wat hij deed.",
     "ontbrekende_leveringen": "Dagen zonder gegevens van een bron terwijl de dienst open was (geen weekend, "
-    "geen feestdag), tussen de eerste en de laatste dag met gegevens: echte gaten in de leveringen.",
+    "geen dag waarop de gemeente gesloten is), tussen de eerste en de laatste dag met gegevens: echte gaten in "
+    "de leveringen.",
     "versheid": "Per bron de laatste dag met gegevens en de laatst verwerkte levering.",
     "definities": "Wat elk kerncijfer betekent: label zoals gepubliceerd, definitie, eenheid, bronsysteem en het "
     "Global Goals-subdoel (16.6) waaraan het bijdraagt.",
@@ -28,27 +29,15 @@ VIEW_COMMENTS: dict[str, str] = {
 }
 
 COLUMN_COMMENTS: dict[str, str] = {
-    **DEFINITIES,
-    "nummer": "Gekozen nummer, genormaliseerd: 14030 of 0302860000.",
-    "keuze": "Keuze in het 14 030-menu (Utrecht, Zeist, Houten, Nieuwegein, IJsselstein, Overig, Geen keuze); "
-    "leeg bij 030.",
-    "wachtrij": "Wachtrij van het Klantcontactcentrum; leeg als niet geleverd.",
-    "afhandeling": "Afloop: beantwoord, verbroken of doorgeschakeld (naar een andere gemeente).",
-    "voor_utrecht": "Waar als het gesprek meetelt in telefoontjes_gemeente.",
-    "aantal": "Aantal gesprekken of afspraken in deze combinatie.",
-    "wachttijd_s_totaal": "Som van de wachttijd in seconden (voor gemiddelden over een eigen selectie).",
-    "gespreksduur_s_totaal": "Som van de gespreksduur in seconden.",
-    "locatie": "Locatie van de afspraak zoals geleverd.",
-    "kanaal": "Kanaal van de afspraak: balie, video of telefoon.",
-    "product": "Product (dienst) van de afspraak zoals geleverd.",
-    "status": "Status: bij afspraken de laatste status; bij leveringen verwerkt, afgewezen, genegeerd of vervangen; "
-    "bij runs voltooid of mislukt.",
-    "bron": "Bron van de levering: telefonie of afspraken.",
+    "aantal": "Aantal records (laatste versie) in deze combinatie.",
+    "status": "Bij leveringen: verwerkt, afgewezen, genegeerd of vervangen; bij runs: voltooid of mislukt.",
+    "bron": "Bron van de levering (de map in de landingsmap).",
     "bestand": "Pad van het geleverde bestand onder de landingsmap.",
     "regel": "Regelnummer in het bestand waar de rij begint (de kopregel is regel 1).",
     "kolom": "Kolom van de levering waarop de rij afgekeurd is; leeg als de rij als geheel niet klopt.",
     "reden": "Waarom de rij of het bestand niet geteld is.",
-    "waarde": "De afgekeurde waarde zoals geleverd (nooit uit een kolom met persoonsgegevens).",
+    "waarde": "De afgekeurde waarde zoals geleverd; nooit uit een kolom met persoonsgegevens, en een waarde die "
+    "op een persoonsgegeven lijkt alleen als soort en sleutel-hash.",
     "sha256": "SHA-256 van de inhoud van het bestand: een levering is bekend aan haar inhoud.",
     "rijen": "Aantal gegevensrijen in het bestand (zonder kopregel).",
     "ongeldige_rijen": "Aantal rijen in quarantaine.",
@@ -106,51 +95,10 @@ SDG_OMSCHRIJVING = (
     "Global Goal 16 (vrede, justitie en sterke publieke diensten), subdoel 16.6: ontwikkel op alle niveaus "
     "doeltreffende, verantwoordelijke en transparante instellingen."
 )
-LABELS: dict[str, str] = {
-    # as printed in the key-figures table and the text of the municipality's report
-    "baliebezoeken_met_afspraak": "aantal baliebezoeken met afspraak",
-    "telefoontjes_gemeente": "aantal telefoontjes naar gemeente",
-    "telefoontjes_14030": "aantal telefoontjes via 14030",
-    "bereikbaarheid_pct": "% telefonische bereikbaarheid",
-    "aandeel_14030_pct": "% telefoontjes via 14030",
-    "baliebezoeken_verandering_pct": "verandering baliebezoeken t.o.v. vorig jaar (%)",
-    "telefoontjes_verandering_pct": "verandering telefoontjes t.o.v. vorig jaar (%)",
-    "telefoontjes_per_dag": "telefoontjes per dag",
-    # not published by the municipality; labelled in the same style
-    "telefoontjes_0302860000": "aantal telefoontjes via 030-2860000",
-    "telefoontjes_platform": "aantal gesprekken op het telefonieplatform",
-    "telefoontjes_doorgeschakeld": "aantal gesprekken doorgeschakeld naar andere gemeenten",
-    "telefoontjes_beantwoord": "aantal beantwoorde telefoontjes",
-    "wachttijd_gemiddeld_s": "gemiddelde wachttijd (seconden)",
-    "wachttijd_mediaan_s": "mediane wachttijd (seconden)",
-    "wachttijd_p90_s": "wachttijd waarbinnen 90% beantwoord is (seconden)",
-    "beantwoord_binnen_60s_pct": "% telefoontjes beantwoord binnen 60 seconden",
-    "herhaalbellers_7d": "aantal telefoontjes van herhaalbellers (binnen 7 dagen)",
-    "herhaalbellers_7d_pct": "% telefoontjes van herhaalbellers (binnen 7 dagen)",
-    "balie_niet_verschenen": "aantal baliebezoeken met afspraak niet verschenen",
-    "no_show_pct": "% niet verschenen bij baliebezoeken met afspraak",
-    "afspraken_totaal": "aantal afspraken",
-    "afspraken_geannuleerd": "aantal geannuleerde afspraken",
-    "videoafspraken_verschenen": "aantal videoafspraken",
-    "telefoonafspraken_verschenen": "aantal telefonische afspraken",
-}
-GEPUBLICEERD_IN: dict[str, str] = {
-    **dict.fromkeys(
-        ("baliebezoeken_met_afspraak", "telefoontjes_gemeente", "telefoontjes_14030", "bereikbaarheid_pct"),
-        "kerncijfertabel",
-    ),
-    **dict.fromkeys(
-        ("aandeel_14030_pct", "baliebezoeken_verandering_pct", "telefoontjes_verandering_pct", "telefoontjes_per_dag"),
-        "tekst van het verslag",
-    ),
-}
-BRONSYSTEMEN = {
-    "afspraken": "afspraken: afsprakensysteem Burgerzaken (afspraken_*.csv)",
-    "telefonie": "telefonie: telefonieplatform van het Klantcontactcentrum (telefonie_*.csv)",
-}
 
 
-def _eenheid(name: str) -> str:
+def eenheid(name: str) -> str:
+    """The unit of a figure, from its name (names carry their unit)."""
     if name.endswith("verandering_pct"):
         return "procentverandering"
     if name.endswith("_pct"):
@@ -160,23 +108,3 @@ def _eenheid(name: str) -> str:
     if name.endswith("per_dag"):
         return "aantal per dag"
     return "aantal"
-
-
-def definities() -> list[dict[str, object]]:
-    """One row per figure of the yearly table, in its order: the contents of the view `definities`."""
-    figures = [c for c in column_order(KerncijfersJaar) if c not in PERIODE]
-    afspraken = {*AFSPRAKEN_GETALLEN, "baliebezoeken_verandering_pct"}
-    return [
-        {
-            "cijfer": name,
-            "volgorde": position,
-            "label": LABELS[name],
-            "definitie": DEFINITIES[name],
-            "eenheid": _eenheid(name),
-            "bronsysteem": BRONSYSTEMEN["afspraken" if name in afspraken else "telefonie"],
-            "gepubliceerd_in": GEPUBLICEERD_IN.get(name),
-            "sdg_doel": SDG_DOEL,
-            "sdg_omschrijving": SDG_OMSCHRIJVING,
-        }
-        for position, name in enumerate(figures, 1)
-    ]

@@ -1,10 +1,15 @@
-"""Call-detail records (`telefonie_*.csv`) after reading: the rules of the delivery agreement."""
+"""Call-detail records (`telefonie_*.csv`) after reading (the rules of the delivery agreement), and
+the calls' breakdown table."""
 
 from __future__ import annotations
+
+import datetime as dt
 
 import pandera.polars as pa
 import polars as pl
 from pandera.engines.polars_engine import DateTime
+
+from schemas.kerncijfers import PERIODE
 
 NUMMER_14030 = "14030"
 NUMMER_030 = "0302860000"
@@ -93,3 +98,20 @@ REDENEN: dict[tuple[str, str], tuple[str, str]] = {
     ("gespreksduur_s", "greater_than_or_equal_to"): ("gespreksduur", "negative seconds"),
     ("gespreksduur_s", "gespreksduur_zonder_antwoord"): ("gespreksduur", "conversation seconds on a call not answered"),
 }
+
+
+class TelefonieUitsplitsingDag(pa.DataFrameModel):
+    """Calls per day and combination. Grain: (datum, nummer, keuze, wachtrij, afhandeling)."""
+
+    datum: dt.date = pa.Field(description=PERIODE["datum"])
+    nummer: str = pa.Field(isin=[NUMMER_14030, NUMMER_030], description="Gekozen nummer, genormaliseerd")
+    keuze: str = pa.Field(nullable=True, description="Keuze in het 14 030-menu; leeg bij 030")
+    wachtrij: str = pa.Field(nullable=True, description="Wachtrij van het Klantcontactcentrum")
+    afhandeling: str = pa.Field(isin=list(AFHANDELINGEN), description="Afloop")
+    aantal: int = pa.Field(ge=1, description="Aantal gesprekken")
+    wachttijd_s_totaal: int = pa.Field(ge=0, description="Som van de wachttijd in seconden")
+    gespreksduur_s_totaal: int = pa.Field(ge=0, description="Som van de gespreksduur in seconden")
+
+    class Config:
+        unique = ("datum", "nummer", "keuze", "wachtrij", "afhandeling")
+        strict = True

@@ -16,8 +16,8 @@ import duckdb
 import polars as pl
 import pytest
 
-from pipeline import jobs
-from pipeline.settings import Settings
+from pipeline.core.settings import Settings
+from pipeline.run import RunSummary, run
 
 PII_KEY = "test-key-" + "k" * 32
 CALL_COLUMNS = ("gesprek_id", "starttijd", "nummer", "keuze", "wachtrij", "afhandeling", "wachttijd", "gespreksduur")
@@ -79,7 +79,7 @@ class Published:
     """The BI file a run published, read the way a BI tool reads it (read-only)."""
 
     path: Path
-    summary: jobs.RunSummary
+    summary: RunSummary
 
     def query(self, sql: str, params: Sequence[Any] | None = None) -> pl.DataFrame:
         con = duckdb.connect(str(self.path), read_only=True)
@@ -155,7 +155,7 @@ class Landing:
         self, kind: str = "backfill", years: Iterable[int] | None = None, max_invalid_share: float = 0.05
     ) -> Published:
         self.raw.mkdir(parents=True, exist_ok=True)
-        summary = jobs.run(self.settings(max_invalid_share), kind, years)
+        summary = run(self.settings(max_invalid_share), kind, years)
         return Published(self.warehouse, summary)
 
 
@@ -237,7 +237,7 @@ def file_sha256(path: Path) -> str:
 
 def rows(warehouse: Path, query: str, params: Sequence[Any] | None = None) -> list[dict[str, Any]]:
     """A query's result over a published warehouse, read-only, as dicts."""
-    return Published(warehouse, jobs.RunSummary("-", "-", dt.datetime.now(dt.UTC))).query(query, params).to_dicts()
+    return Published(warehouse, RunSummary("-", "-", dt.datetime.now(dt.UTC))).query(query, params).to_dicts()
 
 
 # What a BI user reads as figures: not the run ledger or the delivery timestamps.

@@ -321,7 +321,7 @@ def test_sqlalchemy_duckdb_engine_reads_views_during_a_nightly_run(landing: Land
     from sqlalchemy import create_engine, inspect, text
     from sqlalchemy.pool import NullPool
 
-    from schemas.published import VIEW_COMMENTS
+    from pipeline.publish.definitions import view_comments
 
     engine = create_engine(f"duckdb:///{landing.warehouse}", connect_args={"read_only": True}, poolclass=NullPool)
     state_sql = text(STATE_QUERY)
@@ -337,7 +337,7 @@ def test_sqlalchemy_duckdb_engine_reads_views_during_a_nightly_run(landing: Land
         return [tel, bez, lev]
 
     before = read()
-    assert set(VIEW_COMMENTS) <= set(inspect(engine).get_view_names())
+    assert set(view_comments()) <= set(inspect(engine).get_view_names())
     _bulk_deliveries(landing, files=5, calls=100, visits=30)
     command = [sys.executable, "-m", "pipeline.cli", "nightly", "--raw", str(landing.raw)]
     nightly = subprocess.Popen(
@@ -434,7 +434,7 @@ def test_every_column_of_every_view_has_a_dutch_definition(landing: Landing) -> 
 
 
 def test_definities_explains_every_figure_with_label_unit_source_and_global_goal(landing: Landing) -> None:
-    from pipeline.report import ROWS
+    from pipeline.report.table import published_figures
 
     COLUMNS = ("cijfer", "label", "definitie", "eenheid", "bronsysteem", "gepubliceerd_in", "sdg_doel")
     con = duckdb.connect(str(landing.warehouse), read_only=True)
@@ -460,9 +460,9 @@ def test_definities_explains_every_figure_with_label_unit_source_and_global_goal
     for row in rows:
         assert all(row[k] for k in ("label", "definitie", "eenheid", "bronsysteem")), row
         assert row["sdg_doel"] == "16.6"
-    for name, label in ROWS:  # the labels the report prints, as the municipality publishes them
-        assert by_name[name]["label"] == label.replace("*", ""), name
-        assert by_name[name]["gepubliceerd_in"] is not None
+    for figure in published_figures():  # the labels the report prints, as the municipality publishes them
+        assert by_name[figure.name]["label"] == figure.label.replace("*", ""), figure.name
+        assert by_name[figure.name]["gepubliceerd_in"] is not None
     assert by_name["baliebezoeken_met_afspraak"]["bronsysteem"].startswith("afspraken")
     assert by_name["telefoontjes_14030"]["bronsysteem"].startswith("telefonie")
     assert by_name["bereikbaarheid_pct"]["eenheid"] == "procent"

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import jobs
-from pipeline.generate import generate
+from pipeline import run as jobs
+from pipeline.sample import generate
 from tests.conftest import rows, settings_for
 
 ROOT = Path(__file__).resolve().parents[1]

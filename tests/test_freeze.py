@@ -21,10 +21,10 @@ import duckdb
 import pytest
 from typer.testing import CliRunner
 
-from pipeline import freeze
 from pipeline.cli import app
-from pipeline.locking import WriterBusy, writer_lock
-from pipeline.settings import Settings
+from pipeline.core.locking import WriterBusy, writer_lock
+from pipeline.core.settings import Settings
+from pipeline.run import freeze
 from tests import conftest
 from tests.conftest import APPT_HEADER_NO_PII, CALL_HEADER_NO_PII, file_sha256
 

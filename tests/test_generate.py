@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from pipeline.generate import GenerateSummary, generate, load_targets
+from pipeline.sample import GenerateSummary, generate, load_targets
 
 TZ = ZoneInfo("Europe/Amsterdam")
 BOM = b"\xef\xbb\xbf"
@@ -303,7 +303,7 @@ def test_noise_is_present(generated: tuple[Path, GenerateSummary, Figures]) -> N
     out, summary, figures = generated
     assert summary.files_written == len(figures.files)
     rows = sum(s.rows for s in figures.files.values())
-    assert rows == summary.call_rows + summary.appointment_rows
+    assert rows == sum(summary.rows.values())
     assert any("_correctie" in name for name in figures.files)
     assert (out / "README.txt").is_file()
     # several kinds of invalid rows were delivered and recognised

@@ -17,7 +17,7 @@ import polars as pl
 from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
-from schemas.aggregates import ADDITIVE_COUNTS
+from pipeline.sources import SOURCES
 from tests.conftest import (
     APPT_HEADER,
     CALL_HEADER,
@@ -30,7 +30,7 @@ from tests.conftest import (
 )
 
 TZ = ZoneInfo("Europe/Amsterdam")
-ADDITIVE = tuple(c for counts in ADDITIVE_COUNTS.values() for c in counts)
+ADDITIVE = tuple(c for source in SOURCES.values() for c in source.additive)
 
 
 def _rich_landing(land: Landing, batch: int | None = None) -> None:

@@ -14,8 +14,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline import jobs
-from pipeline.locking import WriterBusy
+from pipeline import run as jobs
+from pipeline.core.locking import WriterBusy
+from pipeline.run import job
 from tests.conftest import APPT_HEADER, CALL_HEADER, appointment, call, figures, rows, settings_for, write
 
 
@@ -203,7 +204,7 @@ def test_a_failed_commit_leaves_state_and_data_as_they_were(tmp_path: Path, monk
     def broken(*args: object) -> int:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(jobs, "_refresh_figures", broken)
+    monkeypatch.setattr(job, "_refresh_figures", broken)
     with pytest.raises(RuntimeError, match="disk full"):
         jobs.run(s, "nightly")
     monkeypatch.undo()

@@ -18,11 +18,12 @@ import polars as pl
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from pipeline.csvfile import read_csv_table
-from pipeline.reading import AFGEWEZEN, VERWERKT, read_batch
+from pipeline.core.csvfile import read_csv_table
+from pipeline.core.values import iso_instant
+from pipeline.run.ledger import AFGEWEZEN, VERWERKT
+from pipeline.run.read import read_batch
 from pipeline.sources import SOURCES
-from pipeline.sources import telefonie as telefonie_source
-from pipeline.sources.common import iso_instant
+from pipeline.sources.telefonie.parse import parse as parse_calls
 from tests.conftest import APPT_COLUMNS, CALL_COLUMNS, appointment, call
 
 KEY = b"k" * 32
@@ -211,7 +212,7 @@ def test_iso_instant_rejects_what_fromisoformat_rejects_or_has_no_offset(
 def test_local_day_is_the_amsterdam_calendar_day(moment: dt.datetime, offset: str) -> None:
     from zoneinfo import ZoneInfo
 
-    from pipeline.sources.common import local_day
+    from pipeline.core.periods import local_day
 
     text = f"{moment:%Y-%m-%dT%H:%M:%S}{offset}"
     frame = pl.DataFrame({"t": [text]}).select(local_day(iso_instant("t")).alias("d"))
@@ -239,7 +240,7 @@ def _parse_numbers(spellings: list[str]) -> list[str | None]:
         | {c: [""] * n for c in CALL_COLUMNS}
         | {"nummer": spellings, "beller": [""] * n}
     )
-    return telefonie_source.parse(text, KEY)["nummer"].to_list()
+    return parse_calls(text, KEY)["nummer"].to_list()
 
 
 @FAST

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from pipeline import html_report
 from pipeline.cli import app
+from pipeline.report import html as html_report
 from tests.conftest import APPT_HEADER_NO_PII, CALL_HEADER_NO_PII, Landing, write
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -131,7 +131,7 @@ def test_markdown_gives_the_table_and_the_statements_computed_from_the_warehouse
 
 def test_statements_follow_the_figures_of_the_chosen_year(warehouse: Path) -> None:
     data = html_report.read(warehouse, 2019)
-    said = " ".join(s.text for s in html_report.statements(data))
+    said = " ".join(s.text for s in data.sections)
     assert "2018" not in said and "%)" not in said.split("14 030")[0], "no year before: no change is stated"
     assert (
         "In 2019 kwamen in totaal 3.650 telefoontjes binnen, wat neerkomt op gemiddeld 10 telefoontjes per dag." in said
@@ -171,7 +171,7 @@ def test_html_is_one_self_contained_page_with_table_statements_and_charts(page: 
     markup = page.read_text(encoding="utf-8")
     structure = _Structure()
     structure.feed(markup)
-    assert structure.tags.count("svg") == 3, "charts: visits and calls per month, channel mix, 14 030 menu"
+    assert structure.tags.count("svg") == 4, "charts: visits per month, calls per month, channel mix, 14 030 menu"
     assert not {"script", "link", "img", "iframe", "object", "embed"} & set(structure.tags)
     assert all(ref.startswith("#") for ref in structure.references), "only references inside the page"
     assert "@import" not in markup and "@font-face" not in markup and "url(http" not in markup
@@ -230,15 +230,3 @@ def test_html_renders_offline_in_headless_chromium(page: Path, tmp_path: Path) -
     assert blue > 2_000, "the calls line and the phone channel are drawn"
     assert red > 5_000, "the counter visits line and the channel bars are drawn"
     assert len(colours) > 50, "more than a blank page"
-
-
-def test_numbers_and_shares_read_as_in_the_report() -> None:
-    assert html_report.number(304196) == "304.196"
-    assert html_report.number(1234.5, 1) == "1.234,5"
-    assert html_report.number(None) == "-"
-    assert (html_report.signed_pct(-38), html_report.signed_pct(2), html_report.signed_pct(0)) == ("-38%", "+2%", "0%")
-    assert html_report.in_words(73) == "bijna drie kwart (73%)"
-    assert html_report.in_words(66) == "bijna twee derde (66%)"
-    assert html_report.in_words(50) == "de helft (50%)"
-    assert html_report.in_words(52) == "ruim de helft (52%)"
-    assert html_report.in_words(40) == "40%"

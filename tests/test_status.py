@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from pipeline import jobs
+from pipeline import run as jobs
 from pipeline.status import status_lines
 from tests.conftest import APPT_HEADER, CALL_HEADER, appointment, call, rows, settings_for, write
 

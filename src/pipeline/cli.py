@@ -9,11 +9,21 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table as RichTable
 
-from pipeline.settings import Settings
+from pipeline import export as exporting
+from pipeline import status as health
+from pipeline.core.db import WarehouseUnavailable
+from pipeline.core.locking import WriterBusy
+from pipeline.core.settings import Settings
+from pipeline.report import html as html_report
+from pipeline.report import table as key_table
+from pipeline.run import PipelineError, run
+from pipeline.run import freeze as adopt
+from pipeline.sample import generate as write_sample
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Kerncijfers publieksdienstverlening.")
 err = Console(stderr=True, soft_wrap=True)
@@ -43,9 +53,12 @@ class ExportFormat(StrEnum):
     xlsx = "xlsx"
 
 
-def _settings(raw: Path | None = None, warehouse: Path | None = None) -> Settings:
-    from pydantic import ValidationError
+def _fail(message: str) -> None:
+    err.print(f"[red]pipeline: {message}[/red]", highlight=False)
+    raise typer.Exit(1)
 
+
+def _settings(raw: Path | None = None, warehouse: Path | None = None) -> Settings:
     overrides = {k: v for k, v in {"raw_dir": raw, "warehouse": warehouse}.items() if v is not None}
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
@@ -53,11 +66,6 @@ def _settings(raw: Path | None = None, warehouse: Path | None = None) -> Setting
         first = problem.errors()[0]
         _fail(f"setting PIPELINE_{str(first['loc'][0]).upper()}: {first['msg']}")
         raise  # unreachable: _fail exits
-
-
-def _fail(message: str) -> None:
-    err.print(f"[red]pipeline: {message}[/red]", highlight=False)
-    raise typer.Exit(1)
 
 
 def _progress() -> Progress:
@@ -73,9 +81,6 @@ def _progress() -> Progress:
 
 
 def _run(kind: str, raw: Path | None, warehouse: Path | None, years: list[int] | None) -> None:
-    from pipeline import jobs
-    from pipeline.locking import WriterBusy
-
     settings = _settings(raw, warehouse)
     with _progress() as bar:
         task = bar.add_task(kind, total=None)
@@ -84,8 +89,8 @@ def _run(kind: str, raw: Path | None, warehouse: Path | None, years: list[int] |
             bar.update(task, description=step, completed=done, total=total)
 
         try:
-            summary = jobs.run(settings, kind, years, progress)
-        except (jobs.PipelineError, WriterBusy, FileNotFoundError) as problem:
+            summary = run(settings, kind, years, progress)
+        except (PipelineError, WriterBusy, FileNotFoundError) as problem:
             _fail(str(problem))
             return
         except Exception as problem:
@@ -104,9 +109,7 @@ def _run(kind: str, raw: Path | None, warehouse: Path | None, years: list[int] |
         err.print(f"  rejected {name}: {reason}", highlight=False)
     for name in summary.ignored_files:
         err.print(f"  ignored {name}", highlight=False)
-    from pipeline.freeze import difference_lines
-
-    for line in difference_lines(settings.warehouse):
+    for line in health.published_differences(settings.warehouse):
         err.print(f"  [yellow]{line}[/yellow]", highlight=False)
 
 
@@ -146,19 +149,18 @@ def report(
     ] = None,
 ) -> None:
     """Print the key-figures table in Dutch number format; markdown and html add the report's text and charts."""
-    from pipeline import report as rpt
-
     settings = _settings(warehouse=warehouse)
-    if format in (ReportFormat.markdown, ReportFormat.html):
-        from pipeline import html_report
-
-        if format is ReportFormat.html and out_file is None:
-            _fail("--format html writes a file: pass --out FILE")
-        try:
+    if format is ReportFormat.html and out_file is None:
+        _fail("--format html writes a file: pass --out FILE")
+    try:
+        if format in (ReportFormat.markdown, ReportFormat.html):
             data = html_report.read(settings.warehouse, year)
-        except (FileNotFoundError, ValueError) as problem:
-            _fail(str(problem))
-            return
+        else:
+            figures = key_table.read_kerncijfers(settings.warehouse)
+    except (WarehouseUnavailable, ValueError) as problem:
+        _fail(str(problem))
+        return
+    if format in (ReportFormat.markdown, ReportFormat.html):
         text = html_report.html(data) if format is ReportFormat.html else html_report.markdown(data)
         if out_file is None:
             sys.stdout.write(text)
@@ -166,40 +168,40 @@ def report(
             html_report.write(out_file, text)
             err.print(f"report {data.jaar} -> {out_file}", highlight=False)
         return
-    try:
-        figures = rpt.read_kerncijfers(settings.warehouse)
-    except FileNotFoundError as problem:
-        _fail(str(problem))
-        return
-    t = rpt.table(figures)
+    t = key_table.table(figures)
     if format is ReportFormat.csv:
-        sys.stdout.write(rpt.as_csv(t))
-    else:
-        grid = RichTable(title="Kerncijfers publieksdienstverlening", caption=rpt.FOOTNOTE)
-        grid.add_column("")
-        for year in t.years:
-            grid.add_column(str(year), justify="right")
-        for _, label, cells in t.rows:
-            grid.add_row(label, *cells)
-        out.print(grid)
+        sys.stdout.write(key_table.as_csv(t))
+        return
+    grid = RichTable(title="Kerncijfers publieksdienstverlening", caption=key_table.footnote())
+    grid.add_column("")
+    for shown_year in t.years:
+        grid.add_column(str(shown_year), justify="right")
+    for _, label, cells in t.rows:
+        grid.add_row(label, *cells)
+    out.print(grid)
 
 
 @app.command()
 def generate(
-    targets: Annotated[Path, typer.Option("--targets", help="CSV of yearly target figures")],
+    targets: Annotated[
+        list[Path], typer.Option("--targets", help="CSV of yearly target figures (repeat to combine tables)")
+    ],
     out_dir: Annotated[Path, typer.Option("--out", help="Landing folder to write deliveries into")],
     seed: Annotated[int, typer.Option("--seed", help="Same seed, same bytes")] = 2020,
 ) -> None:
     """Write sample daily deliveries whose figures equal the targets exactly."""
-    from pipeline.generate import generate as write_sample
-
+    settings = _settings()
     with _progress() as bar:
         task = bar.add_task("generate", total=None)
         try:
             summary = write_sample(
-                targets, out_dir, seed, progress=lambda done, total: bar.update(task, completed=done, total=total)
+                targets,
+                out_dir,
+                seed,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+                closed=settings.closed_days(),
             )
-        except (ValueError, FileNotFoundError) as problem:
+        except (ValueError, FileExistsError) as problem:
             _fail(str(problem))
             return
     err.print(f"generated {summary.files_written} files for {list(summary.years)} in {out_dir}", highlight=False)
@@ -208,17 +210,12 @@ def generate(
 @app.command()
 def status(warehouse: WarehouseOption = None) -> None:
     """Show the last run, freshness per source and the days a source should have delivered but did not."""
-    from pipeline import status as st
-
     settings = _settings(warehouse=warehouse)
     try:
-        lines, healthy = st.status_lines(settings.warehouse)
-    except FileNotFoundError as problem:
+        lines, healthy = health.status_lines(settings.warehouse)
+    except WarehouseUnavailable as problem:
         _fail(str(problem))
         return
-    from pipeline.freeze import difference_lines
-
-    lines += difference_lines(settings.warehouse)
     for line in lines:
         out.print(line, highlight=False)
     if not healthy:
@@ -228,9 +225,10 @@ def status(warehouse: WarehouseOption = None) -> None:
 @app.command()
 def serve() -> None:
     """Serve the `nightly` (02:00 Europe/Amsterdam) and `backfill` deployments to a Prefect API."""
-    from flows.serve import main
+    # Prefect takes seconds to import; only this command needs it (the layers allow it at the top too).
+    from flows import serve as serving
 
-    main()
+    serving.main()
 
 
 @app.command()
@@ -240,13 +238,10 @@ def freeze(
     replace: Annotated[bool, typer.Option("--replace", help="Adopt again a year adopted before")] = False,
 ) -> None:
     """Record a year's figures as adopted, with the deliveries (sha256) and code version behind them."""
-    from pipeline import freeze as fz
-    from pipeline.locking import WriterBusy
-
     settings = _settings(warehouse=warehouse)
     try:
-        adopted = fz.freeze(settings, year, replace)
-    except (fz.FreezeError, WriterBusy) as problem:
+        adopted = adopt.freeze(settings, year, replace)
+    except (adopt.FreezeError, WriterBusy) as problem:
         _fail(str(problem))
         return
     commit = (adopted.git_commit or "unknown commit")[:12] + (" (with local changes)" if adopted.git_gewijzigd else "")
@@ -264,12 +259,10 @@ def export(
     out_dir: Annotated[Path, typer.Option("--out", help="Folder to write the files into")] = Path("export"),
 ) -> None:
     """Write the published views (and their definitions) as files, for tools that cannot open DuckDB."""
-    from pipeline import export as ex
-
     settings = _settings(warehouse=warehouse)
     try:
-        written = ex.export(settings.warehouse, format.value, out_dir)
-    except ex.ExportError as problem:
+        written = exporting.export(settings.warehouse, format.value, out_dir)
+    except exporting.ExportError as problem:
         _fail(str(problem))
         return
     err.print(f"export: {len(written)} files -> {out_dir}", highlight=False)

@@ -9,9 +9,6 @@ lists them, and Parquet files also carry them as field metadata (`description`).
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -20,8 +17,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import xlsxwriter
 
-from pipeline import store
-from schemas.published import VIEW_COMMENTS
+from pipeline.core import db
+from pipeline.core.files import atomic_output
+from pipeline.publish.definitions import view_comments
 
 FORMATS = ("csv", "parquet", "xlsx")
 EXPLANATION = "toelichting"
@@ -41,14 +39,15 @@ def views(con: duckdb.DuckDBPyConnection) -> list[str]:
             "AND database_name = current_database() ORDER BY view_name"
         ).fetchall()
     ]
-    return [v for v in VIEW_COMMENTS if v in found] + [v for v in found if v not in VIEW_COMMENTS]
+    known = view_comments()
+    return [v for v in known if v in found] + [v for v in found if v not in known]
 
 
 def explanation(con: duckdb.DuckDBPyConnection, names: list[str]) -> pl.DataFrame:
     """One row per view (kolom empty) and per column: its type and its Dutch definition."""
     rows: list[dict[str, object]] = []
     for view in names:
-        comment = store.first(
+        comment = db.first(
             con, "SELECT comment FROM duckdb_views() WHERE view_name = ? AND schema_name = 'main'", [view]
         )
         rows.append({"view": view, "kolom": None, "datatype": None, "omschrijving": comment[0] if comment else None})
@@ -61,17 +60,6 @@ def explanation(con: duckdb.DuckDBPyConnection, names: list[str]) -> pl.DataFram
     return pl.DataFrame(
         rows, schema={"view": pl.String, "kolom": pl.String, "datatype": pl.String, "omschrijving": pl.String}
     )
-
-
-@contextmanager
-def _replacing(path: Path) -> Iterator[Path]:
-    """Yield a temporary name beside `path`; on success rename it over `path`, else remove it."""
-    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        yield temporary
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
 
 
 def _for_excel(frame: pl.DataFrame) -> pl.DataFrame:
@@ -94,16 +82,14 @@ def export(warehouse: Path, fmt: str, out_dir: Path) -> list[Path]:
     """Write every published view to `out_dir` in `fmt`; return the files written."""
     if fmt not in FORMATS:
         raise ExportError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    if not warehouse.exists():
-        raise ExportError(f"warehouse {warehouse} does not exist; run 'pipeline backfill' first")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(warehouse), read_only=True)
     try:
-        names = views(con)
-        about = explanation(con, names)
-        frames = {EXPLANATION: about} | {v: store.frame(con, f'SELECT * FROM "{v}"') for v in names}
-    finally:
-        con.close()
+        with db.open_published(warehouse) as con:
+            names = views(con)
+            about = explanation(con, names)
+            frames = {EXPLANATION: about} | {v: db.frame(con, f'SELECT * FROM "{v}"') for v in names}
+    except db.WarehouseUnavailable as problem:
+        raise ExportError(str(problem)) from None
+    out_dir.mkdir(parents=True, exist_ok=True)
 
     written: list[Path] = []
     if fmt == "xlsx":
@@ -111,7 +97,7 @@ def export(warehouse: Path, fmt: str, out_dir: Path) -> list[Path]:
         if too_long:
             raise ExportError(f"{', '.join(too_long)} has more rows than an Excel sheet holds; export csv or parquet")
         path = out_dir / f"{warehouse.stem}.xlsx"
-        with _replacing(path) as temporary:
+        with atomic_output(path) as temporary:
             workbook = xlsxwriter.Workbook(str(temporary), {"remove_timezone": True})
             try:
                 for name, frame in frames.items():
@@ -124,7 +110,7 @@ def export(warehouse: Path, fmt: str, out_dir: Path) -> list[Path]:
 
     for name, frame in frames.items():
         path = out_dir / f"{name}.{fmt}"
-        with _replacing(path) as temporary:
+        with atomic_output(path) as temporary:
             if fmt == "csv":
                 frame.write_csv(temporary)
             else:

@@ -1,0 +1,150 @@
+"""DuckDB helpers: queries as Polars frames, frames bound to SQL, transactions, partition overwrites.
+
+Values are always bound; table and column names come from the package's own declarations (the
+sources' contract), never from input.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+
+PARTITION_COLUMNS = {"dag": ("datum",), "maand": ("jaar", "maand"), "jaar": ("jaar",)}
+
+
+def sql_file(package: str, name: str) -> str:
+    """A `.sql` file shipped inside `package` (package data: it works from a wheel as from a checkout)."""
+    return resources.files(package).joinpath(name).read_text(encoding="utf-8")
+
+
+def frame(con: duckdb.DuckDBPyConnection, query: str, params: Sequence[Any] | None = None) -> pl.DataFrame:
+    """A query's result as a Polars frame (through a relation: DuckDB 2 keeps `.pl()` off DB-API results)."""
+    relation = con.sql(query, params=list(params) if params else None)
+    return relation.pl() if relation is not None else pl.DataFrame()
+
+
+def first(con: duckdb.DuckDBPyConnection, query: str, params: Sequence[Any] | None = None) -> tuple[Any, ...] | None:
+    """The first row of a query, or None. Reads the whole result: DuckDB 2 refuses new work on a
+    connection whose last result was only partly fetched."""
+    found = con.execute(query, params or []).fetchall()
+    return found[0] if found else None
+
+
+@contextmanager
+def connect(path: Path, schema: str | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-write connection in UTC, with the statements `schema` run first (CREATE ... IF NOT EXISTS)."""
+    con = duckdb.connect(str(path))
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        if schema:
+            con.execute(schema)
+        yield con
+    finally:
+        con.close()
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
+@contextmanager
+def registered(con: duckdb.DuckDBPyConnection, name: str, rows: pl.DataFrame) -> Iterator[str]:
+    """`rows` visible to SQL as view `name` for the duration (a frame is bound, never formatted in)."""
+    con.register(name, rows)
+    try:
+        yield name
+    finally:
+        con.unregister(name)
+
+
+def paths(values: Sequence[str]) -> pl.DataFrame:
+    return pl.DataFrame({"bestand": list(values)}, schema={"bestand": pl.String})
+
+
+def insert(con: duckdb.DuckDBPyConnection, table: str, rows: pl.DataFrame) -> None:
+    """Append `rows` by column name (the frame may order its columns differently)."""
+    if rows.is_empty():
+        return
+    columns = ", ".join(f'"{c}"' for c in rows.columns)
+    with registered(con, "_rows", rows):
+        con.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM _rows")
+
+
+def table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    found = first(
+        con, "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND database_name = current_database()", [table]
+    )
+    return bool(found and found[0])
+
+
+def replace_partitions(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    grain: str,
+    keys: Sequence[dt.date] | Sequence[int],
+    rows: pl.DataFrame,
+) -> None:
+    """Overwrite the partitions `keys` of a figure table with `rows` (the table owns its partitions)."""
+    if not table_exists(con, table):
+        with registered(con, "_rows", rows):
+            con.execute(f"CREATE TABLE {table} AS SELECT * FROM _rows LIMIT 0")
+    if grain == "maand":
+        con.execute(f"DELETE FROM {table} WHERE jaar * 100 + maand IN (SELECT unnest(?))", [list(keys)])
+    else:
+        (column,) = PARTITION_COLUMNS[grain]
+        con.execute(f"DELETE FROM {table} WHERE {column} IN (SELECT unnest(?))", [list(keys)])
+    insert(con, table, rows)
+
+
+def ids_in(con: duckdb.DuckDBPyConnection, table: str, id_column: str, ids: pl.Series) -> pl.DataFrame:
+    """Rows of `table` whose id is in `ids` (a semi-join against a registered frame, not a long IN)."""
+    with registered(con, "_ids", ids.unique().to_frame(id_column)):
+        return frame(con, f"SELECT t.* FROM {table} t SEMI JOIN _ids USING ({id_column})")
+
+
+def delete_ids(con: duckdb.DuckDBPyConnection, table: str, id_column: str, ids: pl.Series) -> None:
+    with registered(con, "_ids", ids.unique().to_frame(id_column)):
+        con.execute(f"DELETE FROM {table} WHERE {id_column} IN (SELECT {id_column} FROM _ids)")
+
+
+class WarehouseUnavailable(Exception):
+    """The published warehouse cannot be read; the message is the one line the operator sees."""
+
+
+@contextmanager
+def open_published(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only connection to the published warehouse, the way a BI tool opens it.
+
+    A missing file, a folder, a file that is not DuckDB or a DuckDB file that is not this pipeline's
+    warehouse each give one clear line instead of a traceback.
+    """
+    if not path.exists():
+        raise WarehouseUnavailable(f"warehouse {path} does not exist; run 'pipeline backfill' first")
+    if not path.is_file():
+        raise WarehouseUnavailable(f"warehouse {path} is not a file")
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except duckdb.Error as problem:
+        reason = str(problem).strip().splitlines()[0] if str(problem).strip() else type(problem).__name__
+        raise WarehouseUnavailable(f"{path} cannot be opened as a DuckDB warehouse: {reason}") from None
+    try:
+        found = first(con, "SELECT count(*) FROM duckdb_views() WHERE view_name = 'kerncijfers' AND NOT internal")
+        if not found or not found[0]:
+            raise WarehouseUnavailable(f"{path} is a DuckDB file but not a published warehouse (no view kerncijfers)")
+        yield con
+    finally:
+        con.close()

@@ -1,0 +1,101 @@
+"""The figure driver: a source's figures per local day, month and year, from its current records.
+
+`split` takes the records of the partitions a change touched (whole years, so year figures can be
+recomputed) and returns only the partitions in `parts`: day rows for its days, month rows for its
+months, year rows for its years, and the day rows of its breakdown. Nothing here reads another
+partition's result, so partitions can be recomputed in any order and any number of times.
+
+The expression helpers (`pct`, `round_half_up`, `change_pct`, `per_day`) are the rounding rules
+of `kpis.md`, for sources to build their figures with.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from pipeline.core.contract import Source
+from pipeline.core.periods import Partitions
+
+GRAINS = ("dag", "maand", "jaar")
+PERIOD_KEYS = {"dag": ("datum",), "maand": ("jaar", "maand"), "jaar": ("jaar",)}
+
+
+def pct(numerator: pl.Expr, denominator: pl.Expr, decimals: int = 0) -> pl.Expr:
+    """100 x n / d rounded half up (exact integer arithmetic); null when d is 0 or null."""
+    scale = 10**decimals
+    n, d = numerator.cast(pl.Int64), denominator.cast(pl.Int64)
+    rounded = (200 * scale * n + d) // (2 * d)
+    # The last .round() picks one float for 958/10, whichever kernel Polars chose to divide with.
+    value = rounded if decimals == 0 else (rounded / scale).round(decimals)
+    return pl.when(d > 0).then(value)
+
+
+def round_half_up(value: pl.Expr, decimals: int = 0) -> pl.Expr:
+    """Half up on a float figure (wait times), away from the float's representation error."""
+    scale = 10**decimals
+    return ((value * scale + 0.5 + 1e-9).floor() / scale).round(decimals)
+
+
+def change_pct(column: str) -> pl.Expr:
+    """Change of a yearly figure against the year before, in whole %, halves away from zero, sign kept.
+
+    Null without the year right before (a gap is not a year-on-year change)."""
+    previous = pl.col(column).shift(1)
+    consecutive = pl.col("jaar").shift(1) == pl.col("jaar") - 1
+    delta = pl.col(column) - previous
+    magnitude = pct(delta.abs(), previous)
+    return pl.when(consecutive).then(pl.when(delta < 0).then(-magnitude).otherwise(magnitude))
+
+
+def per_day(column: str) -> pl.Expr:
+    """A yearly count divided by the days of that year (365 or 366), rounded half up."""
+    leap = (pl.col("jaar") % 4 == 0) & ((pl.col("jaar") % 100 != 0) | (pl.col("jaar") % 400 == 0))
+    days = pl.when(leap).then(366).otherwise(365)
+    return pct(pl.col(column), days * 100)
+
+
+@dataclass(frozen=True)
+class Partitioned:
+    """Rows of one of a source's figure tables for a set of partitions; `grain` is the partition key."""
+
+    table: str
+    grain: str  # "dag", "maand" or "jaar"
+    frame: pl.DataFrame
+
+
+def _period_columns(day: pl.Expr) -> list[pl.Expr]:
+    return [day.dt.year().cast(pl.Int64).alias("jaar"), day.dt.month().cast(pl.Int64).alias("maand")]
+
+
+def split(source: Source, records: pl.DataFrame, parts: Partitions) -> list[Partitioned]:
+    """The source's figure rows of the partitions `parts`.
+
+    `records` are the current records of the touched years and the `lookback_days` before them,
+    each with its local day in `datum`; look-back days only inform `prepare`.
+    """
+    prepared = source.prepare(records).filter(pl.col("datum").dt.year().is_in(sorted(parts.years)))
+    frame = prepared.with_columns(_period_columns(pl.col("datum")))
+    metrics = [figure.expr.alias(figure.name) for figure in source.figures]
+    days = sorted(parts.days)
+    months = sorted(y * 100 + m for y, m in parts.months)
+    month_key = pl.col("jaar") * 100 + pl.col("maand")
+    in_days = frame.filter(pl.col("datum").is_in(days))
+    breakdown = source.breakdown
+    return [
+        Partitioned(source.figure_table("dag"), "dag", in_days.group_by("datum").agg(metrics).sort("datum")),
+        Partitioned(
+            source.figure_table("maand"),
+            "maand",
+            frame.filter(month_key.is_in(months)).group_by("jaar", "maand").agg(metrics).sort("jaar", "maand"),
+        ),
+        Partitioned(source.figure_table("jaar"), "jaar", frame.group_by("jaar").agg(metrics).sort("jaar")),
+        Partitioned(
+            breakdown.table,
+            "dag",
+            in_days.group_by("datum", *breakdown.keys)
+            .agg(pl.len().cast(pl.Int64).alias("aantal"), *breakdown.sums)
+            .sort("datum", *breakdown.keys, nulls_last=True),
+        ),
+    ]

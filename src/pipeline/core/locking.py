@@ -1,0 +1,41 @@
+"""One writer at a time: a second run waits a bounded time for the first, then stops clearly."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from pipeline.core.settings import Settings
+
+
+class WriterBusy(Exception):
+    pass
+
+
+@contextmanager
+def writer_lock(settings: Settings, poll_s: float = 0.2) -> Iterator[None]:
+    """An exclusive advisory lock on `<warehouse>.lock`, released by the kernel if the process dies."""
+    path = settings.lock_file
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    deadline = time.monotonic() + settings.lock_timeout_s
+    try:
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    holder = os.pread(fd, 200, 0).decode(errors="replace").strip() or "another run"
+                    raise WriterBusy(
+                        f"another run holds {path} ({holder}); gave up after {settings.lock_timeout_s:g} s"
+                    ) from None
+                time.sleep(poll_s)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"pid {os.getpid()} since {time.strftime('%Y-%m-%d %H:%M:%S')}".encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock

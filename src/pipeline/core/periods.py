@@ -1,0 +1,51 @@
+"""Day, month and year partitions: every figure is kept per local day, month and year."""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import polars as pl
+
+LOCAL_TZ = "Europe/Amsterdam"
+
+
+def local_day(instant: pl.Expr) -> pl.Expr:
+    """The Europe/Amsterdam calendar day of a UTC instant (23- and 25-hour days included)."""
+    return instant.dt.convert_time_zone(LOCAL_TZ).dt.date()
+
+
+@dataclass(frozen=True)
+class Partitions:
+    """The partitions a change touches: its days, and the months and years above them."""
+
+    days: frozenset[dt.date]
+
+    @property
+    def months(self) -> frozenset[tuple[int, int]]:
+        return frozenset((d.year, d.month) for d in self.days)
+
+    @property
+    def years(self) -> frozenset[int]:
+        return frozenset(d.year for d in self.days)
+
+    def __or__(self, other: Partitions) -> Partitions:
+        return Partitions(self.days | other.days)
+
+    def __bool__(self) -> bool:
+        return bool(self.days)
+
+    @classmethod
+    def of(cls, days: Iterable[dt.date | None]) -> Partitions:
+        return cls(frozenset(d for d in days if d is not None))
+
+    def widened(self, following_days: int) -> Partitions:
+        """Also the days after each day, for figures that look back (repeat callers)."""
+        extra = {d + dt.timedelta(days=i) for d in self.days for i in range(1, following_days + 1)}
+        return Partitions(self.days | frozenset(extra))
+
+
+def days_in_year(year: int) -> int:
+    return 366 if calendar.isleap(year) else 365

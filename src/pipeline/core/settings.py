@@ -1,0 +1,100 @@
+"""The one settings object: every knob is a `PIPELINE_*` environment variable, validated at start."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import secrets
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from pipeline.core.calendar import DEFAULT_CLOSED_HOLIDAYS, ClosedDays
+
+# Prefect must never phone home from this product, whichever entry point imports it first.
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+
+DEFAULT_RAW_DIR = Path("data/raw")
+DEFAULT_WAREHOUSE = Path("warehouse/publieksdienstverlening.duckdb")
+
+
+class Settings(BaseSettings):
+    """Where the pipeline reads and writes, and the thresholds of the delivery agreement."""
+
+    model_config = SettingsConfigDict(env_prefix="PIPELINE_", extra="ignore")
+
+    raw_dir: Path = Field(DEFAULT_RAW_DIR, description="Landing folder with one sub-folder per source")
+    warehouse: Path = Field(DEFAULT_WAREHOUSE, description="The DuckDB file BI tools open")
+    max_invalid_share: float = Field(
+        0.05, ge=0.0, le=1.0, description="A file with a larger share of invalid rows is rejected whole"
+    )
+    pii_key: SecretStr | None = Field(
+        None, description="HMAC key for personal data; when unset, a key file beside the warehouse is used"
+    )
+    lock_timeout_s: float = Field(
+        30.0, ge=0.0, description="How long a second writer waits for the first before it gives up"
+    )
+    closed_holidays: Annotated[tuple[str, ...], NoDecode] = Field(
+        DEFAULT_CLOSED_HOLIDAYS,
+        description="Public holidays on which the municipality is closed, comma-separated Dutch names",
+    )
+    closed_dates: Annotated[tuple[dt.date, ...], NoDecode] = Field(
+        (), description="Further days the municipality is closed, comma-separated YYYY-MM-DD"
+    )
+
+    @field_validator("raw_dir", "warehouse")
+    @classmethod
+    def _expand(cls, value: Path) -> Path:
+        return value.expanduser()
+
+    @field_validator("closed_holidays", "closed_dates", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("closed_holidays")
+    @classmethod
+    def _known_holidays(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        ClosedDays(value)  # names a holiday that does not exist: refuse at start, not in the night
+        return value
+
+    def closed_days(self) -> ClosedDays:
+        return ClosedDays(self.closed_holidays, self.closed_dates)
+
+    # Everything the pipeline keeps besides the BI-facing file lives beside it, named after it.
+    @property
+    def state_db(self) -> Path:
+        return self.warehouse.with_name(self.warehouse.stem + ".state.duckdb")
+
+    @property
+    def lock_file(self) -> Path:
+        return self.warehouse.with_name(self.warehouse.stem + ".lock")
+
+    @property
+    def key_file(self) -> Path:
+        return self.warehouse.with_name(self.warehouse.stem + ".key")
+
+    def hmac_key(self) -> bytes:
+        """The secret for keyed hashes of personal data, never in the repository.
+
+        Taken from `PIPELINE_PII_KEY`; without it, from a key file beside the warehouse that is
+        created once with a random key (readable by its owner only), so that hashes stay stable
+        from run to run on one installation.
+        """
+        if self.pii_key is not None:
+            key = self.pii_key.get_secret_value().encode()
+            if len(key) < 16:
+                raise ValueError("PIPELINE_PII_KEY must be at least 16 characters")
+            return key
+        path = self.key_file
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_hex(32))
+        return path.read_text().strip().encode()

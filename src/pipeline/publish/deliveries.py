@@ -1,0 +1,68 @@
+"""Is every source delivering? The days a source should have had records and had none, and freshness.
+
+A day without records is a gap only when the source's calendar has the service open that day: not
+a weekend, not a day the municipality is closed (the setting `closed_holidays`/`closed_dates`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+import polars as pl
+
+from pipeline.core import db
+from pipeline.core.calendar import WEEKDAYS_NL, ClosedDays
+from pipeline.sources import SOURCES
+
+MISSING_SCHEMA = {"bron": pl.String, "datum": pl.Date, "weekdag": pl.String}
+
+
+def missing_days(con: duckdb.DuckDBPyConnection, closed: ClosedDays) -> pl.DataFrame:
+    """Per source, the open days between its first and last day with records that have none."""
+    rows: list[dict[str, object]] = []
+    for source in SOURCES.values():
+        days = db.frame(con, f"SELECT DISTINCT datum FROM {source.current_table} ORDER BY datum")["datum"].to_list()
+        if not days:
+            continue
+        present = set(days)
+        for day in source.calendar.open_days(days[0], days[-1], closed):
+            if day not in present:
+                rows.append({"bron": source.name, "datum": day, "weekdag": WEEKDAYS_NL[day.weekday()]})
+    return pl.DataFrame(rows, schema=MISSING_SCHEMA)
+
+
+def freshness(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Per source: the last day with records and the last delivery taken in."""
+    rows = []
+    for source in SOURCES.values():
+        last_day = db.first(con, f"SELECT max(datum) FROM {source.current_table}")
+        last_delivery = db.first(
+            con, "SELECT max(gezien_op) FROM leveringen WHERE bron = ? AND status = 'verwerkt'", [source.name]
+        )
+        rows.append(
+            {
+                "bron": source.name,
+                "laatste_dag_met_gegevens": last_day[0] if last_day else None,
+                "laatste_levering_verwerkt_op": last_delivery[0] if last_delivery else None,
+            }
+        )
+    return pl.DataFrame(
+        rows,
+        schema={
+            "bron": pl.String,
+            "laatste_dag_met_gegevens": pl.Date,
+            "laatste_levering_verwerkt_op": pl.Datetime("us", "UTC"),
+        },
+    )
+
+
+def open_days_without_records(last_day: dt.date | None, today: dt.date, source_name: str, closed: ClosedDays) -> int:
+    """Open days after `last_day` up to and including yesterday: how stale a source is."""
+    if last_day is None:
+        return 0
+    source = SOURCES[source_name]
+    yesterday = today - dt.timedelta(days=1)
+    if yesterday <= last_day:
+        return 0
+    return len(source.calendar.open_days(last_day + dt.timedelta(days=1), yesterday, closed))

@@ -1,0 +1,83 @@
+"""`kerncijfers`, `kerncijfers_maand` and `kerncijfers_dag`: every source's figures side by side.
+
+Assembled from what the sources declare: each source keeps its own figure tables per grain in the
+state database; here they are joined on the period, the figures derived across years are added, and
+the result is checked against the schema built from all declared figures, in their published order.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import pandera.polars as pa
+import polars as pl
+
+from pipeline.core import db
+from pipeline.core.contract import AnyFigure, Source
+from pipeline.sources import SOURCES
+from schemas.kerncijfers import GRAIN_KEYS, figure_schema
+
+TABLES = {"jaar": "kerncijfers_jaar", "maand": "kerncijfers_maand", "dag": "kerncijfers_dag"}
+
+
+def figures_of(grain: str) -> list[AnyFigure]:
+    """Every figure of a grain's table, in published order (year-derived figures only per year)."""
+    found: list[AnyFigure] = []
+    for source in SOURCES.values():
+        found += source.all_figures if grain == "jaar" else source.figures
+    return sorted(found, key=lambda f: f.order)
+
+
+def schema(grain: str) -> pa.DataFrameSchema:
+    checks = [check for source in SOURCES.values() for check in source.checks]
+    return figure_schema(grain, figures_of(grain), checks)
+
+
+def _with_closed_days(source: Source, days: pl.DataFrame) -> pl.DataFrame:
+    """Every day of every month in which the source has records: a day without records in such a
+    month (a weekend, a holiday) counts 0, so one source's days always add up to its months."""
+    if days.is_empty():
+        return days
+    months = days.select(pl.col("datum").dt.month_start()).unique()
+    calendar = months.select(pl.date_ranges(pl.col("datum"), pl.col("datum").dt.month_end()).alias("datum")).explode(
+        "datum"
+    )
+    return calendar.join(days, on="datum", how="left").with_columns(pl.col(source.additive).fill_null(0))
+
+
+def _source_figures(con: duckdb.DuckDBPyConnection, source: Source, grain: str) -> pl.DataFrame | None:
+    table = source.figure_table(grain)
+    if not db.table_exists(con, table):
+        return None
+    frame = db.frame(con, f"SELECT * FROM {table} ORDER BY ALL")
+    if grain == "dag":
+        return _with_closed_days(source, frame)
+    if grain == "jaar" and source.year_figures:
+        frame = frame.sort("jaar").with_columns(f.expr.alias(f.name) for f in source.year_figures)
+    return frame
+
+
+def _conform(frame: pl.DataFrame | None, grain: str) -> pl.DataFrame:
+    """Add the columns of sources without data (null), order the columns, type them and validate."""
+    checked = schema(grain)
+    dtypes = {name: column.dtype.type for name, column in checked.columns.items()}
+    frame = frame if frame is not None else pl.DataFrame(schema={k: dtypes[k] for k in GRAIN_KEYS[grain]})
+    if grain == "dag" and "jaar" not in frame.columns:
+        frame = frame.with_columns(pl.col("datum").dt.year().alias("jaar"), pl.col("datum").dt.month().alias("maand"))
+    missing = [pl.lit(None, dtype).alias(name) for name, dtype in dtypes.items() if name not in frame.columns]
+    frame = frame.with_columns(missing).select(list(dtypes)).cast(dtypes)
+    return checked.validate(frame.sort(list(GRAIN_KEYS[grain])))
+
+
+def kerncijfers(con: duckdb.DuckDBPyConnection) -> dict[str, pl.DataFrame]:
+    """The key figures per year, month and day, keyed by their table in the published file."""
+    tables: dict[str, pl.DataFrame] = {}
+    for grain, table in TABLES.items():
+        joined: pl.DataFrame | None = None
+        for source in SOURCES.values():
+            frame = _source_figures(con, source, grain)
+            if frame is None:
+                continue
+            keys = list(GRAIN_KEYS[grain])
+            joined = frame if joined is None else joined.join(frame, on=keys, how="full", coalesce=True)
+        tables[table] = _conform(joined, grain)
+    return tables

@@ -1,0 +1,56 @@
+-- Views BI tools read in the published warehouse file that no source owns (each source adds its
+-- own from its folder). The tables behind them live in schema `data`; the pipeline writes a new file
+-- and switches it in atomically, so readers never wait. Column comments come from the declarations
+-- of the figures and from schemas/published.py, the one place each definition is written.
+
+CREATE VIEW kerncijfers AS SELECT * FROM data.kerncijfers_jaar ORDER BY jaar;
+CREATE VIEW kerncijfers_maand AS SELECT * FROM data.kerncijfers_maand ORDER BY jaar, maand;
+CREATE VIEW kerncijfers_dag AS SELECT * FROM data.kerncijfers_dag ORDER BY datum;
+
+CREATE VIEW quarantaine AS
+SELECT bron, bestand, regel, kolom, reden, waarde FROM data.quarantaine ORDER BY bestand, regel;
+
+CREATE VIEW leveringen AS
+SELECT bestand, bron, sha256, status, rijen, ongeldige_rijen, reden, extra_kolommen, codering,
+       grootte_bytes, gezien_op
+FROM data.leveringen ORDER BY bestand;
+
+CREATE VIEW runs AS
+SELECT run_id, soort, gestart_op, geeindigd_op, status, leveringen_verwerkt, leveringen_afgewezen,
+       leveringen_genegeerd, rijen_gelezen, rijen_geteld AS rijen_geldig, rijen_quarantaine,
+       partities_herberekend, jaren_herberekend, melding
+FROM data.runs ORDER BY gestart_op;
+
+CREATE VIEW ontbrekende_leveringen AS
+SELECT bron, datum, weekdag FROM data.ontbrekende_leveringen ORDER BY bron, datum;
+
+CREATE VIEW versheid AS
+SELECT bron, laatste_dag_met_gegevens, laatste_levering_verwerkt_op FROM data.versheid ORDER BY bron;
+
+-- What every figure means: label as published, definition, unit, source and the Global Goals target.
+CREATE VIEW definities AS
+SELECT cijfer, volgorde, label, definitie, eenheid, bronsysteem, gepubliceerd_in, sdg_doel, sdg_omschrijving
+FROM data.definities ORDER BY volgorde;
+
+-- Adopted figures (pipeline freeze), the deliveries and code behind them, and where today's figures differ.
+CREATE VIEW vaststellingen AS
+SELECT jaar, vastgesteld_op, aantal_cijfers, aantal_leveringen, manifest_sha256, pakketversie, git_commit,
+       git_gewijzigd
+FROM data.vaststellingen ORDER BY jaar;
+
+CREATE VIEW vastgestelde_cijfers AS
+SELECT c.jaar, c.cijfer, c.vastgesteld, v.vastgesteld_op
+FROM data.vastgestelde_cijfers c JOIN data.vaststellingen v USING (jaar) ORDER BY c.jaar, c.volgorde;
+
+CREATE VIEW vastgestelde_leveringen AS
+SELECT jaar, bestand, bron, sha256 FROM data.vastgestelde_leveringen ORDER BY jaar, bestand;
+
+CREATE VIEW verschillen_vastgesteld AS
+WITH jaren AS (SELECT jaar, COLUMNS(* EXCLUDE (jaar))::DOUBLE FROM data.kerncijfers_jaar),
+     nu AS (SELECT * FROM (UNPIVOT jaren ON COLUMNS(* EXCLUDE (jaar)) INTO NAME cijfer VALUE huidig))
+SELECT c.jaar, c.cijfer, c.vastgesteld, nu.huidig, round(nu.huidig - c.vastgesteld, 6) AS verschil, v.vastgesteld_op
+FROM data.vastgestelde_cijfers c
+JOIN data.vaststellingen v USING (jaar)
+LEFT JOIN nu USING (jaar, cijfer)
+WHERE nu.huidig IS DISTINCT FROM c.vastgesteld
+ORDER BY c.jaar, c.volgorde;

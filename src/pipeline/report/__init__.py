@@ -1,0 +1,1 @@
+"""The report: the key-figures table (`table`) and the municipality's report section (`html`)."""

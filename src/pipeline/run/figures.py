@@ -1,0 +1,26 @@
+"""A source's figure partitions, computed by the figure driver and checked against their models."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from pipeline.core.contract import Source
+from pipeline.core.figures import Partitioned, split
+from pipeline.core.periods import Partitions
+from schemas.kerncijfers import GRAIN_KEYS, figure_schema
+
+
+def check(source: Source, part: Partitioned) -> None:
+    """Rows of a figure table fit its model and its grain is unique; a failure is a bug, never data."""
+    if part.table == source.breakdown.table:
+        source.breakdown.model.validate(part.frame)
+    else:
+        figure_schema(part.grain, source.figures, source.checks, GRAIN_KEYS[part.grain]).validate(part.frame)
+
+
+def compute(source: Source, records: pl.DataFrame, parts: Partitions) -> list[Partitioned]:
+    """The partitions `parts` of every figure table of `source`, from its current records."""
+    computed = split(source, records, parts)
+    for part in computed:
+        check(source, part)
+    return computed

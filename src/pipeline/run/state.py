@@ -1,0 +1,100 @@
+"""The private state database (`<warehouse>.state.duckdb`): its tables, its personal-data key, its version.
+
+Generic tables come from `state.sql`; each source's tables are made from its declarations:
+`<bron>_versies` (grain: one row per valid row of an accepted delivery, (bestand, regel)),
+`<bron>_actueel` (grain: one row per record, the source's id: the version that counts) and its
+figure tables (grain: one row per period, or per day and combination for the breakdown).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import duckdb
+import polars as pl
+
+from pipeline.core import db
+from pipeline.core.contract import polars_schema
+from pipeline.core.periods import Partitions
+from pipeline.core.settings import Settings
+from pipeline.run.figures import compute
+from pipeline.sources import SOURCES
+
+# Raised whenever the layout of the state database changes; an older database is rebuilt by a backfill.
+SCHEMA_VERSION = "2"
+
+
+class PipelineError(Exception):
+    """A run could not be done; the message is the one line the operator sees."""
+
+
+class StateError(PipelineError):
+    """The state database cannot be used as it is; the message says what to do."""
+
+
+def key_fingerprint(key: bytes) -> str:
+    return hashlib.sha256(b"fingerprint:" + key).hexdigest()[:16]
+
+
+def _meta(con: duckdb.DuckDBPyConnection, name: str) -> str | None:
+    found = db.first(con, "SELECT waarde FROM meta WHERE sleutel = ?", [name])
+    return found[0] if found else None
+
+
+def check_key(con: duckdb.DuckDBPyConnection, key: bytes) -> None:
+    """Hashes from two keys cannot be compared: refuse to mix them in one warehouse."""
+    fingerprint = key_fingerprint(key)
+    found = _meta(con, "hmac_key_fingerprint")
+    if found is None:
+        con.execute("INSERT INTO meta VALUES ('hmac_key_fingerprint', ?)", [fingerprint])
+    elif found != fingerprint:
+        raise StateError(
+            "the personal-data key differs from the one this warehouse was built with; "
+            "restore PIPELINE_PII_KEY (or the .key file) or run a backfill into a new warehouse"
+        )
+
+
+def check_version(con: duckdb.DuckDBPyConnection, rebuilding: bool) -> None:
+    """A state database of an older layout is rebuilt by a backfill; a nightly refuses it."""
+    found = _meta(con, "schema_versie")
+    if found == SCHEMA_VERSION:
+        return
+    used = db.first(con, "SELECT count(*) FROM leveringen")
+    if found is None and not (used and used[0]):
+        con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_versie', ?)", [SCHEMA_VERSION])
+        return
+    if not rebuilding:
+        raise StateError(
+            f"the state database was made by another version of the pipeline (layout {found or 1}, this one "
+            f"{SCHEMA_VERSION}); run 'pipeline backfill' once to rebuild it from the deliveries"
+        )
+    for (table,) in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() AND table_name <> 'meta'"
+    ).fetchall():
+        con.execute(f'DROP TABLE "{table}"')
+    con.execute(db.sql_file(__package__, "state.sql"))
+    con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_versie', ?)", [SCHEMA_VERSION])
+
+
+def _ensure_source_tables(con: duckdb.DuckDBPyConnection) -> None:
+    for source in SOURCES.values():
+        if db.table_exists(con, source.breakdown.table):  # the last one a source creates
+            continue
+        rows = pl.DataFrame(schema=polars_schema(source.model)).with_columns(pl.lit(None, pl.Date).alias("datum"))
+        for table in (source.versions_table, source.current_table):
+            with db.registered(con, "_rows", rows):
+                con.execute(f"CREATE TABLE IF NOT EXISTS {table} AS SELECT * FROM _rows LIMIT 0")
+        for part in compute(source, rows, Partitions.of([])):
+            db.replace_partitions(con, part.table, part.grain, [], part.frame)
+
+
+@contextmanager
+def connect(settings: Settings, rebuilding: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The state database, with every table there; `rebuilding` (a backfill) may replace an older layout."""
+    settings.state_db.parent.mkdir(parents=True, exist_ok=True)
+    with db.connect(settings.state_db, db.sql_file(__package__, "state.sql")) as con:
+        check_version(con, rebuilding)
+        _ensure_source_tables(con)
+        yield con

@@ -1,0 +1,90 @@
+-- The pipeline's private working database (<warehouse>.state.duckdb), never opened by BI tools.
+-- The record of processed deliveries and the rows they produced live here together, so that one
+-- transaction changes both. Each source's tables (<bron>_versies, <bron>_actueel and its figure
+-- tables <bron>_dag, ...) are created from its declarations (pipeline/run/state.py); their grain
+-- is stated there.
+
+CREATE TABLE IF NOT EXISTS meta (
+    sleutel VARCHAR PRIMARY KEY,   -- e.g. 'hmac_key_fingerprint'
+    waarde  VARCHAR NOT NULL
+);
+
+-- Grain: one row per delivery (a file's path and content). A file re-delivered under the same
+-- name with other content is a new delivery; the old one becomes 'vervangen'.
+CREATE TABLE IF NOT EXISTS leveringen (
+    bestand          VARCHAR NOT NULL,
+    sha256           VARCHAR NOT NULL,
+    bron             VARCHAR,
+    status           VARCHAR NOT NULL,
+    rijen            BIGINT,
+    ongeldige_rijen  BIGINT,
+    reden            VARCHAR,
+    extra_kolommen   VARCHAR,
+    codering         VARCHAR,
+    grootte_bytes    BIGINT NOT NULL,
+    gewijzigd_ns     BIGINT NOT NULL,
+    run_id           VARCHAR NOT NULL,
+    gezien_op        TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (bestand, sha256)
+);
+
+-- Grain: one row per broken rule of a delivered row (bestand, regel, kolom, reden).
+CREATE TABLE IF NOT EXISTS quarantaine (
+    bestand  VARCHAR NOT NULL,
+    regel    BIGINT NOT NULL,
+    kolom    VARCHAR,
+    reden    VARCHAR NOT NULL,
+    waarde   VARCHAR,
+    bron     VARCHAR NOT NULL
+);
+
+-- Grain: one row per run of the pipeline.
+CREATE TABLE IF NOT EXISTS runs (
+    run_id                 VARCHAR PRIMARY KEY,
+    soort                  VARCHAR NOT NULL,
+    gestart_op             TIMESTAMPTZ NOT NULL,
+    geeindigd_op           TIMESTAMPTZ,
+    status                 VARCHAR NOT NULL,
+    leveringen_verwerkt    BIGINT,
+    leveringen_afgewezen   BIGINT,
+    leveringen_genegeerd   BIGINT,
+    rijen_gelezen          BIGINT,
+    rijen_geteld           BIGINT,
+    rijen_quarantaine      BIGINT,
+    rijen_dubbel           BIGINT,
+    partities_herberekend  BIGINT,
+    jaren_herberekend      VARCHAR,
+    melding                VARCHAR
+);
+
+-- Adopted figures (`pipeline freeze --year`): later runs recompute a year but never overwrite these;
+-- the published view verschillen_vastgesteld shows where today's figures differ.
+-- Grain: one row per adopted year, with the code that computed its figures.
+CREATE TABLE IF NOT EXISTS vaststellingen (
+    jaar               INTEGER PRIMARY KEY,
+    vastgesteld_op     TIMESTAMPTZ NOT NULL,
+    aantal_cijfers     BIGINT NOT NULL,
+    aantal_leveringen  BIGINT NOT NULL,
+    manifest_sha256    VARCHAR NOT NULL,   -- sha256 over the "sha256  bestand" lines of the deliveries
+    pakketversie       VARCHAR NOT NULL,
+    git_commit         VARCHAR,
+    git_gewijzigd      BOOLEAN             -- tracked files differed from git_commit
+);
+
+-- Grain: one row per (jaar, cijfer): the adopted value of a figure of the yearly table.
+CREATE TABLE IF NOT EXISTS vastgestelde_cijfers (
+    jaar         INTEGER NOT NULL,
+    cijfer       VARCHAR NOT NULL,
+    volgorde     INTEGER NOT NULL,
+    vastgesteld  DOUBLE,
+    PRIMARY KEY (jaar, cijfer)
+);
+
+-- Grain: one row per (jaar, bestand, sha256): the processed deliveries behind an adopted year.
+CREATE TABLE IF NOT EXISTS vastgestelde_leveringen (
+    jaar     INTEGER NOT NULL,
+    bestand  VARCHAR NOT NULL,
+    bron     VARCHAR,
+    sha256   VARCHAR NOT NULL,
+    PRIMARY KEY (jaar, bestand, sha256)
+);

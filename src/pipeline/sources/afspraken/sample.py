@@ -1,0 +1,312 @@
+"""Sample appointment exports whose counter visits equal a year's target exactly.
+
+Every appointment is exported when booked, again when moved, and again in its final state (attended,
+missed or cancelled); with stale re-exports, rows repeated within a file, correction files, invalid
+rows of every kind, video appointments from 2020 and the 2020 lockdown at the counters.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Final
+
+import numpy as np
+import polars as pl
+
+from pipeline.core.sampling import (
+    DAY,
+    EPOCH,
+    F64,
+    I64,
+    Days,
+    Target,
+    World,
+    YearPlan,
+    allocate,
+    case_variants,
+    choice,
+    eday,
+    finish,
+    invalid_rows,
+    iso_texts,
+    padded,
+    people,
+    quote_where_needed,
+    rng_for,
+    texts,
+)
+from pipeline.sources.afspraken.calendar import CALENDAR
+
+COLUMNS: Final = (
+    "afspraak_id",
+    "locatie",
+    "kanaal",
+    "product",
+    "datum",
+    "tijd",
+    "status",
+    "gewijzigd",
+    "bsn",
+    "naam",
+    "telefoon",
+    "email",
+)
+OPTIONAL: Final = ("telefoon", "email")
+# Columns whose values may hold `;` or `"` (the others are codes, numbers, dates and ids we draw).
+FREE_TEXT: Final = ("locatie", "product", "naam", "email")
+MAX_VISITS: Final = 5_000_000  # per year; keeps a typo from filling the disk
+
+COUNTED_LOCATIONS: Final = ("Stadskantoor", "Wijkservicecentrum Vleuten-De Meern")
+OTHER_LOCATIONS: Final = ("Wijkservicecentrum Overvecht", "Wijkservicecentrum Leidsche Rijn")
+LOCATIONS: Final = COUNTED_LOCATIONS + OTHER_LOCATIONS
+KANALEN: Final = ("balie", "video", "telefoon")
+STATUSES: Final = ("gepland", "verschenen", "niet verschenen", "geannuleerd")
+PRODUCTS: Final = (
+    "Paspoort",
+    "Identiteitskaart",
+    "Rijbewijs",
+    "Verhuizing",
+    "Uittreksel",
+    "Geboorteaangifte",
+    "Huwelijk",
+    "Rijbewijs; spoedaanvraag",
+)
+PRODUCT_P: Final = (0.30, 0.25, 0.19, 0.08, 0.08, 0.06, 0.035, 0.005)
+WD_BALIE: Final = np.array([1.0, 1.05, 1.0, 1.1, 0.85, 0.0, 0.0])
+LEAD_MAX_DAYS: Final = 56
+CLOCK: Final = tuple(f"{minute // 60:02d}:{minute % 60:02d}" for minute in range(24 * 60))
+SLOTS: Final = {  # first and last slot start, minutes after midnight, every 10 minutes
+    "Stadskantoor": (8 * 60 + 30, 16 * 60 + 50),
+    "Wijkservicecentrum Vleuten-De Meern": (9 * 60, 15 * 60 + 50),
+    "other": (9 * 60, 16 * 60 + 20),
+}
+
+
+class AppointmentsSample:
+    """The sample profile of the appointment system."""
+
+    target_columns: tuple[str, ...] = ("baliebezoeken_met_afspraak",)
+    columns: tuple[str, ...] = COLUMNS
+    optional: tuple[str, ...] = OPTIONAL
+
+    def check(self, target: Target, where: str) -> None:
+        visits = target.get("baliebezoeken_met_afspraak")
+        if visits is None:
+            raise ValueError(f"{where}: baliebezoeken_met_afspraak must be given")
+        if visits > MAX_VISITS:
+            raise ValueError(f"{where}: baliebezoeken_met_afspraak {visits} is more than the supported {MAX_VISITS}")
+
+    def plan(self, year: int, target: Target) -> YearPlan:
+        visits = target["baliebezoeken_met_afspraak"] or 0
+        # Bookings are exported up to eight weeks before the year; final states up to 2 January after it.
+        return YearPlan(
+            first_export=eday(dt.date(year, 1, 1)) - LEAD_MAX_DAYS + 1,
+            last_export=eday(dt.date(year + 1, 1, 1)) + 1,
+            corrections=3 if visits >= 300 else 0,
+        )
+
+    def draw(self, year: int, target: Target, plan: YearPlan, world: World, seed: int) -> pl.DataFrame:
+        visits = target["baliebezoeken_met_afspraak"]
+        assert visits is not None  # checked by `check`
+        return _appointments_for_year(year, visits, plan, world, seed)
+
+
+def _covid(days: Days) -> F64:
+    """2020: lockdown from mid-March, slow recovery from mid-May, a second dip in December."""
+    factor = np.ones(days.day.size)
+    if days.year == 2020:
+        factor[days.between((3, 16), (5, 11))] = 0.07
+        recovery = days.between((5, 11), (7, 1))
+        factor[recovery] = np.linspace(0.3, 0.9, int(recovery.sum()))
+        factor[days.between((7, 1), (12, 15))] = 0.9
+        factor[days.between((12, 15), (12, 31))] = 0.5
+    return factor
+
+
+def _appointments_for_year(y: int, v: int, plan: YearPlan, world: World, seed: int) -> pl.DataFrame:
+    rng = rng_for(seed, y, 2)
+    days = world.days(y, CALENDAR)
+    tz = world.tz
+    base = days.season() * WD_BALIE[days.weekday] * days.open
+    balie = base * _covid(days)
+    lockdown = days.between((3, 16), (5, 11)) if y == 2020 else np.zeros(days.day.size, np.bool_)
+
+    # kinds: 0 counted visit, 1 no-show, 2 cancelled, 3 other location, 4 by phone, 5 video
+    sizes = [
+        v,
+        round(v * 0.03),
+        round(v * 0.07),
+        round(v * 0.04),
+        round(v * 0.02),
+        round(v * (0.12 if y == 2020 else 0.05)) if y >= 2020 else 0,
+    ]
+    weights = [balie, balie, base, balie, balie, base * np.where(lockdown, 3.0, 1.0)]
+    kind = np.concatenate([np.full(s, k, np.int64) for k, s in enumerate(sizes)])
+    day_idx = np.concatenate([allocate(rng, s, w) for s, w in zip(sizes, weights, strict=True)])
+    if y == 2020:  # appointments postponed in the lockdown: cancelled
+        extra = round(v * 0.12)
+        kind = np.concatenate([kind, np.full(extra, 2, np.int64)])
+        day_idx = np.concatenate([day_idx, allocate(rng, extra, base * lockdown)])
+    n = kind.size
+    day = days.day[day_idx]
+
+    loc = np.where(rng.random(n) < 0.88, 0, 1).astype(np.int64)
+    loc[kind == 3] = 2 + rng.integers(0, 2, int((kind == 3).sum()))
+    loc[kind == 5] = 0
+    kanaal = np.where(kind == 4, 2, np.where(kind == 5, 1, 0)).astype(np.int64)
+    first_slot = np.array([SLOTS[LOCATIONS[0]][0], SLOTS[LOCATIONS[1]][0], SLOTS["other"][0], SLOTS["other"][0]])
+    last_slot = np.array([SLOTS[LOCATIONS[0]][1], SLOTS[LOCATIONS[1]][1], SLOTS["other"][1], SLOTS["other"][1]])
+    slots = (last_slot - first_slot) // 10 + 1
+    minute = first_slot[loc] + 10 * (rng.random(n) * slots[loc]).astype(np.int64)
+    appt = tz.to_utc(day * DAY + minute * 60)
+
+    lead = np.clip(1 + rng.lognormal(np.log(7.0), 0.8, n).astype(np.int64), 1, LEAD_MAX_DAYS)
+    book = tz.to_utc((day - lead) * DAY + rng.integers(7 * 3600, 23 * 3600 + 1800, n))
+    moved = (rng.random(n) < 0.08) & (lead >= 3) & (kind != 2)
+    moved_at = book + ((appt - book) * rng.uniform(0.2, 0.8, n)).astype(np.int64)
+    orig_day = day + 7 * rng.integers(1, 3, n)
+    orig_minute = first_slot[loc] + 10 * (rng.random(n) * slots[loc]).astype(np.int64)
+    status = np.select([kind == 1, kind == 2], [2, 3], 1).astype(np.int64)
+    final_at = np.where(
+        kind == 2,
+        book + ((appt - book) * rng.uniform(0.3, 0.98, n)).astype(np.int64),
+        appt + np.where(kind == 1, rng.integers(900, 3600, n), rng.integers(300, 2700, n)),
+    )
+    product = choice(rng, n, PRODUCT_P)
+    citizens = people(rng, n)
+
+    ids = np.arange(1, n + 1, dtype=np.int64)
+    n_moved = int(moved.sum())
+    versions: dict[str, I64] = {
+        "app": np.concatenate([ids - 1, np.flatnonzero(moved), ids - 1]),
+        "datum": np.concatenate([np.where(moved, orig_day, day), day[moved], day]),
+        "minute": np.concatenate([np.where(moved, orig_minute, minute), minute[moved], minute]),
+        "status": np.concatenate([np.zeros(n + n_moved, np.int64), status]),
+        "at": np.concatenate([book, moved_at[moved], final_at]),
+        "final": np.concatenate([np.zeros(n + n_moved, np.int64), np.ones(n, np.int64)]),
+    }
+    versions["_eday"] = tz.local_day(versions["at"]) + 1
+    versions["_corr"] = np.zeros(versions["at"].size, np.int64)
+    final_rows = np.arange(n + n_moved, 2 * n + n_moved)
+
+    # Correction files: the final version of some attended or missed appointments exported up to
+    # ten days before, delivered again with the right status; half with the same `gewijzigd`.
+    first_c = eday(dt.date(y, 1, 15))
+    last_c = eday(dt.date(y, 12, 31))
+    corr_days = np.sort(rng.choice(np.arange(first_c, last_c + 1), plan.corrections, replace=False))
+    final_eday = versions["_eday"][final_rows]
+    taken = np.zeros(n, np.bool_)
+    truth_parts: list[dict[str, I64]] = []
+    for c in corr_days:
+        pool = np.flatnonzero((final_eday >= c - 10) & (final_eday <= c) & (status != 3) & ~taken)
+        if pool.size == 0:
+            continue
+        k = min(int(pool.size), int(rng.integers(5, 26)))
+        chosen = np.sort(rng.choice(pool, k, replace=False))
+        taken[chosen] = True
+        rows = final_rows[chosen]
+        part = {name: values[rows].copy() for name, values in versions.items()}
+        later = rng.random(k) < 0.5
+        part["at"] = part["at"] + np.where(later, rng.integers(60, 3600, k), 0)
+        part["_eday"] = np.full(k, c, np.int64)
+        part["_corr"] = np.ones(k, np.int64)
+        truth_parts.append(part)
+        versions["status"][rows] = np.where(versions["status"][rows] == 1, 2, 1)  # the wrong one
+    if truth_parts:
+        versions = {name: np.concatenate([versions[name]] + [p[name] for p in truth_parts]) for name in versions}
+
+    m = versions["at"].size
+    app = versions["app"]
+    first_day = int(versions["datum"].min()) if m else 0
+    day_texts = (
+        [f"{EPOCH + dt.timedelta(days=d):%d-%m-%Y}" for d in range(first_day, int(versions["datum"].max()) + 1)]
+        if m
+        else []
+    )
+    formatted = pl.DataFrame(
+        {
+            "afspraak_id": f"A{y}-" + pl.Series(app + 1).cast(pl.String).str.zfill(7),
+            "locatie": padded(texts(LOCATIONS, loc[app]), rng, 0.003),
+            "kanaal": padded(texts(KANALEN, kanaal[app]), rng, 0.002),
+            "product": texts(PRODUCTS, product[app]),
+            "datum": texts(day_texts, versions["datum"] - first_day),
+            "tijd": texts(CLOCK, versions["minute"]),
+            "status": padded(case_variants(texts(STATUSES, versions["status"]), rng, 0.1), rng, 0.003),
+            "gewijzigd": iso_texts(versions["at"], tz.offset(versions["at"]), rng.random(m) < 0.2),
+            "bsn": citizens["bsn"].gather(pl.Series(app)),
+            "naam": padded(citizens["naam"].gather(pl.Series(app)), rng, 0.003),
+            "telefoon": citizens["telefoon"].gather(pl.Series(app)),
+            "email": citizens["email"].gather(pl.Series(app)),
+            "_eday": versions["_eday"],
+            "_corr": versions["_corr"] == 1,
+            "_ord": versions["at"],
+            "_regular": versions["_corr"] == 0,
+            "_kind": ((kind[app] == 0) & (versions["final"] == 1)).astype(np.int64),
+        }
+    )
+
+    # Stale re-exports: the booking version again in a file 1-3 days after the final version.
+    stale_apps = np.flatnonzero(rng.random(n) < 0.01)
+    stale = formatted[stale_apps].with_columns(  # booking versions are the first n rows
+        pl.min_horizontal(
+            pl.Series(final_eday[stale_apps] + rng.integers(1, 4, stale_apps.size)), pl.lit(plan.last_export)
+        ).alias("_eday"),
+        pl.lit(False).alias("_regular"),
+    )
+    dup = formatted[np.sort(rng.choice(m, int(m * 0.002), replace=False))] if m else formatted.clear()
+    out = finish(pl.concat([formatted, stale, dup]))
+    last = eday(dt.date(y, 12, 31))
+    first = eday(dt.date(y, 1, 1)) + 1
+    out = invalid_rows(out, rng, y, first, last, APPT_INVALID, _make_invalid_appt, n)
+    return quote_where_needed(out, FREE_TEXT).drop("_regular", "_kind")
+
+
+APPT_INVALID: Final = (
+    "datum bestaat niet",
+    "datum onleesbaar",
+    "tijd onleesbaar",
+    "status onbekend",
+    "kanaal onbekend",
+    "lege id",
+    "gewijzigd onleesbaar",
+    "te veel velden",
+    "te weinig velden",
+)
+
+
+def _make_invalid_appt(kind: str, template: dict[str, str], year: int, number: int) -> dict[str, str]:
+    row = {
+        "afspraak_id": f"A{year}-9{number:07d}",
+        "locatie": "Stadskantoor",
+        "kanaal": "balie",
+        "product": "Paspoort",
+        "datum": template["datum"],
+        "tijd": "10:30",
+        "status": "verschenen",
+        "gewijzigd": template["gewijzigd"],
+        "bsn": "123456782",
+        "naam": "Zoë Çelik",
+        "telefoon": "0612345678",
+        "email": "zoe.celik@example.com",
+    }
+    match kind:
+        case "datum bestaat niet":
+            row["datum"] = f"31-02-{year}"
+        case "datum onleesbaar":
+            day = template["datum"]
+            row["datum"] = f"{day[6:]}-{day[3:5]}-{day[:2]}"
+        case "tijd onleesbaar":
+            row["tijd"] = "25:70"
+        case "status onbekend":
+            row["status"] = "afgezegd"
+        case "kanaal onbekend":
+            row["kanaal"] = "loket"
+        case "lege id":
+            row["afspraak_id"] = ""
+        case "gewijzigd onleesbaar":
+            row["gewijzigd"] = f"{year}-02-30T10:00:00+01:00"
+        case "te veel velden" | "te weinig velden":
+            pass
+        case _:
+            raise AssertionError(kind)
+    return row
