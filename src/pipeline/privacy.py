@@ -24,16 +24,18 @@ digit by `-` `.` `/` `:` (so the digits of `2017-90000012`, `2020-0001234`, `09:
 never read as a number of their own). A space does not join: `12 0612345678` holds a phone number.
 
 1. e-mailadres: `local@domain.tld`: non-space characters, `@`, a domain with at least one dot.
-2. iban: two letters, two digits and 11-30 letters/digits, written solid or in groups of four
-   separated by single spaces, case-insensitive, whose ISO 13616 mod-97 check gives 1. Text with
+2. iban: two letters, two digits and 11-30 letters/digits (15-34 characters), written solid (any
+   case) or in groups of four separated by single spaces (all upper or all lower case, so that a
+   word after it is not taken for its last group), whose ISO 13616 mod-97 check gives 1. Text with
    the *shape* of an IBAN is judged by that check only: the digits inside an IBAN with a typo are
    not looked at again as a phone number or BSN (`NL91 ABNA 0417 1643 01` holds `0417 1643 01`).
 3. telefoonnummer (written the way people write them):
-   - Dutch national notation: `0`, a non-zero digit, 8 more digits, i.e. exactly 10 digits; any
-     digit may be followed by one separator (space, `.`, `-`, `/`, or ` - `, ` / `); or the area
-     code in brackets: `(0XX) ...` with 10 digits in all.
-   - International notation: `+` or `00`, a non-zero digit, then 7-14 more digits (8-15 in all),
-     with the same separators, brackets and a trunk `(0)` (`+31 (0)6 12345678`, `+1 (202) 555-0143`).
+   - Dutch national notation: `0` and a non-zero digit written together, then 8 more digits
+     (exactly 10 in all), each digit after the second possibly preceded by one separator (space,
+     `.`, `-`, `/`, ` - `, ` / `); or the area code in brackets, `(030) 123 45 67`, 10 digits in all.
+   - International notation: `+` (which may follow anything) or `00`, a non-zero digit, then 7-14
+     more digits (8-15 in all), with the same separators, brackets and a trunk `(0)`
+     (`+31 (0)6 12345678`, `+1 (202) 555-0143`).
 4. bsn: 9 digits, solid or grouped `dddd.dd.ddd` / `ddd.ddd.ddd` (dots or spaces), or 8 digits (a
    BSN whose leading zero a spreadsheet dropped), solid or grouped `ddd.dd.ddd` / `dd.ddd.ddd`,
    passing the eleven-test after prefixing zeros to 9 digits: 9*d1 + 8*d2 + ... + 2*d8 - d9 is
@@ -83,14 +85,18 @@ _DUTCH = (
     rf"|\(0[1-9][0-9]\) ?[0-9](?:{_SEP}?[0-9]){{6}}"
     rf"|\(0[1-9][0-9]{{2}}\) ?[0-9](?:{_SEP}?[0-9]){{5}}"
 )
-_INTERNATIONAL = rf"(?:\+|00) ?[1-9](?:{_GAP}?[0-9]){{7,14}}"
-PHONE_PATTERN = rf"{_BEFORE}(?:{_DUTCH}|{_INTERNATIONAL}){_AFTER}"
+_INTERNATIONAL = rf" ?[1-9](?:{_GAP}?[0-9]){{7,14}}"
+# A `+` starts a number wherever it stands (`tel+31...`); `00` must stand on its own.
+PHONE_PATTERN = rf"(?:{_BEFORE}(?:{_DUTCH}|00{_INTERNATIONAL})|\+{_INTERNATIONAL}){_AFTER}"
 
 EMAIL_PATTERN = r"[^\s@]@[\w\-]+(?:\.[\w\-]+)+"
 
-IBAN_PATTERN = (
-    rf"(?i-u){_EDGE}[A-Z]{{2}}[0-9]{{2}}(?:[A-Z0-9]{{11,30}}|(?: [A-Z0-9]{{4}}){{2,7}}(?: [A-Z0-9]{{1,4}})?){_EDGE}"
-)
+# Solid in any case; in groups of four either upper or lower case, so that a word after the IBAN
+# (`BE68 5390 0754 7034 t.n.v.`) is not read as its last group.
+_IBAN_SOLID = r"(?i:[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30})"
+_IBAN_UPPER = r"[A-Z]{2}[0-9]{2}(?: [A-Z0-9]{4}){2,7}(?: [A-Z0-9]{1,4})?"
+_IBAN_LOWER = r"[a-z]{2}[0-9]{2}(?: [a-z0-9]{4}){2,7}(?: [a-z0-9]{1,4})?"
+IBAN_PATTERN = rf"(?-u){_EDGE}(?:{_IBAN_SOLID}|{_IBAN_UPPER}|{_IBAN_LOWER}){_EDGE}"
 
 # Numbers that may be a BSN or a phone number without its leading zeros. A candidate is extracted
 # together with any number joined to it by `.-/:` (`2017-90000012`, `03.123456789`) so that it
@@ -152,14 +158,17 @@ def _mod97_is_one(digits: pl.Expr) -> pl.Expr:
 _CODES = {5: EMAILADRES, 4: IBAN, 3: TELEFOONNUMMER, 2: BSN, 1: TELEFOONNUMMER}
 _NUMBER_BSN, _NUMBER_STRIPPED_PHONE = 2, 1
 _NOT_BSN_SHAPED = -1
+_MOBILE_FLAG = 10**9
 
 
 def _number_code(candidate: pl.Expr) -> pl.Expr:
-    """Of an extracted number: its digits as an integer if it has a BSN shape, -1 if it only has
-    the shape of a phone number without leading zeros, else null."""
+    """Of an extracted number, an integer that `_number_kind` judges: its digits if it has a BSN
+    shape, plus 10**9 if it is also a solid mobile number without its 0; -1 if it only has the
+    shape of an international number without its prefix; null otherwise."""
+    digits = candidate.str.replace_all(r"[^0-9]", "").cast(pl.Int64, strict=False)
     return (
         pl.when(candidate.str.contains(_BSN_EXACT))
-        .then(candidate.str.replace_all(r"[^0-9]", "").cast(pl.Int64))
+        .then(digits + pl.when(candidate.str.contains(_STRIPPED_PHONE_EXACT)).then(_MOBILE_FLAG).otherwise(0))
         .when(candidate.str.contains(_STRIPPED_PHONE_EXACT))
         .then(pl.lit(_NOT_BSN_SHAPED, dtype=pl.Int64))
     )
@@ -167,13 +176,12 @@ def _number_code(candidate: pl.Expr) -> pl.Expr:
 
 def _number_kind(code: pl.Expr) -> pl.Expr:
     """2 for a BSN, 1 for a phone number without leading zeros, 0 otherwise (`code` from `_number_code`)."""
-    solid_mobile = (code >= 600_000_000) & (code < 700_000_000)
     return (
         pl.when(code == _NOT_BSN_SHAPED)
         .then(pl.lit(_NUMBER_STRIPPED_PHONE))
-        .when(_eleven_test(code))
+        .when(_eleven_test(code % _MOBILE_FLAG))
         .then(pl.lit(_NUMBER_BSN))
-        .when(solid_mobile)
+        .when(code >= _MOBILE_FLAG)
         .then(pl.lit(_NUMBER_STRIPPED_PHONE))
         .otherwise(pl.lit(0))
     )
