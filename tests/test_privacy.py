@@ -50,7 +50,7 @@ def kind_of(text: str | None) -> str | None:
 
 _digit = st.sampled_from(string.digits)
 _nonzero = st.sampled_from("123456789")
-_sep = st.sampled_from([" ", "-", ".", "/", " - "])
+_sep = st.sampled_from([" ", "-", ".", "/", " - ", "\u00a0", "\u2013"])  # no-break space, en dash
 # Text around a value: nothing, padding, or words on either side.
 _before = st.sampled_from(["", " ", "  ", "bel ", "tel: ", "tel. ", "nummer ", "(", "mail naar ", "bsn "])
 _after = st.sampled_from(["", " ", "\t", " terug", ", graag", ".", ")", " s.v.p.", "; spoed"])
@@ -85,7 +85,7 @@ def dutch_phone(draw: st.DrawFn) -> str:
     if form == 0:
         return national + rest
     if form == 1:
-        return national + draw(st.sampled_from(["-", " ", "/", " - "])) + rest
+        return national + draw(_sep) + rest
     if form == 2:  # 06 1234 5678, 030 123 4567
         return national + " " + _grouped(rest, [len(rest) - 4], " ")
     if form == 3:  # 06-123 45 678, 030-123 45 67
@@ -224,6 +224,8 @@ LISTED_PHONES = [
     "+49 (0)30 123456",
     "0044 20 7946 0958",
     "bel 06-12345678 terug",
+    "06\u201312345678",  # en dash
+    "06\u00a01234\u00a05678",  # no-break spaces
     "0302860000",
     "030-2860000",
 ]

@@ -32,7 +32,8 @@ never read as a number of their own). A space does not join: `12 0612345678` hol
 3. telefoonnummer (written the way people write them):
    - Dutch national notation: `0` and a non-zero digit written together, then 8 more digits
      (exactly 10 in all), each digit after the second possibly preceded by one separator (space,
-     `.`, `-`, `/`, ` - `, ` / `); or the area code in brackets, `(030) 123 45 67`, 10 digits in all.
+     `.`, `-`, `/`, ` - `, ` / `; a no-break space and an en dash too); or the area code in
+     brackets, `(030) 123 45 67`, 10 digits in all.
    - International notation: `+` (which may follow anything) or `00`, a non-zero digit, then 7-14
      more digits (8-15 in all), with the same separators, brackets and a trunk `(0)`
      (`+31 (0)6 12345678`, `+1 (202) 555-0143`).
@@ -77,7 +78,9 @@ _EDGE = r"(?-u:\b)"
 _BEFORE = r"(?:^|[^A-Za-z0-9_.\-/:]|[^0-9][.\-/:]|^[.\-/:])"
 # After a phone number: the mirror image.
 _AFTER = r"(?:$|[^A-Za-z0-9_.\-/:]|[.\-/:]$|[.\-/:][^0-9])"
-_SEP = r"(?: ?[\-/] ?|[ .])"
+# A separator inside a phone number: space, dot, hyphen, slash, or a hyphen or slash between spaces;
+# a no-break space and an en dash (what word processors and web pages make of them) count too.
+_SEP = "(?:[ \u00a0]?[\\-/\u2013][ \u00a0]?|[ \u00a0.])"
 _GAP = rf"(?:{_SEP}?\(0\){_SEP}?|{_SEP}?\(|\){_SEP}?|{_SEP})"
 _DUTCH = (
     rf"0[1-9](?:{_SEP}?[0-9]){{8}}"
