@@ -6,9 +6,10 @@ number of every record, and reports records with a wrong number of fields instea
 Two tokenisers give the same result. An ordinary file (every record on one line, every quote at
 the start or end of a field, no lone carriage return) is tokenised by Polars' CSV reader, which
 runs natively and releases the GIL; the line numbers, blank lines and field counts it needs come
-from one vectorised pass over the bytes. Any other file, or any doubt (the native reader returns
-another number of rows than there are lines), goes to the careful tokeniser: Python's csv module,
-which follows each record across lines and names the line of a quote that is never closed.
+from a few vectorised (NumPy) passes over the bytes. Any other file, or any doubt (the native
+reader returns another number of rows than there are lines, or reads the header differently),
+goes to the careful tokeniser: Python's csv module, which follows each record across lines and
+names the line of a quote that is never closed.
 """
 
 from __future__ import annotations
@@ -166,7 +167,7 @@ def read_csv_table(data: bytes, required: Iterable[str], optional: Iterable[str]
 
 
 # ---------------------------------------------------------------------------------------------
-# Native path: Polars tokenises, one vectorised pass over the bytes finds the lines
+# Native path: Polars tokenises, NumPy finds the lines and counts their fields
 # ---------------------------------------------------------------------------------------------
 
 _Ints = npt.NDArray[np.int64]
@@ -259,6 +260,11 @@ def _read_native(body: bytes, encoding: str, required: tuple[str, ...], optional
         wanted, positions, extra = _columns(header, required, optional)
     except FileRejected as err:  # the careful path decides which of the file's faults to name
         raise _Unusual(str(err)) from err
+    lines = _lines(body)  # first: an unusual file never reaches Polars
+    if lines.blank is not None and lines.blank[0]:
+        raise _Unusual("a blank first line")
+    if int(lines.fields[0]) != width:
+        raise _Unusual("the header's fields were counted differently")
     frame: pl.DataFrame | None = None
     if positions:
         try:
@@ -283,11 +289,6 @@ def _read_native(body: bytes, encoding: str, required: tuple[str, ...], optional
             )
         except pl.exceptions.PolarsError as err:
             raise _Unusual(f"the native reader failed: {err}") from err
-    lines = _lines(body)
-    if lines.blank is not None and lines.blank[0]:
-        raise _Unusual("a blank first line")
-    if int(lines.fields[0]) != width:
-        raise _Unusual("the header's fields were counted differently")
     if frame is None:
         frame = pl.DataFrame({LINE: np.arange(2, lines.count + 1, dtype=np.int64)})
     else:
