@@ -5,8 +5,8 @@ models in `schemas/<name>.py`; adding one means adding its folder and one line h
 """
 
 from pipeline.core.contract import Source
-from pipeline.sources import afspraken, telefonie
+from pipeline.sources import afspraken, telefonie, zaken
 
-SOURCES: dict[str, Source] = {s.name: s for s in (afspraken.SOURCE, telefonie.SOURCE)}
+SOURCES: dict[str, Source] = {s.name: s for s in (afspraken.SOURCE, telefonie.SOURCE, zaken.SOURCE)}
 
 __all__ = ["SOURCES", "Source"]

@@ -1,0 +1,51 @@
+"""Source `zaken`: Burgerzaken's case system, exports of case versions (`zaken_*.csv`), from 2020.
+
+One row per case version; the version with the latest `gewijzigd` is the case's state, a tie going
+to the file whose name sorts last. A case belongs to the local day it was completed (`afgerond_op`),
+or, not completed, to the day of its last change. Figures: passports and identity cards delivered at
+home, births registered online, and services completed without a counter visit.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from pipeline.core.contract import Source
+from pipeline.core.periods import local_day
+from pipeline.sources.zaken import figures, report
+from pipeline.sources.zaken.calendar import CALENDAR
+from pipeline.sources.zaken.parse import PERSONAL, REQUIRED, parse
+from pipeline.sources.zaken.sample import CasesSample
+from schemas import zaken as schema
+
+SOURCE = Source(
+    name="zaken",
+    package=__name__,
+    system="zaken: zaaksysteem Burgerzaken (zaken_*.csv)",
+    id_column="zaak_id",
+    required=REQUIRED,
+    personal=PERSONAL,
+    parse=parse,
+    model=schema.ZaakVersieRij,
+    reasons=schema.REDENEN,
+    # The latest version wins; on a tie the later file name, then path, then line.
+    version_order=("gewijzigd_op", "bestand_naam", "bestand", "regel"),
+    day=lambda: local_day(pl.coalesce(pl.col("afgerond_op"), pl.col("gewijzigd_op"))),
+    figures=figures.FIGURES,
+    breakdown=figures.BREAKDOWN,
+    calendar=CALENDAR,
+    view_comments={
+        "zaken_uitsplitsing": "Zaken van Burgerzaken (laatste versie) per dag van afronding, zaaktype, kanaal en "
+        "status; zaken die niet afgerond zijn op de dag van hun laatste wijziging.",
+    },
+    column_comments={
+        "zaaktype": "Zaaktype: reisdocument (paspoort of identiteitskaart), rijbewijs, geboorteaangifte, verhuizing "
+        "of uittreksel.",
+        "kanaal": "Kanaal waarlangs de dienst geleverd is: balie, thuisbezorgd, digitaal of post.",
+        "status": "Laatste status van de zaak: aangevraagd, afgerond of ingetrokken.",
+        "zonder_balie": "Waar als de zaak afgerond is zonder baliebezoek (thuisbezorgd, digitaal of post).",
+        "aantal": "Aantal zaken in deze combinatie.",
+    },
+    sample=CasesSample(),
+    report=report.sections,
+)

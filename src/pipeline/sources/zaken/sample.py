@@ -1,0 +1,263 @@
+"""Sample case exports whose case figures equal a year's targets exactly.
+
+Every case is exported when it is requested and again in its final state (completed or withdrawn).
+Exactly the target numbers of passports and identity cards delivered at home and of births
+registered online are completed in the year (local time); around them, cases of every other type
+and channel, withdrawn cases, stale re-exports, rows repeated within a file, correction files
+(the final version with the right channel, half with the same `gewijzigd`), invalid rows of every
+kind and invented personal data (bsn, naam, adres). Online births are completed at any hour of any
+day, so some fall on a UTC year edge; everything else is done on open days in office hours.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Final
+
+import numpy as np
+import polars as pl
+
+from pipeline.core.sampling import (
+    DAY,
+    I64,
+    Target,
+    World,
+    YearPlan,
+    allocate,
+    case_variants,
+    eday,
+    finish,
+    invalid_rows,
+    iso_texts,
+    padded,
+    people,
+    quote_where_needed,
+    rng_for,
+    texts,
+)
+from pipeline.sources.zaken.calendar import CALENDAR
+
+COLUMNS: Final = ("zaak_id", "zaaktype", "kanaal", "status", "afgerond_op", "gewijzigd", "bsn", "naam", "adres")
+OPTIONAL: Final = ("adres",)
+# Columns whose values may hold `;` or `"` (the others are codes, times and ids we draw).
+FREE_TEXT: Final = ("naam", "adres")
+MAX_CASES: Final = 2_000_000  # per figure and year; keeps a typo from filling the disk
+LEAD_MAX_DAYS: Final = 21
+
+ZAAKTYPEN: Final = ("reisdocument", "rijbewijs", "geboorteaangifte", "verhuizing", "uittreksel")
+KANALEN: Final = ("balie", "thuisbezorgd", "digitaal", "post")
+STATUSSEN: Final = ("aangevraagd", "afgerond", "ingetrokken")
+
+# Kinds of case: (zaaktype, kanaal, share of the counted documents, share of the counted births).
+# Kinds 0 and 1 are the two counted figures; the rest is what else the case system holds.
+KINDS: Final = (
+    (0, 1, 0.0, 0.0),  # reisdocument thuisbezorgd: counted
+    (2, 2, 0.0, 0.0),  # geboorteaangifte digitaal: counted
+    (0, 0, 0.9, 0.0),  # reisdocument at the counter
+    (1, 1, 0.08, 0.0),  # rijbewijs delivered at home
+    (1, 0, 0.3, 0.0),  # rijbewijs at the counter
+    (2, 0, 0.0, 0.45),  # birth registered at the counter
+    (3, 2, 0.5, 0.0),  # verhuizing online
+    (4, 3, 0.15, 0.0),  # uittreksel by post
+    (4, 2, 0.2, 0.0),  # uittreksel online
+)
+WITHDRAWN_SHARE: Final = 0.02
+WD_OFFICE: Final = np.array([1.0, 1.05, 1.0, 1.1, 0.9, 0.0, 0.0])
+
+
+class CasesSample:
+    """The sample profile of the case system."""
+
+    target_columns: tuple[str, ...] = ("reisdocumenten_thuisbezorgd", "geboorteaangiften_digitaal")
+    columns: tuple[str, ...] = COLUMNS
+    optional: tuple[str, ...] = OPTIONAL
+
+    def check(self, target: Target, where: str) -> None:
+        for name in self.target_columns:
+            value = target.get(name)
+            if value is None:
+                raise ValueError(f"{where}: {name} must be given (0 for none)")
+            if value > MAX_CASES:
+                raise ValueError(f"{where}: {name} {value} is more than the supported {MAX_CASES}")
+
+    def plan(self, year: int, target: Target) -> YearPlan:
+        cases = sum(target.get(c) or 0 for c in self.target_columns)
+        # Requests are exported up to three weeks before the year; completions up to 2 January after it.
+        return YearPlan(
+            first_export=eday(dt.date(year, 1, 1)) - LEAD_MAX_DAYS + 1,
+            last_export=eday(dt.date(year + 1, 1, 1)) + 1,
+            corrections=2 if cases >= 300 else 0,
+        )
+
+    def draw(self, year: int, target: Target, plan: YearPlan, world: World, seed: int) -> pl.DataFrame:
+        documents, births = (target[c] for c in self.target_columns)
+        assert documents is not None and births is not None  # checked by `check`
+        return _cases_for_year(year, documents, births, plan, world, seed)
+
+
+def _cases_for_year(y: int, documents: int, births: int, plan: YearPlan, world: World, seed: int) -> pl.DataFrame:
+    rng = rng_for(seed, y, 3)
+    days = world.days(y, CALENDAR)
+    tz = world.tz
+    office = days.season() * WD_OFFICE[days.weekday] * days.open
+    every_day = days.season() + 0.2  # online births are completed by the system, any day
+
+    sizes = [documents, births] + [round(documents * d + births * b) for _, _, d, b in KINDS[2:]]
+    kind = np.concatenate([np.full(s, k, np.int64) for k, s in enumerate(sizes)])
+    weights = [every_day if k == 1 else office for k in range(len(KINDS))]
+    day_idx = np.concatenate([allocate(rng, s, w) for s, w in zip(sizes, weights, strict=True)])
+    n = kind.size
+    day = days.day[day_idx]
+    zaaktype = np.array([z for z, _, _, _ in KINDS], np.int64)[kind]
+    kanaal = np.array([k for _, k, _, _ in KINDS], np.int64)[kind]
+
+    # Completion: office hours, or any second of the day for births registered online.
+    online = kind == 1
+    second = np.where(online, rng.integers(0, DAY, n), rng.integers(9 * 3600, 17 * 3600, n))
+    done_at = tz.to_utc(day * DAY + second)
+    lead = np.where(kanaal == 0, 0, np.clip(rng.geometric(0.25, n), 1, LEAD_MAX_DAYS))
+    requested_at = done_at - lead * DAY - rng.integers(600, 4 * 3600, n)
+    # A few more cases are requested and withdrawn (never completed): they count in no figure.
+    withdrawn_n = round(n * WITHDRAWN_SHARE)
+    w_idx = allocate(rng, withdrawn_n, office)
+    w_kind = 2 + rng.integers(0, len(KINDS) - 2, withdrawn_n)
+    w_at = tz.to_utc(days.day[w_idx] * DAY + rng.integers(9 * 3600, 17 * 3600, withdrawn_n))
+    zaaktype = np.concatenate([zaaktype, np.array([z for z, _, _, _ in KINDS], np.int64)[w_kind]])
+    kanaal = np.concatenate([kanaal, np.array([k for _, k, _, _ in KINDS], np.int64)[w_kind]])
+    kind = np.concatenate([kind, w_kind])
+    final_at = np.concatenate([done_at + rng.integers(1, 120, n), w_at])
+    requested_at = np.concatenate([requested_at, w_at - rng.integers(1, 10, withdrawn_n) * DAY])
+    done = np.concatenate([done_at, np.zeros(withdrawn_n, np.int64)])
+    status = np.concatenate([np.ones(n, np.int64), np.full(withdrawn_n, 2, np.int64)])
+    total = n + withdrawn_n
+    citizens = people(rng, total)
+
+    ids = np.arange(total, dtype=np.int64)
+    versions: dict[str, I64] = {
+        "case": np.concatenate([ids, ids]),
+        "status": np.concatenate([np.zeros(total, np.int64), status]),
+        "kanaal": np.concatenate([kanaal, kanaal]),
+        "done": np.concatenate([np.zeros(total, np.int64), done]),
+        "at": np.concatenate([requested_at, final_at]),
+        "final": np.concatenate([np.zeros(total, np.int64), np.ones(total, np.int64)]),
+    }
+    versions["_eday"] = tz.local_day(versions["at"]) + 1
+    versions["_corr"] = np.zeros(versions["at"].size, np.int64)
+    final_rows = np.arange(total, 2 * total)
+
+    # Correction files: the final version of some completed cases exported up to ten days before,
+    # delivered again with the right channel (the regular export said balie); half with the same
+    # `gewijzigd`, which the later file name then decides.
+    first_c = eday(dt.date(y, 1, 15))
+    last_c = eday(dt.date(y, 12, 31))
+    corr_days = np.sort(rng.choice(np.arange(first_c, last_c + 1), plan.corrections, replace=False))
+    final_eday = versions["_eday"][final_rows]
+    taken = np.zeros(total, np.bool_)
+    truth_parts: list[dict[str, I64]] = []
+    for c in corr_days:
+        pool = np.flatnonzero((final_eday >= c - 10) & (final_eday <= c) & (kanaal != 0) & (status == 1) & ~taken)
+        if pool.size == 0:
+            continue
+        k = min(int(pool.size), int(rng.integers(5, 21)))
+        chosen = np.sort(rng.choice(pool, k, replace=False))
+        taken[chosen] = True
+        rows = final_rows[chosen]
+        part = {name: values[rows].copy() for name, values in versions.items()}
+        later = rng.random(k) < 0.5
+        part["at"] = part["at"] + np.where(later, rng.integers(60, 3600, k), 0)
+        part["_eday"] = np.full(k, c, np.int64)
+        part["_corr"] = np.ones(k, np.int64)
+        truth_parts.append(part)
+        versions["kanaal"][rows] = 0  # the wrong one: a counter case
+    if truth_parts:
+        versions = {name: np.concatenate([versions[name]] + [p[name] for p in truth_parts]) for name in versions}
+
+    m = versions["at"].size
+    case = versions["case"]
+    done_text = iso_texts(versions["done"], tz.offset(versions["done"]), rng.random(m) < 0.3)
+    formatted = pl.DataFrame(
+        {
+            "zaak_id": f"Z{y}-" + pl.Series(case + 1).cast(pl.String).str.zfill(7),
+            "zaaktype": case_variants(texts(ZAAKTYPEN, zaaktype[case]), rng, 0.05),
+            "kanaal": padded(case_variants(texts(KANALEN, versions["kanaal"]), rng, 0.05), rng, 0.003),
+            "status": padded(case_variants(texts(STATUSSEN, versions["status"]), rng, 0.05), rng, 0.003),
+            "afgerond_op": done_text.zip_with(pl.Series(versions["status"] == 1), pl.Series([""] * m)),
+            "gewijzigd": iso_texts(versions["at"], tz.offset(versions["at"]), rng.random(m) < 0.2),
+            "bsn": citizens["bsn"].gather(pl.Series(case)),
+            "naam": padded(citizens["naam"].gather(pl.Series(case)), rng, 0.003),
+            "adres": citizens["adres"].gather(pl.Series(case)),
+            "_eday": versions["_eday"],
+            "_corr": versions["_corr"] == 1,
+            "_ord": versions["at"],
+            "_regular": versions["_corr"] == 0,
+            "_kind": ((kind[case] < 2) & (versions["final"] == 1)).astype(np.int64),
+        }
+    )
+
+    # Stale re-exports: the request version again in a file 1-3 days after the final version.
+    stale_cases = np.flatnonzero(rng.random(total) < 0.01)
+    stale = formatted[stale_cases].with_columns(  # request versions are the first `total` rows
+        pl.min_horizontal(
+            pl.Series(final_eday[stale_cases] + rng.integers(1, 4, stale_cases.size)), pl.lit(plan.last_export)
+        ).alias("_eday"),
+        pl.lit(False).alias("_regular"),
+    )
+    dup = formatted[np.sort(rng.choice(m, int(m * 0.002), replace=False))] if m else formatted.clear()
+    out = finish(pl.concat([formatted, stale, dup]))
+    last = eday(dt.date(y, 12, 31))
+    first = eday(dt.date(y, 1, 1)) + 1
+    out = invalid_rows(out, rng, y, first, last, CASE_INVALID, _make_invalid_case, total)
+    return quote_where_needed(out, FREE_TEXT).drop("_regular", "_kind")
+
+
+CASE_INVALID: Final = (
+    "zaaktype onbekend",
+    "kanaal onbekend",
+    "status onbekend",
+    "lege id",
+    "gewijzigd onleesbaar",
+    "afgerond_op onleesbaar",
+    "afgerond zonder afgerond_op",
+    "afgerond_op bij aanvraag",
+    "geboorteaangifte thuisbezorgd",
+    "te veel velden",
+    "te weinig velden",
+)
+
+
+def _make_invalid_case(kind: str, template: dict[str, str], year: int, number: int) -> dict[str, str]:
+    row = {
+        "zaak_id": f"Z{year}-9{number:07d}",
+        "zaaktype": "reisdocument",
+        "kanaal": "thuisbezorgd",
+        "status": "afgerond",
+        "afgerond_op": template["gewijzigd"],
+        "gewijzigd": template["gewijzigd"],
+        "bsn": "123456782",
+        "naam": "Zoë Çelik",
+        "adres": "Oudegracht 1, 3511 Utrecht",
+    }
+    match kind:
+        case "zaaktype onbekend":
+            row["zaaktype"] = "paspoort"
+        case "kanaal onbekend":
+            row["kanaal"] = "koerier"
+        case "status onbekend":
+            row["status"] = "gesloten"
+        case "lege id":
+            row["zaak_id"] = ""
+        case "gewijzigd onleesbaar":
+            row["gewijzigd"] = f"{year}-02-30T10:00:00+01:00"
+        case "afgerond_op onleesbaar":
+            row["afgerond_op"] = f"31-12-{year} 10:00"
+        case "afgerond zonder afgerond_op":
+            row["afgerond_op"] = ""
+        case "afgerond_op bij aanvraag":
+            row["status"] = "aangevraagd"
+        case "geboorteaangifte thuisbezorgd":
+            row["zaaktype"] = "geboorteaangifte"
+        case "te veel velden" | "te weinig velden":
+            pass
+        case _:
+            raise AssertionError(kind)
+    return row
