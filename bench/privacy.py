@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import polars as pl
 
-from pipeline.privacy import personal_kind, personal_kinds, screen, screen_series
+from pipeline.core.privacy import personal_kind, personal_kinds, screen, screen_series
 
 KEY = b"bench-key-" + b"k" * 22
 SAMPLES = 5

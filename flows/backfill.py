@@ -14,6 +14,7 @@ def backfill(from_year: int | None = None, to_year: int | None = None) -> dict[s
     """Rebuild years `from_year`..`to_year` (default: every year) from all deliveries."""
     first, last = from_year or to_year, to_year or from_year
     years = range(first, last + 1) if first is not None and last is not None else None
-    summary = run(Settings(), "backfill", years, runner=PrefectRunner())
+    settings = Settings()
+    summary = run(settings, "backfill", years, runner=PrefectRunner(settings.workers))
     summary_artifact(summary)
     return summary.as_dict()

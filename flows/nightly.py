@@ -12,6 +12,7 @@ from pipeline.run import run
 @flow(name="nightly", log_prints=True)
 def nightly() -> dict[str, object]:
     """Process new deliveries; recompute only the days they touch and the months and years above."""
-    summary = run(Settings(), "nightly", runner=PrefectRunner())
+    settings = Settings()
+    summary = run(settings, "nightly", runner=PrefectRunner(settings.workers))
     summary_artifact(summary)
     return summary.as_dict()

@@ -1,9 +1,10 @@
-"""Run the library's job steps as Prefect tasks: coarse ones (plan, read per source and year,
-commit, publish), so ten years of daily files do not become thousands of task runs."""
+"""Run the library's job steps as Prefect tasks: coarse ones (plan, read, commit, publish), so ten
+years of daily files do not become thousands of task runs. The reading is one task per chunk of
+deliveries on a Dask cluster, or one task that spreads the chunks over local processes."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from prefect import task
@@ -14,18 +15,28 @@ from pipeline.run.ledger import RunSummary
 from pipeline.run.runner import Runner
 
 T = TypeVar("T")
+A = TypeVar("A")
 
 
 class PrefectRunner(Runner):
+    """Steps as tasks. `distributed`: the flow's task runner is a Dask cluster, so each call of
+    `each` becomes a task of its own there; else one task runs them over `workers` local processes."""
+
+    def __init__(self, workers: int = 1, distributed: bool = False) -> None:
+        super().__init__(None, workers)
+        self.distributed = distributed
+
     # Inputs are DataFrames and a DuckDB connection: nothing to cache on, and hashing them fails.
     def step(self, name: str, fn: Callable[..., T], *args: Any) -> T:
         return task(name=name, cache_policy=NO_CACHE)(fn)(*args)
 
-    def each(self, name: str, fn: Callable[..., T], calls: list[tuple[Any, ...]]) -> list[T]:
+    def each(self, name: str, fn: Callable[[A], T], calls: Sequence[A]) -> list[T]:
+        if not self.distributed:
+            return self.step(name, super().each, name, fn, calls)
         as_task = task(name=name, cache_policy=NO_CACHE)(fn)
         futures = [
-            as_task.with_options(task_run_name=f"{name} {args[1]} ({len(args[2])} files)").submit(*args)
-            for args in calls
+            as_task.with_options(task_run_name=f"{name} {getattr(call, 'chunk_id', index)}").submit(call)
+            for index, call in enumerate(calls)
         ]
         return [future.result() for future in futures]
 

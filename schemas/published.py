@@ -12,7 +12,10 @@ VIEW_COMMENTS: dict[str, str] = {
     "kerncijfers_maand": "Dezelfde kerncijfers per kalendermaand.",
     "kerncijfers_dag": "Dezelfde kerncijfers per kalenderdag (dagen zonder gegevens van een bron: 0 voor aantallen).",
     "quarantaine": "Ongeldige rijen uit leveringen: niet geteld, te herstellen bij de bron. Nooit persoonsgegevens.",
-    "leveringen": "Elk bestand in de landingsmap: verwerkt, afgewezen, genegeerd of vervangen, met reden.",
+    "leveringen": "Elk bestand in de landingsmap en elke inhoud die gelezen is: verwerkt (telt mee), afgewezen, "
+    "vervangen, ingetrokken, genegeerd (geen levering) of overgeslagen (niet te lezen), met reden.",
+    "meldingen": "Wat elke run in de landingsmap aantrof dat aandacht vraagt: afgewezen leveringen, overgeslagen "
+    "bestanden, bestanden die geen levering zijn en meetellende leveringen waarvan het bestand verdwenen is.",
     "runs": "Elke run van de pipeline (nachtelijk of backfill) met wat hij deed.",
     "ontbrekende_leveringen": "Dagen zonder gegevens van een bron terwijl de dienst open was (geen weekend, "
     "geen dag waarop de gemeente gesloten is), tussen de eerste en de laatste dag met gegevens: echte gaten in "
@@ -30,7 +33,8 @@ VIEW_COMMENTS: dict[str, str] = {
 
 COLUMN_COMMENTS: dict[str, str] = {
     "aantal": "Aantal records (laatste versie) in deze combinatie.",
-    "status": "Bij leveringen: verwerkt, afgewezen, genegeerd of vervangen; bij runs: voltooid of mislukt.",
+    "status": "Bij leveringen: verwerkt, afgewezen, vervangen, ingetrokken, genegeerd of overgeslagen; bij runs: "
+    "voltooid of mislukt.",
     "bron": "Bron van de levering (de map in de landingsmap).",
     "bestand": "Pad van het geleverde bestand onder de landingsmap.",
     "regel": "Regelnummer in het bestand waar de rij begint (de kopregel is regel 1).",
@@ -45,6 +49,15 @@ COLUMN_COMMENTS: dict[str, str] = {
     "codering": "Tekencodering waarin het bestand gelezen is (utf-8, utf-8-sig, cp1252).",
     "grootte_bytes": "Grootte van het bestand in bytes.",
     "gezien_op": "Moment (UTC) waarop de pipeline deze levering verwerkte.",
+    "eerste_dag": "Eerste kalenderdag van de geldige records in de levering.",
+    "laatste_dag": "Laatste kalenderdag van de geldige records in de levering.",
+    "in_landingsmap": "Of het bestand van deze meetellende levering nog in de landingsmap staat; een verdwenen "
+    "levering telt mee zoals ze gearchiveerd is.",
+    "ontbreekt_sinds": "Moment (UTC) waarop de pipeline merkte dat het bestand uit de landingsmap verdwenen was.",
+    "ingetrokken_op": "Moment (UTC) waarop de levering ingetrokken is (pipeline withdraw); ze telt niet meer mee.",
+    "leveringen_overgeslagen": "Bestanden in de landingsmap die de run niet kon of mocht lezen.",
+    "bewaartermijn_dagen": "Bewaartermijn van pseudoniemen in staged records die de run toepaste (leeg: geen).",
+    "pseudoniemen_gewist": "Aantal staged records waarvan de run de sleutel-hash wiste (ouder dan de bewaartermijn).",
     "run_id": "Kenmerk van de run.",
     "soort": "Soort run: nightly of backfill.",
     "gestart_op": "Begin van de run (UTC).",
@@ -86,6 +99,11 @@ COLUMN_COMMENTS: dict[str, str] = {
     "pakketversie": "Versie van de pipeline die de vastgestelde cijfers berekende.",
     "git_commit": "Git-commit van de code die de vastgestelde cijfers berekende; leeg als onbekend.",
     "git_gewijzigd": "Waar als de code bij het vaststellen afweek van die commit; leeg als onbekend.",
+}
+# Where one column name means something else in one view.
+VIEW_COLUMN_COMMENTS: dict[tuple[str, str], str] = {
+    ("meldingen", "soort"): "Soort melding: afgewezen, overgeslagen, genegeerd, verdwenen of ingetrokken_aanwezig.",
+    ("meldingen", "gestart_op"): "Begin (UTC) van de run die de melding deed.",
 }
 
 # The view `definities`: every figure with its label as published, its definition, unit and source, and

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from pipeline import run as jobs
 from pipeline.core.locking import WriterBusy
-from pipeline.run import job
+from pipeline.run import stage
 from tests.conftest import APPT_HEADER, CALL_HEADER, appointment, call, figures, rows, settings_for, write
 
 
@@ -204,7 +204,7 @@ def test_a_failed_commit_leaves_state_and_data_as_they_were(tmp_path: Path, monk
     def broken(*args: object) -> int:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(job, "_refresh_figures", broken)
+    monkeypatch.setattr(stage, "refresh_figures", broken)
     with pytest.raises(RuntimeError, match="disk full"):
         jobs.run(s, "nightly")
     monkeypatch.undo()

@@ -11,8 +11,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import tempfile
-from pathlib import Path
 
 import polars as pl
 from hypothesis import assume, given, settings
@@ -21,7 +19,7 @@ from hypothesis import strategies as st
 from pipeline.core.csvfile import read_csv_table
 from pipeline.core.values import iso_instant
 from pipeline.run.ledger import AFGEWEZEN, VERWERKT
-from pipeline.run.read import read_batch
+from pipeline.run.read import Delivery, read_deliveries
 from pipeline.sources import SOURCES
 from pipeline.sources.telefonie.parse import parse as parse_calls
 from tests.conftest import APPT_COLUMNS, CALL_COLUMNS, appointment, call
@@ -326,12 +324,11 @@ def test_every_row_is_valid_or_quarantined_per_file(
     source = SOURCES[source_name]
     columns = CALL_COLUMNS if source_name == "telefonie" else APPT_COLUMNS
     header = ";".join((*columns, *source.personal))
-    with tempfile.TemporaryDirectory() as tmp:
-        raw = Path(tmp)
-        for pad, rows in files.items():
-            (raw / pad).parent.mkdir(parents=True, exist_ok=True)
-            (raw / pad).write_text("".join(f"{line}\n" for line in (header, *(r for r, _ in rows))), encoding="utf-8")
-        read = read_batch(source, raw, list(files), KEY, threshold)
+    deliveries = [
+        Delivery.of(pad, "".join(f"{line}\n" for line in (header, *(r for r, _ in rows))).encode("utf-8"))
+        for pad, rows in files.items()
+    ]
+    read = read_deliveries(source, deliveries, KEY, threshold)
 
     by_file = {r["bestand"]: r for r in read.files.to_dicts()}
     assert set(by_file) == set(files)

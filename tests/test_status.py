@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 from pipeline import run as jobs
-from pipeline.status import status_lines
-from tests.conftest import APPT_HEADER, CALL_HEADER, appointment, call, rows, settings_for, write
+from pipeline.status import check
+from tests.conftest import APPT_HEADER, CALL_HEADER, PII_KEY, appointment, call, rows, settings_for, write
 
 
 def _calls_on(raw: Path, days: list[dt.date]) -> None:
@@ -43,22 +43,22 @@ def test_a_missing_weekday_is_a_gap_but_weekends_and_kings_day_are_not(tmp_path:
     gaps = rows(s.warehouse, "SELECT bron, datum FROM ontbrekende_leveringen")
     assert gaps == [{"bron": "telefonie", "datum": dt.date(2020, 4, 29)}]
 
-    lines, healthy = status_lines(s.warehouse, today=dt.date(2020, 5, 1))
-    assert not healthy
-    assert any("missing deliveries telefonie: 1 open days without records: 2020-04-29" in line for line in lines)
-    assert any(line.startswith("telefonie: last day with records 2020-04-30 (1 days ago)") for line in lines)
-    assert lines[0].startswith("last run: backfill") and "voltooid" in lines[0]
+    found = check(s, today=dt.date(2020, 5, 1))
+    assert not found.healthy
+    assert found.problems == ["missing deliveries telefonie: 1 open days without records: 2020-04-29"]
+    assert any(line.startswith("telefonie: last day with records 2020-04-30 (1 days ago)") for line in found.lines)
+    assert found.lines[0].startswith("last run: backfill") and "voltooid" in found.lines[0]
 
     _calls_on(s.raw_dir, [dt.date(2020, 4, 29)])
     jobs.run(s, "nightly")
-    lines, healthy = status_lines(s.warehouse, today=dt.date(2020, 5, 1))
-    assert healthy, lines
+    found = check(s, today=dt.date(2020, 5, 1))
+    assert found.healthy, found.problems
     cli = subprocess.run(
-        [sys.executable, "-m", "pipeline.cli", "status", "--warehouse", str(s.warehouse)],
+        [sys.executable, "-m", "pipeline.cli", "status", "--warehouse", str(s.warehouse), "--today", "2020-05-01"],
         capture_output=True,
         text=True,
         timeout=120,
-        env={**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false"},
+        env={**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PIPELINE_PII_KEY": PII_KEY},
     )
     assert cli.returncode == 0, cli.stderr
     assert "missing deliveries: none" in cli.stdout

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import sys
 from enum import StrEnum
@@ -23,6 +24,7 @@ from pipeline.report import html as html_report
 from pipeline.report import table as key_table
 from pipeline.run import PipelineError, run
 from pipeline.run import freeze as adopt
+from pipeline.run import withdraw as withdrawing
 from pipeline.sample import generate as write_sample
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Kerncijfers publieksdienstverlening.")
@@ -51,6 +53,16 @@ class ExportFormat(StrEnum):
     csv = "csv"
     parquet = "parquet"
     xlsx = "xlsx"
+
+
+# How the run's findings in the landing folder are named on the terminal (the ledger names them in Dutch).
+NOTICE_WORDS = {
+    "afgewezen": "rejected",
+    "genegeerd": "ignored",
+    "overgeslagen": "skipped",
+    "verdwenen": "gone",
+    "ingetrokken_aanwezig": "withdrawn",
+}
 
 
 def _fail(message: str) -> None:
@@ -90,7 +102,7 @@ def _run(kind: str, raw: Path | None, warehouse: Path | None, years: list[int] |
 
         try:
             summary = run(settings, kind, years, progress)
-        except (PipelineError, WriterBusy, FileNotFoundError) as problem:
+        except (PipelineError, WriterBusy) as problem:
             _fail(str(problem))
             return
         except Exception as problem:
@@ -101,14 +113,12 @@ def _run(kind: str, raw: Path | None, warehouse: Path | None, years: list[int] |
             return
     err.print(
         f"{kind}: {summary.processed} deliveries processed, {summary.rejected} rejected, "
-        f"{summary.ignored} ignored; {summary.rows_valid} valid rows, {summary.rows_quarantined} quarantined; "
-        f"{summary.partitions} partitions recomputed -> {settings.warehouse}",
+        f"{summary.ignored} ignored, {summary.skipped} skipped; {summary.rows_valid} valid rows, "
+        f"{summary.rows_quarantined} quarantined; {summary.partitions} partitions recomputed -> {settings.warehouse}",
         highlight=False,
     )
-    for name, reason in summary.rejected_files:
-        err.print(f"  rejected {name}: {reason}", highlight=False)
-    for name in summary.ignored_files:
-        err.print(f"  ignored {name}", highlight=False)
+    for kind_of, path, reason in summary.notices:
+        err.print(f"  {NOTICE_WORDS.get(kind_of, kind_of)} {path}: {reason}", highlight=False)
     for line in health.published_differences(settings.warehouse):
         err.print(f"  [yellow]{line}[/yellow]", highlight=False)
 
@@ -208,18 +218,37 @@ def generate(
 
 
 @app.command()
-def status(warehouse: WarehouseOption = None) -> None:
-    """Show the last run, freshness per source and the days a source should have delivered but did not."""
+def status(
+    warehouse: WarehouseOption = None,
+    today: Annotated[
+        dt.datetime | None, typer.Option("--today", formats=["%Y-%m-%d"], help="Judge as of this day (default: today)")
+    ] = None,
+) -> None:
+    """The last run, freshness per source, missing deliveries, rejected and skipped files: exit 3 on any problem."""
+    settings = _settings(warehouse=warehouse)
+    found = health.check(settings, today.date() if today else None)
+    for line in found.lines:
+        out.print(line, highlight=False)
+    for line in found.problems:
+        out.print(f"problem: {line}", highlight=False)
+    if not found.healthy:
+        raise typer.Exit(3)
+
+
+@app.command()
+def withdraw(
+    file: Annotated[str, typer.Option("--file", help="The delivery's path below the landing folder")],
+    reason: Annotated[str, typer.Option("--reason", help="Why it no longer counts (recorded in the ledger)")],
+    warehouse: WarehouseOption = None,
+) -> None:
+    """Withdraw a delivery: it stops counting, its partitions are recomputed, the ledger records why."""
     settings = _settings(warehouse=warehouse)
     try:
-        lines, healthy = health.status_lines(settings.warehouse)
-    except WarehouseUnavailable as problem:
+        summary = withdrawing.withdraw(settings, file, reason)
+    except (PipelineError, WriterBusy) as problem:
         _fail(str(problem))
         return
-    for line in lines:
-        out.print(line, highlight=False)
-    if not healthy:
-        raise typer.Exit(3)
+    err.print(f"withdraw: {file} withdrawn; {summary.partitions} partitions recomputed -> {settings.warehouse}")
 
 
 @app.command()
@@ -228,7 +257,10 @@ def serve() -> None:
     # Prefect takes seconds to import; only this command needs it (the layers allow it at the top too).
     from flows import serve as serving
 
-    serving.main()
+    try:
+        serving.main()
+    except serving.NoPrefectServer as problem:
+        _fail(str(problem))
 
 
 @app.command()

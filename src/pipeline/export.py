@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 import xlsxwriter
 
 from pipeline.core import db
-from pipeline.core.files import atomic_output
+from pipeline.core.landing_files import atomic_output
 from pipeline.publish.definitions import view_comments
 
 FORMATS = ("csv", "parquet", "xlsx")

@@ -1,54 +1,177 @@
-"""`pipeline status`: is the warehouse fresh, did the last run succeed, which deliveries are missing,
-and which adopted figures the current deliveries now give differently."""
+"""`pipeline status`: what an operator needs to know each morning, one line per problem.
+
+It reads the private state database (the run ledger with failed runs, and what each run found in
+the landing folder) when no run holds it, else the published warehouse, and judges:
+
+- the last run failed;
+- a source is stale: more open days than `stale_after_open_days` since its last day with records
+  (days its calendar has the service closed do not count), or it has no records at all;
+- open days without records between a source's first and last day (missing deliveries);
+- entries of the last run that were rejected or skipped, and counted deliveries whose file left
+  the landing folder.
+
+Adopted figures that the current deliveries give differently, and files that are not deliveries,
+are reported without being problems.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
-from pipeline.core.db import first, frame, open_published
+from pipeline.core.db import WarehouseUnavailable, first, frame, open_published, table_exists
+from pipeline.core.locking import held_by, idle_writer
+from pipeline.core.settings import Settings
+from pipeline.publish.deliveries import missing_days, open_days_without_records
+from pipeline.sources import SOURCES
 
 SHOWN_GAPS = 15
+PROBLEM_NOTICES = {
+    "afgewezen": "rejected",
+    "overgeslagen": "skipped",
+    "verdwenen": "gone from the landing folder",
+}
 
 
-def status_lines(warehouse: Path, today: dt.date | None = None) -> tuple[list[str], bool]:
-    """Human lines about the published warehouse, and whether all is well (for an exit code)."""
-    today = today or dt.date.today()
-    with open_published(warehouse) as con:
-        runs = frame(con, "SELECT * FROM runs ORDER BY gestart_op DESC LIMIT 1")
-        fresh = frame(con, "SELECT * FROM versheid")
-        gaps = frame(con, "SELECT * FROM ontbrekende_leveringen ORDER BY bron, datum")
-        changed = differences(con)
+@dataclass
+class Health:
+    lines: list[str] = field(default_factory=list)  # what is so
+    problems: list[str] = field(default_factory=list)  # what is wrong: one line each
 
-    lines: list[str] = []
-    healthy = True
+    @property
+    def healthy(self) -> bool:
+        return not self.problems
+
+
+@contextmanager
+def _state(settings: Settings, health: Health) -> Iterator[duckdb.DuckDBPyConnection | None]:
+    """The state database, read-only, while no run writes it; None when it cannot be read now."""
+    if not settings.state_db.exists():
+        yield None
+        return
+    with idle_writer(settings) as idle:
+        if not idle:
+            health.lines.append(f"a run is in progress ({held_by(settings)}); figures below are the last published")
+            yield None
+            return
+        try:
+            con = duckdb.connect(str(settings.state_db), read_only=True)
+        except duckdb.Error as problem:
+            reason = str(problem).strip().splitlines()[0]
+            health.problems.append(f"the state database {settings.state_db} cannot be opened: {reason}")
+            yield None
+            return
+        try:
+            yield con
+        finally:
+            con.close()
+
+
+def _last_run(con: duckdb.DuckDBPyConnection, health: Health) -> str | None:
+    runs = frame(con, "SELECT * FROM runs ORDER BY gestart_op DESC LIMIT 1")
     if runs.is_empty():
-        lines.append("last run: none")
-    else:
-        last = runs.row(0, named=True)
-        lines.append(
-            f"last run: {last['soort']} {last['run_id']} {last['status']}, ended {last['geeindigd_op']}: "
-            f"{last['leveringen_verwerkt']} deliveries processed, {last['leveringen_afgewezen']} rejected, "
-            f"{last['partities_herberekend']} partitions recomputed"
+        health.problems.append("no run has been recorded yet")
+        return None
+    last = runs.row(0, named=True)
+    health.lines.append(
+        f"last run: {last['soort']} {last['run_id']} {last['status']}, ended {last['geeindigd_op']}: "
+        f"{last['leveringen_verwerkt']} deliveries processed, {last['leveringen_afgewezen']} rejected, "
+        f"{last['partities_herberekend']} partitions recomputed"
+    )
+    if last["status"] != "voltooid":
+        health.problems.append(
+            f"last run {last['run_id']} ({last['soort']}) {last['status']}: {last['melding'] or '-'}"
         )
-        healthy &= last["status"] == "voltooid"
-    for row in fresh.iter_rows(named=True):
-        day = row["laatste_dag_met_gegevens"]
-        age = f"{(today - day).days} days ago" if day else "never"
-        taken_in = row["laatste_levering_verwerkt_op"] or "-"
-        lines.append(f"{row['bron']}: last day with records {day or '-'} ({age}), last delivery taken in {taken_in}")
+    return str(last["run_id"])
+
+
+def _notices(con: duckdb.DuckDBPyConnection, run_id: str, health: Health) -> None:
+    if not table_exists(con, "meldingen"):
+        return
+    for kind, path, reason in con.execute(
+        "SELECT soort, bestand, reden FROM meldingen WHERE run_id = ? ORDER BY soort, bestand", [run_id]
+    ).fetchall():
+        if kind in PROBLEM_NOTICES:
+            health.problems.append(f"{PROBLEM_NOTICES[kind]}: {path}: {reason}")
+        else:
+            health.lines.append(f"{kind}: {path}: {reason}")
+
+
+def _freshness(last_days: dict[str, dt.date | None], settings: Settings, today: dt.date, health: Health) -> None:
+    closed = settings.closed_days()
+    if all(day is None for day in last_days.values()):
+        health.problems.append("the warehouse holds no records of any source")
+        return
+    for name, day in last_days.items():
+        if day is None:
+            health.lines.append(f"{name}: no records (never delivered)")
+            continue
+        stale = open_days_without_records(day, today, SOURCES[name].calendar, closed)
+        health.lines.append(f"{name}: last day with records {day} ({(today - day).days} days ago)")
+        if stale > settings.stale_after_open_days:
+            health.problems.append(
+                f"{name} is stale: no records for {stale} open days since {day} "
+                f"(allowed: {settings.stale_after_open_days})"
+            )
+
+
+def _gaps(gaps: pl.DataFrame, health: Health) -> None:
     if gaps.is_empty():
-        lines.append("missing deliveries: none (weekends and days the municipality is closed are not gaps)")
-    else:
-        healthy = False
-        for source, group in gaps.group_by("bron", maintain_order=True):
-            days = group["datum"].to_list()
-            shown = ", ".join(str(d) for d in days[:SHOWN_GAPS]) + (" ..." if len(days) > SHOWN_GAPS else "")
-            lines.append(f"missing deliveries {source[0]}: {len(days)} open days without records: {shown}")
-    return lines + difference_lines(changed), healthy
+        health.lines.append("missing deliveries: none (weekends and days the municipality is closed are not gaps)")
+        return
+    for (name,), group in gaps.group_by("bron", maintain_order=True):
+        days = group["datum"].to_list()
+        shown = ", ".join(str(d) for d in days[:SHOWN_GAPS]) + (" ..." if len(days) > SHOWN_GAPS else "")
+        health.problems.append(f"missing deliveries {name}: {len(days)} open days without records: {shown}")
+
+
+def check(settings: Settings, today: dt.date | None = None) -> Health:
+    """The operator's view of the warehouse as of `today` (default: today)."""
+    today = today or dt.date.today()
+    health = Health()
+    with _state(settings, health) as con:
+        if con is not None:
+            _from_state(con, settings, today, health)
+    if con is None and not health.problems:
+        _from_published(settings, today, health)
+    if settings.warehouse.exists():
+        try:
+            health.lines += published_differences(settings.warehouse)
+        except WarehouseUnavailable as problem:
+            health.problems.append(str(problem))
+    return health
+
+
+def _from_state(con: duckdb.DuckDBPyConnection, settings: Settings, today: dt.date, health: Health) -> None:
+    run_id = _last_run(con, health)
+    if run_id is not None:
+        _notices(con, run_id, health)
+    last_days = {}
+    for source in SOURCES.values():
+        if table_exists(con, source.current_table):
+            last_days[source.name] = (first(con, f"SELECT max(datum) FROM {source.current_table}") or (None,))[0]
+    _freshness(last_days, settings, today, health)
+    _gaps(missing_days(con, settings.closed_days()), health)
+
+
+def _from_published(settings: Settings, today: dt.date, health: Health) -> None:
+    """Without the state database (a machine with only the published file, or a run in progress)."""
+    try:
+        with open_published(settings.warehouse) as con:
+            _last_run(con, health)
+            fresh = frame(con, "SELECT bron, laatste_dag_met_gegevens FROM versheid")
+            gaps = frame(con, "SELECT * FROM ontbrekende_leveringen ORDER BY bron, datum")
+    except WarehouseUnavailable as problem:
+        health.problems.append(str(problem))
+        return
+    _freshness(dict(zip(fresh["bron"], fresh["laatste_dag_met_gegevens"], strict=True)), settings, today, health)
+    _gaps(gaps, health)
 
 
 def differences(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from pipeline.csvfile import (
+from pipeline.core.csvfile import (
     LINE,
     CsvTable,
     FileRejected,

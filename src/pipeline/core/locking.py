@@ -39,3 +39,31 @@ def writer_lock(settings: Settings, poll_s: float = 0.2) -> Iterator[None]:
         yield
     finally:
         os.close(fd)  # closing the descriptor releases the lock
+
+
+@contextmanager
+def idle_writer(settings: Settings) -> Iterator[bool]:
+    """Hold off writers while reading their state: True when no run holds the lock (it is then held
+    for the duration, so a run that starts waits), False when one does. Creates no file."""
+    try:
+        fd = os.open(settings.lock_file, os.O_RDONLY)
+    except FileNotFoundError:
+        yield True  # no run ever took the lock here
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+    finally:
+        os.close(fd)
+
+
+def held_by(settings: Settings) -> str:
+    """Who holds the writer lock, as the holder wrote it (pid and start)."""
+    try:
+        return settings.lock_file.read_text(errors="replace").strip() or "another run"
+    except OSError:
+        return "another run"

@@ -6,7 +6,7 @@ import datetime as dt
 import os
 import secrets
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, cast
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -32,7 +32,16 @@ class Settings(BaseSettings):
         0.05, ge=0.0, le=1.0, description="A file with a larger share of invalid rows is rejected whole"
     )
     pii_key: SecretStr | None = Field(
-        None, description="HMAC key for personal data; when unset, a key file beside the warehouse is used"
+        None, description="HMAC key for personal data; when unset, a Prefect Secret block or a key file is used"
+    )
+    pii_key_block: str | None = Field(
+        None, description="Name of a Prefect Secret block holding the HMAC key (needs PREFECT_API_URL)"
+    )
+    retention_days: int | None = Field(
+        None,
+        ge=1,
+        description="Keyed hashes of personal data in staged records older than this many days are erased "
+        "(by the nightly run); unset: kept",
     )
     lock_timeout_s: float = Field(
         30.0, ge=0.0, description="How long a second writer waits for the first before it gives up"
@@ -43,6 +52,25 @@ class Settings(BaseSettings):
     )
     closed_dates: Annotated[tuple[dt.date, ...], NoDecode] = Field(
         (), description="Further days the municipality is closed, comma-separated YYYY-MM-DD"
+    )
+    workers: int = Field(
+        max(1, os.cpu_count() or 1), ge=1, description="Processes that read deliveries side by side in a backfill"
+    )
+    chunk_mb: int = Field(
+        48, ge=1, description="Deliveries are read in chunks of about this many MB: what one worker holds at a time"
+    )
+    max_delivery_mb: int = Field(1024, ge=1, description="A delivery larger than this is not read (it is reported)")
+    read_timeout_s: float = Field(300.0, gt=0, description="A delivery that takes longer to read is skipped")
+    stale_after_open_days: int = Field(
+        3, ge=0, description="A source without records for more open days than this is stale (pipeline status)"
+    )
+    rare_below: int = Field(
+        5,
+        ge=1,
+        description="Free-text breakdown values seen fewer times in a year are published as one group (1: never)",
+    )
+    duckdb_memory_mb: int = Field(
+        2048, ge=256, description="Memory DuckDB may use for the state database before it spills to disk"
     )
 
     @field_validator("raw_dir", "warehouse")
@@ -72,6 +100,16 @@ class Settings(BaseSettings):
         return self.warehouse.with_name(self.warehouse.stem + ".state.duckdb")
 
     @property
+    def archive_dir(self) -> Path:
+        """The accepted deliveries, as read (content-addressed, compressed)."""
+        return self.warehouse.with_name(self.warehouse.stem + ".archief")
+
+    @property
+    def staging_dir(self) -> Path:
+        """Where a run's readers leave their results for the writer (shared storage for a cluster)."""
+        return self.warehouse.with_name(self.warehouse.stem + ".staging")
+
+    @property
     def lock_file(self) -> Path:
         return self.warehouse.with_name(self.warehouse.stem + ".lock")
 
@@ -82,15 +120,14 @@ class Settings(BaseSettings):
     def hmac_key(self) -> bytes:
         """The secret for keyed hashes of personal data, never in the repository.
 
-        Taken from `PIPELINE_PII_KEY`; without it, from a key file beside the warehouse that is
-        created once with a random key (readable by its owner only), so that hashes stay stable
-        from run to run on one installation.
+        Taken from `PIPELINE_PII_KEY`; else from the Prefect Secret block named by
+        `PIPELINE_PII_KEY_BLOCK`; else from a key file beside the warehouse that is created once with
+        a random key (readable by its owner only), so that hashes stay stable from run to run.
         """
         if self.pii_key is not None:
-            key = self.pii_key.get_secret_value().encode()
-            if len(key) < 16:
-                raise ValueError("PIPELINE_PII_KEY must be at least 16 characters")
-            return key
+            return _long_enough(self.pii_key.get_secret_value(), "PIPELINE_PII_KEY")
+        if self.pii_key_block is not None:
+            return _long_enough(_secret_block(self.pii_key_block), f"the Secret block {self.pii_key_block!r}")
         path = self.key_file
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -98,3 +135,23 @@ class Settings(BaseSettings):
             with os.fdopen(fd, "w") as handle:
                 handle.write(secrets.token_hex(32))
         return path.read_text().strip().encode()
+
+
+def _long_enough(key: str, where: str) -> bytes:
+    if len(key) < 16:
+        raise ValueError(f"{where} must hold a key of at least 16 characters")
+    return key.encode()
+
+
+def _secret_block(name: str) -> str:
+    """The value of a Prefect Secret block, from the Prefect API the environment points at."""
+    # Prefect takes seconds to import and only this way of keeping the key needs it.
+    from prefect.blocks.system import Secret
+
+    try:
+        # called outside any event loop, `load` returns the block itself (it is sync-compatible)
+        block = cast("Secret[str]", Secret.load(name))
+        value = block.get()
+    except ValueError as problem:
+        raise ValueError(f"the Prefect Secret block {name!r} cannot be loaded: {problem}") from None
+    return str(value)

@@ -5,7 +5,14 @@ from __future__ import annotations
 from pipeline.publish.kerncijfers import figures_of
 from pipeline.sources import SOURCES
 from schemas.kerncijfers import PERIODE
-from schemas.published import COLUMN_COMMENTS, SDG_DOEL, SDG_OMSCHRIJVING, VIEW_COMMENTS, eenheid
+from schemas.published import (
+    COLUMN_COMMENTS,
+    SDG_DOEL,
+    SDG_OMSCHRIJVING,
+    VIEW_COLUMN_COMMENTS,
+    VIEW_COMMENTS,
+    eenheid,
+)
 
 
 def view_comments() -> dict[str, str]:
@@ -27,7 +34,7 @@ def column_comment(view: str, column: str) -> str:
         return figures[column]
     if column in PERIODE:
         return PERIODE[column]
-    return COLUMN_COMMENTS[column]
+    return VIEW_COLUMN_COMMENTS.get((view, column), COLUMN_COMMENTS[column])
 
 
 def definities() -> list[dict[str, object]]:

@@ -12,7 +12,7 @@ import duckdb
 import polars as pl
 
 from pipeline.core import db
-from pipeline.core.calendar import WEEKDAYS_NL, ClosedDays
+from pipeline.core.calendar import WEEKDAYS_NL, ClosedDays, DeliveryCalendar
 from pipeline.sources import SOURCES
 
 MISSING_SCHEMA = {"bron": pl.String, "datum": pl.Date, "weekdag": pl.String}
@@ -57,12 +57,9 @@ def freshness(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     )
 
 
-def open_days_without_records(last_day: dt.date | None, today: dt.date, source_name: str, closed: ClosedDays) -> int:
-    """Open days after `last_day` up to and including yesterday: how stale a source is."""
-    if last_day is None:
-        return 0
-    source = SOURCES[source_name]
+def open_days_without_records(last_day: dt.date, today: dt.date, calendar: DeliveryCalendar, closed: ClosedDays) -> int:
+    """Open days after `last_day` up to and including yesterday (today's records come tomorrow)."""
     yesterday = today - dt.timedelta(days=1)
     if yesterday <= last_day:
         return 0
-    return len(source.calendar.open_days(last_day + dt.timedelta(days=1), yesterday, closed))
+    return len(calendar.open_days(last_day + dt.timedelta(days=1), yesterday, closed))

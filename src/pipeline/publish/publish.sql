@@ -7,18 +7,26 @@ CREATE VIEW kerncijfers AS SELECT * FROM data.kerncijfers_jaar ORDER BY jaar;
 CREATE VIEW kerncijfers_maand AS SELECT * FROM data.kerncijfers_maand ORDER BY jaar, maand;
 CREATE VIEW kerncijfers_dag AS SELECT * FROM data.kerncijfers_dag ORDER BY datum;
 
+-- The invalid rows of the deliveries that count or were rejected (not of contents replaced since).
 CREATE VIEW quarantaine AS
-SELECT bron, bestand, regel, kolom, reden, waarde FROM data.quarantaine ORDER BY bestand, regel;
+SELECT q.bron, q.bestand, q.regel, q.kolom, q.reden, q.waarde
+FROM data.quarantaine q JOIN data.leveringen l USING (bestand, sha256)
+WHERE l.status IN ('verwerkt', 'afgewezen')
+ORDER BY q.bestand, q.regel;
 
 CREATE VIEW leveringen AS
-SELECT bestand, bron, sha256, status, rijen, ongeldige_rijen, reden, extra_kolommen, codering,
-       grootte_bytes, gezien_op
-FROM data.leveringen ORDER BY bestand;
+SELECT bestand, bron, nullif(sha256, '') AS sha256, status, rijen, ongeldige_rijen, reden, extra_kolommen,
+       codering, grootte_bytes, eerste_dag, laatste_dag, in_landingsmap, ontbreekt_sinds, ingetrokken_op, gezien_op
+FROM data.leveringen ORDER BY bestand, gezien_op;
+
+CREATE VIEW meldingen AS
+SELECT m.run_id, r.gestart_op, m.soort, m.bestand, m.reden
+FROM data.meldingen m JOIN data.runs r USING (run_id) ORDER BY r.gestart_op, m.soort, m.bestand;
 
 CREATE VIEW runs AS
 SELECT run_id, soort, gestart_op, geeindigd_op, status, leveringen_verwerkt, leveringen_afgewezen,
-       leveringen_genegeerd, rijen_gelezen, rijen_geteld AS rijen_geldig, rijen_quarantaine,
-       partities_herberekend, jaren_herberekend, melding
+       leveringen_genegeerd, leveringen_overgeslagen, rijen_gelezen, rijen_geteld AS rijen_geldig,
+       rijen_quarantaine, partities_herberekend, jaren_herberekend, bewaartermijn_dagen, pseudoniemen_gewist, melding
 FROM data.runs ORDER BY gestart_op;
 
 CREATE VIEW ontbrekende_leveringen AS

@@ -9,16 +9,15 @@ published file as it was.
 
 from __future__ import annotations
 
-import datetime as dt
-import glob
-import os
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
 from pipeline.core import db
-from pipeline.core.calendar import ClosedDays
+from pipeline.core.landing_files import atomic_output, remove_stale_temporaries
+from pipeline.core.privacy import group_rare
+from pipeline.core.settings import Settings
 from pipeline.publish import definitions
 from pipeline.publish.deliveries import freshness, missing_days
 from pipeline.publish.kerncijfers import kerncijfers
@@ -29,6 +28,7 @@ LEDGER_TABLES = (
     "quarantaine",
     "leveringen",
     "runs",
+    "meldingen",
     "vaststellingen",
     "vastgestelde_cijfers",
     "vastgestelde_leveringen",
@@ -40,12 +40,27 @@ def _comment(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+def breakdowns(con: duckdb.DuckDBPyConnection, rare_below: int) -> dict[str, pl.DataFrame]:
+    """Each source's breakdown as published: free-text values seen fewer than `rare_below` times in a
+    year are grouped (small cells single people out); totals per day stay as they are."""
+    found = {}
+    for source in SOURCES.values():
+        breakdown = source.breakdown
+        frame = db.frame(con, f"SELECT * FROM {breakdown.table} ORDER BY ALL")
+        if breakdown.free_text and rare_below > 1:
+            sums = [expr.meta.output_name() for expr in breakdown.sums]
+            frame = group_rare(frame, breakdown.free_text, rare_below, sum_columns=sums).sort(
+                "datum", *breakdown.keys, nulls_last=True
+            )
+        found[breakdown.table] = frame
+    return found
+
+
 def _write(path: Path, con: duckdb.DuckDBPyConnection, tables: dict[str, pl.DataFrame]) -> None:
-    copied = [*LEDGER_TABLES, *(source.breakdown.table for source in SOURCES.values())]
     con.execute("ATTACH ? AS pub", [str(path)])
     try:
         con.execute("CREATE SCHEMA pub.data")
-        for table in copied:
+        for table in LEDGER_TABLES:
             con.execute(f"CREATE TABLE pub.data.{table} AS SELECT * FROM {table}")
         for name, frame in tables.items():
             with db.registered(con, "_table", frame):
@@ -71,40 +86,20 @@ def _write(path: Path, con: duckdb.DuckDBPyConnection, tables: dict[str, pl.Data
         out.close()
 
 
-def _remove_stale_temporaries(target: Path) -> None:
-    """Delete what a killed run left beside the warehouse: temporary files of processes that no longer run."""
-    prefix = f"{target.name}.tmp-"
-    for leftover in target.parent.glob(f"{glob.escape(prefix)}*"):
-        pid = leftover.name[len(prefix) :].split("-", 1)[0]
-        if not pid.isdigit():
-            continue
-        try:
-            os.kill(int(pid), 0)
-        except ProcessLookupError:
-            leftover.unlink(missing_ok=True)
-        except PermissionError:
-            pass  # a live process of another user
-
-
-def publish(con: duckdb.DuckDBPyConnection, target: Path, closed: ClosedDays) -> None:
-    """Write the BI file for the state in `con` and switch it in at `target` atomically."""
-    figures = kerncijfers(con)
-    figures["ontbrekende_leveringen"] = missing_days(con, closed)
+def publish(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
+    """Write the BI file for the state in `con` and switch it in at the warehouse's path atomically."""
+    target = settings.warehouse
+    figures = kerncijfers(con) | breakdowns(con, settings.rare_below)
+    figures["ontbrekende_leveringen"] = missing_days(con, settings.closed_days())
     figures["versheid"] = freshness(con)
     figures["definities"] = pl.DataFrame(definitions.definities(), infer_schema_length=None)
-    _remove_stale_temporaries(target)
+    remove_stale_temporaries(target)  # what a killed run left, with its .wal
     target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(f"{target.name}.tmp-{os.getpid()}-{dt.datetime.now().strftime('%H%M%S%f')}")
+    wal: Path | None = None
     try:
-        _write(temporary, con, figures)
-        with open(temporary, "rb") as handle:
-            os.fsync(handle.fileno())
-        os.replace(temporary, target)
-        directory = os.open(target.parent, os.O_RDONLY)
-        try:
-            os.fsync(directory)
-        finally:
-            os.close(directory)
+        with atomic_output(target) as temporary:
+            wal = temporary.with_name(temporary.name + ".wal")
+            _write(temporary, con, figures)
     finally:
-        for leftover in (temporary, temporary.with_name(temporary.name + ".wal")):
-            leftover.unlink(missing_ok=True)
+        if wal is not None:
+            wal.unlink(missing_ok=True)

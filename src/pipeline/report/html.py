@@ -24,7 +24,7 @@ import polars as pl
 
 from pipeline.core import db
 from pipeline.core.contract import PUBLISHED_TABLE
-from pipeline.core.files import atomic_output
+from pipeline.core.landing_files import atomic_output
 from pipeline.core.numbers import number
 from pipeline.core.reporting import Chart, ReportInput, Section
 from pipeline.publish.kerncijfers import figures_of

@@ -30,8 +30,8 @@ def reconcile(con: duckdb.DuckDBPyConnection) -> None:
             con,
             """
             SELECT coalesce(sum(rijen), 0),
-                   (SELECT count(*) FROM (SELECT DISTINCT q.bestand, q.regel FROM quarantaine q
-                                          JOIN leveringen l USING (bestand)
+                   (SELECT count(*) FROM (SELECT DISTINCT q.bestand, q.sha256, q.regel FROM quarantaine q
+                                          JOIN leveringen l USING (bestand, sha256)
                                           WHERE l.status = 'verwerkt' AND q.bron = ?))
             FROM leveringen WHERE status = 'verwerkt' AND bron = ?
             """,

@@ -142,5 +142,5 @@ def freeze(settings: Settings, year: int, replace: bool = False) -> Vaststelling
             )
             db.insert(con, "vastgestelde_cijfers", figures)
             db.insert(con, "vastgestelde_leveringen", files.with_columns(pl.lit(year, pl.Int32).alias("jaar")))
-        publish(con, settings.warehouse, settings.closed_days())
+        publish(con, settings)
     return adopted

@@ -1,19 +1,29 @@
-"""The run ledger (`runs`) and the deliveries ledger (`leveringen`): what each run did, and with which files."""
+"""The ledgers: `leveringen` (every file the landing folder held, and every content of it that was
+read), `quarantaine`, `runs` (what each run did) and `meldingen` (what each run found that an
+operator should know). English names here, Dutch columns there."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import duckdb
+import polars as pl
 
+from pipeline.core import db
+
+# Statuses of a delivery in `leveringen`.
 VERWERKT, AFGEWEZEN, GENEGEERD, VERVANGEN = "verwerkt", "afgewezen", "genegeerd", "vervangen"
+INGETROKKEN, OVERGESLAGEN = "ingetrokken", "overgeslagen"
+# Statuses of a run in `runs`.
 VOLTOOID, MISLUKT, BEZIG = "voltooid", "mislukt", "bezig"
+NOT_READ = ""  # the content hash of an entry that was never read (ignored or skipped)
 
 
 @dataclass
 class RunSummary:
-    """One run as the ledger `runs` records it (English names here, Dutch columns there)."""
+    """One run as the ledger `runs` records it."""
 
     run_id: str
     kind: str
@@ -23,6 +33,7 @@ class RunSummary:
     processed: int = 0
     rejected: int = 0
     ignored: int = 0
+    skipped: int = 0
     rows_read: int = 0
     rows_valid: int = 0
     rows_quarantined: int = 0
@@ -30,6 +41,9 @@ class RunSummary:
     years_recomputed: list[int] = field(default_factory=list)
     rejected_files: list[tuple[str, str]] = field(default_factory=list)
     ignored_files: list[str] = field(default_factory=list)
+    notices: list[tuple[str, str, str]] = field(default_factory=list)  # (kind, path, reason)
+    retention_days: int | None = None
+    pseudonyms_removed: int = 0
     message: str | None = None
 
     def as_dict(self) -> dict[str, object]:
@@ -37,9 +51,14 @@ class RunSummary:
 
 
 def record_run(con: duckdb.DuckDBPyConnection, summary: RunSummary) -> None:
+    """The run's row in `runs` and its findings in `meldingen` (written anew on every call)."""
     con.execute("DELETE FROM runs WHERE run_id = ?", [summary.run_id])
     con.execute(
-        "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        """INSERT INTO runs (run_id, soort, gestart_op, geeindigd_op, status, leveringen_verwerkt,
+           leveringen_afgewezen, leveringen_genegeerd, leveringen_overgeslagen, rijen_gelezen, rijen_geteld,
+           rijen_quarantaine, partities_herberekend, jaren_herberekend, bewaartermijn_dagen,
+           pseudoniemen_gewist, melding)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         [
             summary.run_id,
             summary.kind,
@@ -49,12 +68,118 @@ def record_run(con: duckdb.DuckDBPyConnection, summary: RunSummary) -> None:
             summary.processed,
             summary.rejected,
             summary.ignored,
+            summary.skipped,
             summary.rows_read,
             summary.rows_valid,
             summary.rows_quarantined,
-            None,
             summary.partitions,
             ", ".join(str(y) for y in summary.years_recomputed) or None,
+            summary.retention_days,
+            summary.pseudonyms_removed,
             summary.message,
         ],
     )
+    con.execute("DELETE FROM meldingen WHERE run_id = ?", [summary.run_id])
+    notices = pl.DataFrame(
+        [(summary.run_id, kind, path, reason) for kind, path, reason in summary.notices],
+        schema={"run_id": pl.String, "soort": pl.String, "bestand": pl.String, "reden": pl.String},
+        orient="row",
+    )
+    db.insert(con, "meldingen", notices)
+
+
+@dataclass(frozen=True)
+class Identity:
+    """How the landing folder showed a file: enough to recognise it unchanged on the next run."""
+
+    size: int
+    mtime_ns: int
+
+
+def record_deliveries(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    now: dt.datetime,
+    read: pl.DataFrame,
+    superseded: pl.DataFrame,
+    landing: Mapping[str, Identity],
+    not_read: Sequence[tuple[str, str, str]],
+) -> None:
+    """Bring `leveringen` up to date after a run.
+
+    `read`: one row per content read (status decided); `superseded`: contents that counted and are
+    replaced; `landing`: the delivery files the landing folder holds now; `not_read`: (path, status,
+    reason) of entries that are not deliveries or could not be read, as the folder holds them now.
+    """
+    previous = db.frame(con, "SELECT bestand, sha256, grootte_bytes, gewijzigd_ns FROM leveringen")
+    known = {(r[0], r[1]): Identity(r[2], r[3]) for r in previous.iter_rows()}
+    sizes, mtimes = [], []
+    for path, sha, read_bytes, from_landing in read.select(
+        "bestand", "sha256", "grootte_bytes", "van_landing"
+    ).iter_rows():
+        identity = landing.get(path) if from_landing else None
+        identity = identity or known.get((path, sha)) or Identity(read_bytes, 0)
+        sizes.append(identity.size)
+        mtimes.append(identity.mtime_ns)
+    rows = read.drop("van_landing").with_columns(
+        pl.Series("grootte_bytes", sizes, dtype=pl.Int64),
+        pl.Series("gewijzigd_ns", mtimes, dtype=pl.Int64),
+        pl.lit(run_id).alias("run_id"),
+        pl.lit(now).alias("gezien_op"),
+    )
+    with db.registered(con, "_read", rows.select("bestand", "sha256")):
+        con.execute("DELETE FROM leveringen WHERE (bestand, sha256) IN (SELECT (bestand, sha256) FROM _read)")
+    db.insert(con, "leveringen", rows)
+    with db.registered(con, "_superseded", superseded):
+        con.execute(
+            "UPDATE leveringen SET status = ? WHERE (bestand, sha256) IN (SELECT (bestand, sha256) FROM _superseded)",
+            [VERVANGEN],
+        )
+
+    # Entries that are not deliveries are recorded as the folder holds them now.
+    con.execute("DELETE FROM leveringen WHERE status IN (?, ?)", [GENEGEERD, OVERGESLAGEN])
+    entries = pl.DataFrame(
+        [
+            {
+                "bestand": path,
+                "sha256": NOT_READ,
+                "status": status,
+                "reden": reason,
+                "grootte_bytes": (landing.get(path) or Identity(0, 0)).size,
+                "gewijzigd_ns": (landing.get(path) or Identity(0, 0)).mtime_ns,
+                "run_id": run_id,
+                "gezien_op": now,
+            }
+            for path, status, reason in not_read
+        ],
+        schema={
+            "bestand": pl.String,
+            "sha256": pl.String,
+            "status": pl.String,
+            "reden": pl.String,
+            "grootte_bytes": pl.Int64,
+            "gewijzigd_ns": pl.Int64,
+            "run_id": pl.String,
+            "gezien_op": pl.Datetime("us", "UTC"),
+        },
+    )
+    db.insert(con, "leveringen", entries.unique(subset=["bestand"], keep="first"))
+
+    # A delivery that counts keeps counting when its file leaves the landing folder: noted, not lost.
+    present = pl.DataFrame({"bestand": list(landing)}, schema={"bestand": pl.String})
+    with db.registered(con, "_present", present):
+        con.execute(
+            """UPDATE leveringen SET
+                 in_landingsmap = bestand IN (SELECT bestand FROM _present),
+                 ontbreekt_sinds = CASE WHEN bestand IN (SELECT bestand FROM _present) THEN NULL
+                                        ELSE coalesce(ontbreekt_sinds, ?) END
+               WHERE status = ?""",
+            [now, VERWERKT],
+        )
+
+
+def record_quarantine(con: duckdb.DuckDBPyConnection, read: pl.DataFrame, quarantine: pl.DataFrame) -> None:
+    """The invalid rows of the contents read in this run replace what those contents had before."""
+    with db.registered(con, "_q", read.select("bestand", "sha256").unique()):
+        con.execute("DELETE FROM quarantaine WHERE (bestand, sha256) IN (SELECT (bestand, sha256) FROM _q)")
+    db.insert(con, "quarantaine", quarantine)

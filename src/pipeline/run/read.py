@@ -1,25 +1,37 @@
-"""Read a batch of deliveries of one source: tokenise, parse, validate, quarantine, pseudonymise.
+"""Reading deliveries: tokenise, parse, validate, quarantine, pseudonymise, stage, archive.
 
-The unit is a batch (all new files of a source) rather than a file, so parsing and validation run
-once, vectorised, over millions of rows instead of thousands of times over small frames.
+`read_deliveries` is the pure part: the bytes of some deliveries of one source in, the valid rows
+(typed by the source's model, personal data hashed, each with its local day), the quarantine and
+one ledger row per delivery out. It runs vectorised over a whole chunk of deliveries at once.
+
+`read_chunk` is the unit of work a worker does (a process here, or a task on a Dask cluster): it
+fetches a chunk's bytes from the landing folder or the archive, reads them, archives the accepted
+ones and leaves the valid rows as a Parquet file in the run's staging folder for the one writer.
+It takes and returns only small, picklable values.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandera.errors
 import polars as pl
 
-from pipeline.core.contract import Source
+from pipeline.core import archive
+from pipeline.core.contract import Source, polars_schema
 from pipeline.core.csvfile import FileRejected, read_csv_table
-
-VERWERKT, AFGEWEZEN, GENEGEERD, VERVANGEN = "verwerkt", "afgewezen", "genegeerd", "vervangen"
+from pipeline.core.landing_files import LandingFile, Unreadable, read_file
+from pipeline.core.privacy import screen
+from pipeline.run.ledger import AFGEWEZEN, VERWERKT
+from pipeline.sources import SOURCES
 
 QUARANTINE_SCHEMA = {
     "bestand": pl.String,
+    "sha256": pl.String,
     "regel": pl.Int64,
     "kolom": pl.String,
     "reden": pl.String,
@@ -27,24 +39,43 @@ QUARANTINE_SCHEMA = {
 }
 FILE_SCHEMA = {
     "bestand": pl.String,
+    "sha256": pl.String,
     "status": pl.String,
     "rijen": pl.Int64,
     "ongeldige_rijen": pl.Int64,
     "reden": pl.String,
     "extra_kolommen": pl.String,
     "codering": pl.String,
+    "grootte_bytes": pl.Int64,
+    "eerste_dag": pl.Date,
+    "laatste_dag": pl.Date,
 }
-MAX_VALUE_CHARS = 200
+MAX_VALUE_CHARS = 200  # of a rejected value shown in the quarantine
+MAX_FIELD_BYTES = 4096  # no value of the agreement is longer; a longer one is a broken row, not data
+CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One delivery's bytes, exactly as read and hashed. `path` is its name below the landing folder."""
+
+    path: str
+    data: bytes
+    sha256: str
+
+    @staticmethod
+    def of(path: str, data: bytes) -> Delivery:
+        return Delivery(path, data, hashlib.sha256(data).hexdigest())
 
 
 @dataclass(frozen=True)
 class BatchRead:
-    """What a batch of files of one source gave.
+    """What reading some deliveries of one source gave.
 
-    `rows`: valid rows of accepted files, typed by the source's model, personal data hashed, with
-    the local day each record belongs to (`datum`).
-    `quarantine`: every invalid row (also those of rejected files), one row per broken rule.
-    `files`: one row per file: status, rows, invalid rows, reason.
+    `rows`: valid rows of accepted deliveries, typed by the source's model, personal data hashed,
+    free text that looks personal masked, with the local day each record belongs to (`datum`) and the
+    delivery's `sha256`. `quarantine`: every invalid row (also of rejected deliveries), one row per
+    broken rule. `files`: one ledger row per delivery (status, rows, invalid rows, reason, days).
     """
 
     source: str
@@ -52,25 +83,24 @@ class BatchRead:
     quarantine: pl.DataFrame
     files: pl.DataFrame
 
-    @classmethod
-    def concat(cls, source: str, parts: list[BatchRead]) -> BatchRead:
-        return cls(
-            source,
-            pl.concat([p.rows for p in parts]),
-            pl.concat([p.quarantine for p in parts]),
-            pl.concat([p.files for p in parts]),
-        )
-
 
 def _check_kind(check: str) -> str:
     return re.sub(r"\(.*\)$", "", check)
+
+
+def _shown_value(value: pl.Expr) -> pl.Expr:
+    """A rejected value as the quarantine shows it: control characters escaped, cut to a readable length."""
+    shown = value.str.slice(0, MAX_VALUE_CHARS)
+    for code in [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F]:
+        shown = shown.str.replace_all(chr(code), f"\\x{code:02x}", literal=True)
+    return shown
 
 
 def _failures(source: Source, typed: pl.DataFrame, text: pl.DataFrame) -> pl.DataFrame:
     """Run the source's Pandera model over all rows; turn its failure cases into quarantine rows."""
     try:
         source.model.validate(typed, lazy=True)
-        return pl.DataFrame(schema=QUARANTINE_SCHEMA)
+        return pl.DataFrame(schema={"index": pl.Int64, "kolom": pl.String, "reden": pl.String})
     except pandera.errors.SchemaErrors as errors:
         cases = errors.failure_cases
     if cases["index"].null_count():
@@ -89,47 +119,81 @@ def _failures(source: Source, typed: pl.DataFrame, text: pl.DataFrame) -> pl.Dat
         "column",
         pl.col("check").map_elements(_check_kind, return_dtype=pl.String).alias("kind"),
     ).join(reasons, on=["column", "kind"], how="left")
-    found = found.with_columns(pl.col("kolom").fill_null(pl.col("column")), pl.col("reden").fill_null(pl.col("kind")))
-    located = found.join(
-        text.with_row_index("index").with_columns(pl.col("index").cast(pl.Int64)), on="index", how="left"
-    )
-    value_of = pl.coalesce(
-        *(
-            pl.when(pl.col("kolom") == name).then(pl.col(name))
-            for name in text.columns
-            if name not in ("bestand", "regel", *source.personal)
+    return found.select("index", pl.col("kolom").fill_null(pl.col("column")), pl.col("reden").fill_null(pl.col("kind")))
+
+
+def _broken_values(source: Source, text: pl.DataFrame) -> pl.DataFrame:
+    """Rows with a value no agreement allows, before parsing: control characters, absurd lengths."""
+    found = []
+    indexed = text.with_row_index("index").with_columns(pl.col("index").cast(pl.Int64))
+    for column in source.required:
+        value = pl.col(column)
+        found.append(
+            indexed.filter(value.str.contains(CONTROL)).select(
+                "index",
+                pl.lit(column).alias("kolom"),
+                pl.lit("control character (such as NUL) in the value").alias("reden"),
+            )
         )
+        found.append(
+            indexed.filter(value.str.len_bytes() > MAX_FIELD_BYTES).select(
+                "index",
+                pl.lit(column).alias("kolom"),
+                pl.format(
+                    "value of {} bytes, more than the {} a value may hold",
+                    value.str.len_bytes(),
+                    pl.lit(MAX_FIELD_BYTES),
+                ).alias("reden"),
+            )
+        )
+    return pl.concat(found)
+
+
+def _check_types(source: Source, rows: pl.DataFrame) -> None:
+    """What goes on must have the model's columns and types (a failure is a bug, never data); its
+    values passed the model's rules above, which put every row that broke one in the quarantine."""
+    expected = polars_schema(source.model)
+    found = {name: rows.schema.get(name) for name in expected}
+    if found != expected:
+        raise RuntimeError(f"{source.name}: parsed rows do not fit their model: {found} instead of {expected}")
+
+
+def _day_range(rows: pl.DataFrame) -> pl.DataFrame:
+    return rows.group_by("bestand", "sha256").agg(
+        pl.col("datum").min().alias("eerste_dag"), pl.col("datum").max().alias("laatste_dag")
     )
-    return located.select(
-        "bestand", "regel", "kolom", "reden", value_of.str.slice(0, MAX_VALUE_CHARS).alias("waarde")
-    ).unique(keep="first", maintain_order=True)
 
 
-def read_batch(source: Source, raw_dir: Path, paths: list[str], key: bytes, max_invalid_share: float) -> BatchRead:
-    """Read the files `paths` (below `raw_dir`) of `source` as one batch."""
+def read_deliveries(source: Source, deliveries: Sequence[Delivery], key: bytes, max_invalid_share: float) -> BatchRead:
+    """Read the deliveries of `source` as one batch (pure: bytes in, frames out)."""
     frames: list[pl.DataFrame] = []
     ragged_rows: list[dict[str, object]] = []
     file_rows: list[dict[str, object]] = []
-    for pad in paths:
+    for delivery in deliveries:
+        where = {"bestand": delivery.path, "sha256": delivery.sha256, "grootte_bytes": len(delivery.data)}
         try:
-            table = read_csv_table((raw_dir / pad).read_bytes(), source.required, source.personal)
+            table = read_csv_table(delivery.data, source.required, source.personal)
         except FileRejected as err:
-            file_rows.append({"bestand": pad, "status": AFGEWEZEN, "rijen": 0, "ongeldige_rijen": 0, "reden": str(err)})
+            file_rows.append(where | {"status": AFGEWEZEN, "rijen": 0, "ongeldige_rijen": 0, "reden": str(err)})
             continue
-        frames.append(table.rows.with_columns(pl.lit(pad).alias("bestand")))
+        frames.append(
+            table.rows.with_columns(pl.lit(delivery.path).alias("bestand"), pl.lit(delivery.sha256).alias("sha256"))
+        )
         for line, fields in table.ragged:
+            reason = f"wrong number of fields: {fields} instead of {table.header_width}"
             ragged_rows.append(
                 {
-                    "bestand": pad,
+                    "bestand": delivery.path,
+                    "sha256": delivery.sha256,
                     "regel": line,
                     "kolom": None,
-                    "reden": f"wrong number of fields: {fields} instead of {table.header_width}",
+                    "reden": reason,
                     "waarde": None,
                 }
             )
         file_rows.append(
-            {
-                "bestand": pad,
+            where
+            | {
                 "status": VERWERKT,
                 "rijen": table.rows.height + len(table.ragged),
                 "extra_kolommen": ", ".join(table.extra_columns) or None,
@@ -139,21 +203,38 @@ def read_batch(source: Source, raw_dir: Path, paths: list[str], key: bytes, max_
 
     # No accepted file (none new, or all rejected) still gives a frame with the row's place columns.
     text = (
-        pl.concat(frames, how="diagonal") if frames else pl.DataFrame(schema={"bestand": pl.String, "regel": pl.Int64})
+        pl.concat(frames, how="diagonal")
+        if frames
+        else pl.DataFrame(schema={"bestand": pl.String, "sha256": pl.String, "regel": pl.Int64})
     )
     for column in (*source.required, *source.personal):
         if column not in text.columns:
             text = text.with_columns(pl.lit(None, pl.String).alias(column))
-    text = text.with_columns(pl.col("bestand").cast(pl.String), pl.col("regel").cast(pl.Int64))
-    typed = source.parse(text, key)
-    quarantine = pl.concat([_failures(source, typed, text), pl.DataFrame(ragged_rows, schema=QUARANTINE_SCHEMA)]).sort(
-        "bestand", "regel", "kolom", nulls_last=True
+    typed = source.parse(text.drop("sha256"), key)
+    # Free text is published as delivered: a value that looks like personal data never gets that far.
+    typed = typed.with_columns(screen(pl.col(c), key).alias(c) for c in source.breakdown.free_text)
+    problems = pl.concat([_broken_values(source, text), _failures(source, typed, text)])
+    located = problems.join(
+        text.with_row_index("index").with_columns(pl.col("index").cast(pl.Int64)), on="index", how="left"
+    )
+    value_of = pl.coalesce(
+        *(
+            pl.when(pl.col("kolom") == name).then(pl.col(name))
+            for name in text.columns
+            if name not in ("bestand", "sha256", "regel", *source.personal)
+        )
+    )
+    invalid = located.select(
+        "bestand", "sha256", "regel", "kolom", "reden", _shown_value(screen(value_of, key)).alias("waarde")
+    ).unique(keep="first", maintain_order=True)
+    quarantine = pl.concat([invalid, pl.DataFrame(ragged_rows, schema=QUARANTINE_SCHEMA)]).sort(
+        "bestand", "sha256", "regel", "kolom", nulls_last=True
     )
 
-    invalid_per_file = quarantine.group_by("bestand").agg(pl.col("regel").n_unique().alias("ongeldig"))
+    invalid_per_file = quarantine.group_by("bestand", "sha256").agg(pl.col("regel").n_unique().alias("ongeldig"))
     files = (
-        pl.DataFrame(file_rows, schema=FILE_SCHEMA)
-        .join(invalid_per_file, on="bestand", how="left")
+        pl.DataFrame(file_rows, schema={k: v for k, v in FILE_SCHEMA.items() if k not in ("eerste_dag", "laatste_dag")})
+        .join(invalid_per_file, on=["bestand", "sha256"], how="left")
         .with_columns(pl.col("ongeldig").fill_null(0).cast(pl.Int64).alias("ongeldige_rijen"))
         .drop("ongeldig")
     )
@@ -174,9 +255,116 @@ def read_batch(source: Source, raw_dir: Path, paths: list[str], key: bytes, max_
         .otherwise(pl.col("reden"))
         .alias("reden"),
     )
-    accepted = files.filter(pl.col("status") == VERWERKT).select("bestand")
-    rows = typed.join(accepted, on="bestand", how="semi").join(
-        quarantine.select("bestand", "regel").unique(), on=["bestand", "regel"], how="anti"
+    accepted = files.filter(pl.col("status") == VERWERKT).select("bestand", "sha256")
+    keep = text.select("bestand", "sha256", "regel").with_row_index("index")
+    keep = keep.join(accepted, on=["bestand", "sha256"], how="semi").join(
+        quarantine.select("bestand", "sha256", "regel").unique(), on=["bestand", "sha256", "regel"], how="anti"
     )
-    source.model.validate(rows)  # what goes on must fit the model; a failure here is a bug
-    return BatchRead(source.name, rows.with_columns(source.day().alias("datum")), quarantine, files)
+    rows = typed.with_columns(text["sha256"])[keep["index"]]
+    _check_types(source, rows)
+    rows = rows.with_columns(source.day().alias("datum"))
+    files = files.join(_day_range(rows), on=["bestand", "sha256"], how="left").select(list(FILE_SCHEMA))
+    return BatchRead(source.name, rows, quarantine, files)
+
+
+# --- a chunk of work ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Item:
+    """One delivery to read: from the landing folder (`entry`) or, given its `sha256`, the archive."""
+
+    source: str
+    path: str
+    size: int
+    entry: LandingFile | None = None
+    sha256: str | None = None
+
+
+@dataclass(frozen=True)
+class ChunkTask:
+    """Everything a worker needs, by value: it reaches the files by path (shared storage on a cluster)."""
+
+    chunk_id: str
+    source: str
+    items: tuple[Item, ...]
+    raw_dir: Path
+    archive_dir: Path
+    stage_dir: Path
+    key: bytes
+    max_invalid_share: float
+    max_delivery_bytes: int
+    read_timeout_s: float
+
+
+@dataclass(frozen=True)
+class ChunkResult:
+    """What a worker hands back: small. The valid rows wait in `rows_file` (Parquet) for the writer."""
+
+    chunk_id: str
+    source: str
+    files: pl.DataFrame
+    quarantine: pl.DataFrame
+    rows_file: Path | None
+    rows: int
+    unreadable: tuple[tuple[str, str], ...] = field(default=())  # (path, reason) of items not read
+
+
+def _fetch(task: ChunkTask, item: Item) -> Delivery:
+    if item.entry is None:
+        assert item.sha256 is not None
+        return Delivery(item.path, archive.fetch(task.archive_dir, item.sha256), item.sha256)
+    found = read_file(task.raw_dir, item.entry, task.max_delivery_bytes, task.read_timeout_s)
+    return Delivery(item.path, found.data, found.sha256)
+
+
+def read_chunk(task: ChunkTask) -> ChunkResult:
+    """Read one chunk: fetch, read, archive the accepted deliveries, stage their valid rows."""
+    source = SOURCES[task.source]
+    deliveries: list[Delivery] = []
+    unreadable: list[tuple[str, str]] = []
+    for item in task.items:
+        try:
+            deliveries.append(_fetch(task, item))
+        except (Unreadable, archive.ArchiveError) as problem:
+            unreadable.append((item.path, str(problem)))
+    read = read_deliveries(source, deliveries, task.key, task.max_invalid_share)
+    accepted = set(read.files.filter(pl.col("status") == VERWERKT)["sha256"].to_list())
+    for delivery in deliveries:
+        if delivery.sha256 in accepted:
+            archive.keep(task.archive_dir, delivery.sha256, delivery.data)
+    rows_file = None
+    if read.rows.height:
+        task.stage_dir.mkdir(parents=True, exist_ok=True)
+        rows_file = task.stage_dir / f"{task.chunk_id}.parquet"
+        read.rows.write_parquet(rows_file, compression="lz4", statistics=True)
+    return ChunkResult(
+        task.chunk_id, task.source, read.files, read.quarantine, rows_file, read.rows.height, tuple(unreadable)
+    )
+
+
+def empty_rows(source: Source) -> pl.DataFrame:
+    """The staged rows' frame of a source with no rows (the model's columns, `datum` and `sha256`)."""
+    return pl.DataFrame(schema=polars_schema(source.model)).with_columns(
+        pl.lit(None, pl.Date).alias("datum"), pl.lit(None, pl.String).alias("sha256")
+    )
+
+
+def chunks(items: Sequence[Item], chunk_bytes: int) -> list[list[Item]]:
+    """Items grouped per source, in path order, into chunks of about `chunk_bytes`."""
+    grouped: list[list[Item]] = []
+    by_source: dict[str, list[Item]] = {}
+    for item in sorted(items, key=lambda i: (i.source, i.path, i.sha256 or "")):
+        by_source.setdefault(item.source, []).append(item)
+    for mine in by_source.values():
+        current: list[Item] = []
+        size = 0
+        for item in mine:
+            if current and size + item.size > chunk_bytes:
+                grouped.append(current)
+                current, size = [], 0
+            current.append(item)
+            size += item.size
+        if current:
+            grouped.append(current)
+    return grouped

@@ -82,12 +82,21 @@ def _ensure_source_tables(con: duckdb.DuckDBPyConnection) -> None:
     for source in SOURCES.values():
         if db.table_exists(con, source.breakdown.table):  # the last one a source creates
             continue
-        rows = pl.DataFrame(schema=polars_schema(source.model)).with_columns(pl.lit(None, pl.Date).alias("datum"))
+        rows = pl.DataFrame(schema=polars_schema(source.model) | {"datum": pl.Date})
         for table in (source.versions_table, source.current_table):
             with db.registered(con, "_rows", rows):
                 con.execute(f"CREATE TABLE IF NOT EXISTS {table} AS SELECT * FROM _rows LIMIT 0")
         for part in compute(source, rows, Partitions.of([])):
             db.replace_partitions(con, part.table, part.grain, [], part.frame)
+
+
+def limit_memory(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
+    """Bound DuckDB's memory; past it, joins and sorts spill to a folder beside the staging area."""
+    spill = settings.staging_dir / "duckdb"
+    # SET takes literals; both values are ours (an int setting and a path we derive), quoted as SQL wants.
+    con.execute(f"SET memory_limit = '{int(settings.duckdb_memory_mb)}MB'")
+    con.execute("SET temp_directory = '" + str(spill).replace("'", "''") + "'")
+    con.execute("SET preserve_insertion_order = false")
 
 
 @contextmanager

@@ -9,33 +9,50 @@ CREATE TABLE IF NOT EXISTS meta (
     waarde  VARCHAR NOT NULL
 );
 
--- Grain: one row per delivery (a file's path and content). A file re-delivered under the same
--- name with other content is a new delivery; the old one becomes 'vervangen'.
+-- Grain: one row per delivery (a file's path and content), and one per entry of the landing
+-- folder that is not a delivery or could not be read (sha256 '' then). One content per path has
+-- status 'verwerkt' and counts; a file re-delivered under the same name with other content is a new
+-- delivery that replaces it ('vervangen') when accepted and leaves it counting when rejected.
 CREATE TABLE IF NOT EXISTS leveringen (
-    bestand          VARCHAR NOT NULL,
-    sha256           VARCHAR NOT NULL,
+    bestand          VARCHAR NOT NULL,   -- path below the landing folder, undecodable bytes as \xNN
+    sha256           VARCHAR NOT NULL,   -- of the bytes read: the key of the archive
     bron             VARCHAR,
-    status           VARCHAR NOT NULL,
+    status           VARCHAR NOT NULL,   -- verwerkt, afgewezen, vervangen, ingetrokken, genegeerd, overgeslagen
     rijen            BIGINT,
     ongeldige_rijen  BIGINT,
     reden            VARCHAR,
     extra_kolommen   VARCHAR,
     codering         VARCHAR,
-    grootte_bytes    BIGINT NOT NULL,
+    grootte_bytes    BIGINT NOT NULL,    -- with gewijzigd_ns: the file as the landing folder showed it
     gewijzigd_ns     BIGINT NOT NULL,
+    eerste_dag       DATE,               -- days of the delivery's valid records
+    laatste_dag      DATE,
+    in_landingsmap   BOOLEAN,            -- a counted delivery whose file left the landing folder keeps counting
+    ontbreekt_sinds  TIMESTAMPTZ,
+    ingetrokken_op   TIMESTAMPTZ,        -- withdrawn with `pipeline withdraw`
     run_id           VARCHAR NOT NULL,
     gezien_op        TIMESTAMPTZ NOT NULL,
     PRIMARY KEY (bestand, sha256)
 );
 
--- Grain: one row per broken rule of a delivered row (bestand, regel, kolom, reden).
+-- Grain: one row per broken rule of a delivered row (bestand, sha256, regel, kolom, reden).
 CREATE TABLE IF NOT EXISTS quarantaine (
     bestand  VARCHAR NOT NULL,
+    sha256   VARCHAR NOT NULL,
     regel    BIGINT NOT NULL,
     kolom    VARCHAR,
     reden    VARCHAR NOT NULL,
-    waarde   VARCHAR,
+    waarde   VARCHAR,                    -- never personal data: a value that looks like it is masked
     bron     VARCHAR NOT NULL
+);
+
+-- Grain: one row per finding of a run about the landing folder (run_id, soort, bestand): files that
+-- are not deliveries, entries skipped, rejected deliveries, counted deliveries whose file is gone.
+CREATE TABLE IF NOT EXISTS meldingen (
+    run_id   VARCHAR NOT NULL,
+    soort    VARCHAR NOT NULL,
+    bestand  VARCHAR NOT NULL,
+    reden    VARCHAR
 );
 
 -- Grain: one row per run of the pipeline.
@@ -48,12 +65,14 @@ CREATE TABLE IF NOT EXISTS runs (
     leveringen_verwerkt    BIGINT,
     leveringen_afgewezen   BIGINT,
     leveringen_genegeerd   BIGINT,
+    leveringen_overgeslagen BIGINT,
     rijen_gelezen          BIGINT,
     rijen_geteld           BIGINT,
     rijen_quarantaine      BIGINT,
-    rijen_dubbel           BIGINT,
     partities_herberekend  BIGINT,
     jaren_herberekend      VARCHAR,
+    bewaartermijn_dagen    BIGINT,
+    pseudoniemen_gewist    BIGINT,
     melding                VARCHAR
 );
 

@@ -1,0 +1,59 @@
+"""The archive of accepted deliveries: the exact bytes that were read and hashed, content-addressed.
+
+`<archive>/<sha256[:2]>/<sha256>.zst` holds one delivery's bytes, compressed with zstd. A blob is
+written once (to a temporary name, then renamed) and never changed, so any number of readers and
+workers on shared storage may write the same blob at the same time. The archive holds personal data
+as delivered (like the landing folder): it is readable by its owner only. Every figure can be rebuilt from
+the archive, whatever the landing folder holds later.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import zstandard
+
+from pipeline.core.landing_files import atomic_output
+
+LEVEL = 3  # zstd's default: about 4x smaller for these files at several hundred MB/s
+
+
+class ArchiveError(Exception):
+    """A blob is missing or does not hold the bytes its name promises."""
+
+
+def blob(archive: Path, sha256: str) -> Path:
+    return archive / sha256[:2] / f"{sha256}.zst"
+
+
+def has(archive: Path, sha256: str) -> bool:
+    return blob(archive, sha256).is_file()
+
+
+def keep(archive: Path, sha256: str, data: bytes) -> bool:
+    """Store `data` under its SHA-256 unless it is there already; True when written now."""
+    target = blob(archive, sha256)
+    if target.is_file():
+        return False
+    archive.mkdir(parents=True, exist_ok=True, mode=0o700)  # raw deliveries hold personal data
+    target.parent.mkdir(exist_ok=True, mode=0o700)
+    with atomic_output(target) as temporary:
+        temporary.write_bytes(zstandard.ZstdCompressor(level=LEVEL).compress(data))
+        os.chmod(temporary, 0o400)
+    return True
+
+
+def fetch(archive: Path, sha256: str) -> bytes:
+    """The archived bytes, checked against their SHA-256."""
+    path = blob(archive, sha256)
+    try:
+        data = zstandard.ZstdDecompressor().decompress(path.read_bytes())
+    except FileNotFoundError:
+        raise ArchiveError(f"delivery {sha256[:12]} is not in the archive {archive}") from None
+    except zstandard.ZstdError as problem:
+        raise ArchiveError(f"archived delivery {sha256[:12]} cannot be decompressed: {problem}") from None
+    if hashlib.sha256(data).hexdigest() != sha256:
+        raise ArchiveError(f"archived delivery {sha256[:12]} does not hold the bytes its name promises")
+    return data

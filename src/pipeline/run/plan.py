@@ -1,0 +1,162 @@
+"""What a run will read: the landing folder compared with the deliveries ledger.
+
+- A nightly run reads what is new in the landing folder: a path not seen before, or a path whose
+  size or modification time differs from what the ledger recorded (its content is then hashed from
+  the bytes that are read, and compared with the content the path held).
+- A backfill reads every delivery that counts again, from the archive (the exact bytes accepted),
+  plus whatever is new in the landing folder; so its figures never depend on what the landing
+  folder still holds, and equal those of the nightly runs before it.
+- A backfill of some years does what a nightly run does, and reads again, from the archive, every
+  delivery that counts and has records in those years.
+
+The landing folder is read defensively (`core.landing_files`): only regular files below it; every
+other entry is skipped with its reason, every file that is not a delivery is ignored with its
+reason, and both are reported on every run, not only the first time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import duckdb
+
+from pipeline.core.landing_files import LandingFile, Scan
+from pipeline.run.ledger import AFGEWEZEN, INGETROKKEN, VERWERKT
+from pipeline.run.read import Item
+from pipeline.sources import SOURCES
+
+NIGHTLY, BACKFILL = "nightly", "backfill"
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Something about the landing folder an operator should know, reported with the run."""
+
+    kind: str  # Dutch: genegeerd, overgeslagen, verdwenen, afgewezen_herlevering, ingetrokken_aanwezig
+    path: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Counted:
+    """A delivery the ledger counts: its path, content and the days its records cover."""
+
+    source: str
+    path: str
+    sha256: str
+    size: int
+    first_day: dt.date | None
+    last_day: dt.date | None
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What one run reads, and what it found in the landing folder."""
+
+    run_id: str
+    kind: str
+    full: bool  # a whole backfill: everything is rebuilt from what is read
+    years: tuple[int, ...] | None  # the years a backfill of some years recomputes
+    items: list[Item]
+    counted: dict[str, Counted]  # path -> the delivery the ledger counts for it now
+    withdrawn: frozenset[tuple[str, str]]  # (path, content) withdrawn: never taken in again
+    landing: dict[str, LandingFile]  # path -> the delivery file in the landing folder
+    notices: list[Notice]
+
+    @property
+    def has_work(self) -> bool:
+        return self.full or bool(self.items) or self.years is not None
+
+
+def _classify(path: str) -> tuple[str | None, str | None]:
+    """(source, None) for a delivery, (None, reason) for a file that is not one."""
+    name = path.rsplit("/", 1)[-1]
+    folders = path.split("/")[:-1]
+    if name.startswith(".") or any(part.startswith(".") for part in folders):
+        return None, "hidden file"
+    if name.endswith(".tmp"):
+        return None, "partial upload (.tmp)"
+    source = SOURCES.get(folders[0]) if folders else None
+    if source is None:
+        return None, f"not in a source's folder ({', '.join(f'{s}/' for s in SOURCES)})"
+    match = source.file_pattern.match(name)
+    if match is None:
+        return None, f"name does not match {source.name}_<YYYYMMDD>[_<suffix>].csv"
+    try:
+        dt.datetime.strptime(match.group(1), "%Y%m%d")
+    except ValueError:
+        return None, "export date in the name is not a date"
+    return source.name, None
+
+
+def _counted(con: duckdb.DuckDBPyConnection) -> dict[str, Counted]:
+    rows = con.execute(
+        "SELECT bron, bestand, sha256, grootte_bytes, eerste_dag, laatste_dag FROM leveringen WHERE status = ?",
+        [VERWERKT],
+    ).fetchall()
+    return {path: Counted(source, path, sha, size, first, last) for source, path, sha, size, first, last in rows}
+
+
+def make_plan(con: duckdb.DuckDBPyConnection, scan: Scan, kind: str, years: Iterable[int] | None = None) -> Plan:
+    """Compare the landing folder with the ledger and decide what this run reads."""
+    chosen = tuple(sorted(set(years))) if years is not None else None
+    full = kind == BACKFILL and chosen is None
+    counted = _counted(con)
+    # (path, size, mtime) -> (status, reason) of every delivery the ledger has seen
+    seen = {
+        (path, size, mtime): (status, reason)
+        for path, size, mtime, status, reason in con.execute(
+            "SELECT bestand, grootte_bytes, gewijzigd_ns, status, reden FROM leveringen"
+        ).fetchall()
+    }
+    notices = [Notice("overgeslagen", s.shown, s.reason) for s in scan.skipped]
+    landing: dict[str, LandingFile] = {}
+    items: list[Item] = []
+    for entry in scan.files:
+        source, reason = _classify(entry.shown)
+        if source is None:
+            notices.append(Notice("genegeerd", entry.shown, reason or ""))
+            continue
+        landing[entry.shown] = entry
+        status, why = seen.get((entry.shown, entry.size, entry.mtime_ns), (None, None))
+        if status == VERWERKT:
+            continue  # what counts for this path; a backfill reads it from the archive
+        if status == INGETROKKEN:
+            notices.append(Notice("ingetrokken_aanwezig", entry.shown, "withdrawn delivery: not counted"))
+        elif status == AFGEWEZEN and not full:
+            kept = " (the delivery accepted earlier under this name keeps counting)" if entry.shown in counted else ""
+            notices.append(Notice("afgewezen", entry.shown, f"{why}{kept}"))
+        else:  # new, changed, content the path held before, or rejected and judged again by a backfill
+            items.append(Item(source, entry.shown, entry.size, entry=entry))
+    for path, delivery in sorted(counted.items()):
+        if path not in landing:
+            notices.append(
+                Notice("verdwenen", path, "no longer in the landing folder; the archived delivery keeps counting")
+            )
+        if full or (chosen and _overlaps(delivery, chosen)):
+            items.append(Item(delivery.source, path, delivery.size, sha256=delivery.sha256))
+    return Plan(
+        run_id=dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:8],
+        kind=kind,
+        full=full,
+        years=chosen,
+        items=items,
+        counted=counted,
+        withdrawn=frozenset(
+            (path, sha)
+            for path, sha in con.execute(
+                "SELECT bestand, sha256 FROM leveringen WHERE status = ?", [INGETROKKEN]
+            ).fetchall()
+        ),
+        landing=landing,
+        notices=notices,
+    )
+
+
+def _overlaps(delivery: Counted, years: tuple[int, ...]) -> bool:
+    if delivery.first_day is None or delivery.last_day is None:
+        return False
+    return any(delivery.first_day.year <= year <= delivery.last_day.year for year in years)
