@@ -85,8 +85,12 @@ def insert(con: duckdb.DuckDBPyConnection, table: str, rows: pl.DataFrame) -> No
 
 
 def table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    """Whether a table or view of that name exists in the connection's own database."""
     found = first(
-        con, "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND database_name = current_database()", [table]
+        con,
+        "SELECT (SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND database_name = current_database())"
+        " + (SELECT count(*) FROM duckdb_views() WHERE view_name = ? AND database_name = current_database())",
+        [table, table],
     )
     return bool(found and found[0])
 

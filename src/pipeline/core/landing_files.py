@@ -463,27 +463,31 @@ def _fsync_directory(folder: Path) -> None:
         os.close(fd)
 
 
-def replace_atomically(temporary: Path, target: Path) -> None:
+def replace_atomically(temporary: Path, target: Path, durable: bool = True) -> None:
     """Make the complete file `temporary` the file `target`: a reader sees the old or the new file,
-    never part of one, and after a crash the disk holds one of them. Both must be in one folder."""
-    fd = os.open(temporary, os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    never part of one, and after a crash the disk holds one of them. Both must be in one folder.
+
+    `durable=False` leaves the syncing to the caller, who syncs many files at once (`os.sync`)."""
+    if durable:
+        fd = os.open(temporary, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
     os.replace(temporary, target)
-    _fsync_directory(target.parent)
+    if durable:
+        _fsync_directory(target.parent)
 
 
 @contextmanager
-def atomic_output(target: Path) -> Iterator[Path]:
+def atomic_output(target: Path, durable: bool = True) -> Iterator[Path]:
     """Yield a path, not yet existing, in `target`'s folder (a hidden name with this process's id)
     to write the new file to; when the block ends without an exception it replaces `target`
     atomically (`replace_atomically`), otherwise it is removed."""
     temporary = target.with_name(f"{_TEMPORARY.format(name=target.name)}{os.getpid()}-{secrets.token_hex(4)}")
     try:
         yield temporary
-        replace_atomically(temporary, target)
+        replace_atomically(temporary, target, durable)
     finally:
         with suppress(FileNotFoundError):
             temporary.unlink()

@@ -252,6 +252,7 @@ def _hmac_sha256_hex(key: bytes, texts: list[str]) -> list[str]:
 def _short_hashes(values: pl.Series, key: bytes) -> pl.Series:
     """First 12 hex digits of HMAC-SHA-256 of each non-empty value, hashed once per distinct value
     (as `pseudonymise.keyed_hash`); empty and null stay null."""
+    values = values.cast(pl.String)
     distinct = values.drop_nulls().unique()
     distinct = distinct.filter(distinct != "")
     digests = pl.Series([d[:HASH_HEX_DIGITS] for d in _hmac_sha256_hex(key, distinct.to_list())], dtype=pl.String)
@@ -278,8 +279,12 @@ def mask(value: pl.Expr, kind: pl.Expr, key: bytes) -> pl.Expr:
 
 
 def screen_series(values: pl.Series, key: bytes) -> pl.Series:
-    """`screen` of a Series."""
-    return masks(values, personal_kinds(values), key).fill_null(values.cast(pl.String))
+    """`screen` of a Series, judged once per distinct value (free text repeats: a queue's name)."""
+    distinct = values.unique()
+    screened = masks(distinct, personal_kinds(distinct), key).fill_null(distinct.cast(pl.String))
+    mapping = pl.DataFrame({"value": distinct, "screened": screened})
+    found = values.rename("value").to_frame().join(mapping, on="value", how="left", maintain_order="left")
+    return found["screened"].alias(values.name)
 
 
 def screen(value: pl.Expr, key: bytes) -> pl.Expr:
@@ -338,6 +343,14 @@ def group_rare(
 def keyed_hash(values: pl.Series, key: bytes) -> pl.Series:
     """HMAC-SHA-256 (hex) of each non-empty value, the pseudonym of personal data a figure needs (a
     caller's number); empty and null stay null. Hashed once per distinct value."""
-    distinct = [v for v in values.drop_nulls().unique().to_list() if v]
-    digests = dict(zip(distinct, _hmac_sha256_hex(key, distinct), strict=True))
-    return values.replace_strict(digests, default=None, return_dtype=pl.String)
+    values = values.cast(pl.String)
+    distinct = values.drop_nulls().unique()
+    distinct = distinct.filter(distinct != "")
+    digests = pl.DataFrame(
+        {"value": distinct, "digest": _hmac_sha256_hex(key, distinct.to_list())},
+        schema={"value": pl.String, "digest": pl.String},
+    )
+    found = (
+        values.cast(pl.String).rename("value").to_frame().join(digests, on="value", how="left", maintain_order="left")
+    )
+    return found["digest"].alias(values.name)

@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipeline.core import db
+from pipeline.core import archive, db
 from pipeline.core.landing_files import LandingFolderError, scan
 from pipeline.core.locking import writer_lock
 from pipeline.core.settings import Settings
@@ -94,6 +94,7 @@ def commit(
     not_read = [(n.path, GENEGEERD, n.reason) for n in plan.notices if n.kind == "genegeerd"]
     not_read += [(n.path, OVERGESLAGEN, n.reason) for n in plan.notices if n.kind == "overgeslagen"]
     not_read += [(path, OVERGESLAGEN, reason) for path, reason in unreadable]
+    archive.sync()  # the blobs the readers kept are on disk before the ledger refers to them
     with db.transaction(con):
         outcome = stage.apply(con, plan, decision, results)
         record_quarantine(con, decision.ledger, quarantine)

@@ -135,6 +135,14 @@ def record_deliveries(
             "UPDATE leveringen SET status = ? WHERE (bestand, sha256) IN (SELECT (bestand, sha256) FROM _superseded)",
             [VERVANGEN],
         )
+    # A rejected content is history once its path delivers another: only the newest one is current.
+    newest = rows.filter(pl.col("status") != VERVANGEN).select("bestand", "sha256")
+    with db.registered(con, "_newest", newest):
+        con.execute(
+            "UPDATE leveringen SET status = ? WHERE status = ? AND bestand IN (SELECT bestand FROM _newest) "
+            "AND (bestand, sha256) NOT IN (SELECT (bestand, sha256) FROM _newest)",
+            [VERVANGEN, AFGEWEZEN],
+        )
 
     # Entries that are not deliveries are recorded as the folder holds them now.
     con.execute("DELETE FROM leveringen WHERE status IN (?, ?)", [GENEGEERD, OVERGESLAGEN])

@@ -37,9 +37,10 @@ class Runner:
                 results.append(fn(call))
                 self._report(name, done, len(calls))
             return results
-        # forkserver: workers start from a clean process, never from a copy of one with Polars' threads
+        # forkserver: workers start from a clean process, never from a copy of one with Polars' threads;
+        # the server imports the main module and the readers once, and every worker inherits them.
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["pipeline.run.read"])
+        context.set_forkserver_preload(["__main__", "pipeline.run.read"])
         found: dict[int, T] = {}
         with ProcessPoolExecutor(max_workers=min(self.workers, len(calls)), mp_context=context) as pool:
             futures = {pool.submit(fn, call): index for index, call in enumerate(calls)}

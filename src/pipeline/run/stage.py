@@ -81,91 +81,118 @@ def decide(plan: Plan, files: pl.DataFrame) -> Decision:
 
 
 # --- staged versions and current records --------------------------------------------------------
+#
+# `<bron>_versies` holds every staged version, with `telt` true on the one version per id that
+# counts; `<bron>_actueel` is the view of those. A nightly run decides again only the ids its
+# deliveries touch; a whole backfill decides every id, one year of versions at a time.
 
 
-def _model_columns(source: Source) -> list[str]:
+def staged_columns(source: Source) -> list[str]:
     """The staged columns: the model's, and the record's day (which may be one of them)."""
     return list(dict.fromkeys([*polars_schema(source.model), "datum"]))
 
 
-def _stage(con: duckdb.DuckDBPyConnection, source: Source, files: Sequence[str], keep: pl.DataFrame) -> None:
-    """Insert the staged rows of the kept contents from the readers' Parquet files."""
-    if not files or keep.is_empty():
-        return
-    columns = ", ".join(_model_columns(source))
-    with db.registered(con, "_keep", keep):
-        con.execute(
-            f"INSERT INTO {source.versions_table} BY NAME SELECT {columns} FROM read_parquet(?) r "
-            "SEMI JOIN _keep k ON r.bestand = k.bestand AND r.sha256 = k.sha256",
-            [list(files)],
-        )
+def _kept(source: Source, files: Sequence[str], keep: pl.DataFrame) -> pl.LazyFrame:
+    """The readers' rows of the contents kept, lazily (Parquet statistics prune by day)."""
+    if not files:
+        return pl.LazyFrame(schema=polars_schema(source.model) | {"datum": pl.Date})
+    rows = pl.scan_parquet(list(files)).join(keep.lazy(), on=["bestand", "sha256"], how="semi")
+    return rows.select(staged_columns(source))
 
 
-def _ids_of(con: duckdb.DuckDBPyConnection, source: Source, files: Sequence[str], keep: pl.DataFrame) -> pl.Series:
-    if not files or keep.is_empty():
-        return pl.Series(source.id_column, [], dtype=pl.String)
-    with db.registered(con, "_keep", keep):
-        return db.frame(
-            con,
-            f"SELECT DISTINCT {source.id_column} FROM read_parquet(?) r "
-            "SEMI JOIN _keep k ON r.bestand = k.bestand AND r.sha256 = k.sha256",
-            [list(files)],
-        )[source.id_column]
+def _insert_versions(con: duckdb.DuckDBPyConnection, source: Source, versions: pl.DataFrame, counts: pl.Series) -> None:
+    db.insert(con, source.versions_table, versions.with_columns(counts.alias("telt")))
+
+
+def _winner_keys(source: Source, versions: pl.DataFrame) -> pl.DataFrame:
+    return current_versions(source, versions).select("bestand", "regel")
+
+
+def _flag(source: Source, versions: pl.DataFrame, winners: pl.DataFrame) -> pl.Series:
+    marked = versions.select("bestand", "regel").join(
+        winners.with_columns(pl.lit(True).alias("telt")), on=["bestand", "regel"], how="left"
+    )
+    return marked["telt"].fill_null(False)
 
 
 def _merge_incremental(
     con: duckdb.DuckDBPyConnection, source: Source, files: Sequence[str], keep: pl.DataFrame, unstage: list[str]
 ) -> Partitions:
-    """Replace the staged rows of `unstage`, add the kept rows, and bring the records of the ids they
-    touch up to date; the days touched are those of their records before and after."""
-    id_col = source.id_column
+    """Replace the staged rows of `unstage`, add the kept rows, and decide again which version counts
+    for every id they touch; the days touched are those of the records before and after."""
+    id_col, versions = source.id_column, source.versions_table
+    new_rows = _kept(source, files, keep).collect()
     with db.registered(con, "_unstage", db.paths(unstage)):
         old = db.frame(
-            con,
-            f"SELECT DISTINCT {id_col} FROM {source.versions_table} WHERE bestand IN (SELECT bestand FROM _unstage)",
+            con, f"SELECT DISTINCT {id_col} FROM {versions} WHERE bestand IN (SELECT bestand FROM _unstage)"
         )[id_col]
-        con.execute(f"DELETE FROM {source.versions_table} WHERE bestand IN (SELECT bestand FROM _unstage)")
-    new = _ids_of(con, source, files, keep)
-    _stage(con, source, files, keep)
-    ids = pl.concat([old, new]).unique()
+        ids = pl.concat([old, new_rows[id_col]]).unique()
+        before = db.ids_in(con, source.current_table, id_col, ids)
+        con.execute(f"DELETE FROM {versions} WHERE bestand IN (SELECT bestand FROM _unstage)")
     if ids.is_empty():
         return Partitions.of([])
-    before = db.ids_in(con, source.current_table, id_col, ids)
-    after = current_versions(source, db.ids_in(con, source.versions_table, id_col, ids))
-    db.delete_ids(con, source.current_table, id_col, ids)
-    db.insert(con, source.current_table, after.select(_model_columns(source)))
+    _insert_versions(con, source, new_rows, pl.Series([False] * new_rows.height, dtype=pl.Boolean))
+    candidates = db.ids_in(con, versions, id_col, ids)
+    winners = _winner_keys(source, candidates)
+    with db.registered(con, "_ids", ids.to_frame(id_col)), db.registered(con, "_winners", winners):
+        con.execute(
+            f"UPDATE {versions} SET telt = (bestand, regel) IN (SELECT (bestand, regel) FROM _winners) "
+            f"WHERE {id_col} IN (SELECT {id_col} FROM _ids)"
+        )
+    after = candidates.join(winners, on=["bestand", "regel"], how="semi")
     return Partitions.of(before["datum"]) | Partitions.of(after["datum"])
 
 
-def _years(con: duckdb.DuckDBPyConnection, table: str) -> list[int]:
-    found = con.execute(f"SELECT DISTINCT year(datum) AS jaar FROM {table} ORDER BY jaar").fetchall()
-    return [int(y) for (y,) in found if y is not None]
+def _spanning(con: duckdb.DuckDBPyConnection, source: Source, files: Sequence[str], keep: pl.DataFrame) -> pl.DataFrame:
+    """Ids whose kept versions fall in more than one year (a correction that moved a record past New Year)."""
+    if not files:
+        return pl.DataFrame(schema={source.id_column: pl.String})
+    with db.registered(con, "_keep", keep):
+        return db.frame(
+            con,
+            f"SELECT {source.id_column} FROM read_parquet(?) r SEMI JOIN _keep k USING (bestand, sha256) "
+            f"GROUP BY {source.id_column} HAVING min(year(datum)) <> max(year(datum))",
+            [list(files)],
+        )
 
 
-def _merge_full(con: duckdb.DuckDBPyConnection, source: Source, files: Sequence[str], keep: pl.DataFrame) -> None:
-    """Everything staged anew, and the versions that count chosen year by year.
+def _years_in(con: duckdb.DuckDBPyConnection, files: Sequence[str]) -> list[int]:
+    if not files:
+        return []
+    found = con.execute("SELECT DISTINCT year(datum) FROM read_parquet(?) ORDER BY 1", [list(files)]).fetchall()
+    return [int(year) for (year,) in found if year is not None]
+
+
+def _rebuild(
+    con: duckdb.DuckDBPyConnection, source: Source, files: Sequence[str], keep: pl.DataFrame
+) -> Iterator[tuple[int, pl.DataFrame]]:
+    """Stage everything anew and decide every id, a year at a time; yields each year's records.
 
     A record whose versions all fall in one year is decided within that year; the few whose versions
-    span years (a correction that moved an appointment past New Year) are decided once, together."""
+    span years are decided once, together, up front. Memory holds one year of one source."""
     con.execute(f"DELETE FROM {source.versions_table}")
-    con.execute(f"DELETE FROM {source.current_table}")
-    _stage(con, source, files, keep)
-    id_col, versions = source.id_column, source.versions_table
-    spanning = db.frame(
-        con, f"SELECT {id_col} FROM {versions} GROUP BY {id_col} HAVING min(year(datum)) <> max(year(datum))"
-    )
-    with db.registered(con, "_spanning", spanning):
-        decided = current_versions(
-            source, db.frame(con, f"SELECT v.* FROM {versions} v SEMI JOIN _spanning USING ({id_col})")
+    id_col = source.id_column
+    rows = _kept(source, files, keep)
+    spanning = _spanning(con, source, files, keep)
+    across = rows.join(spanning.lazy(), on=id_col, how="semi").collect()
+    decided = _winner_keys(source, across)
+    _insert_versions(con, source, across, _flag(source, across, decided))
+    settled = across.join(decided, on=["bestand", "regel"], how="semi")
+    for year in _years_in(con, files):
+        within = (
+            rows.filter(pl.col("datum").is_between(dt.date(year, 1, 1), dt.date(year, 12, 31)))
+            .join(spanning.lazy(), on=id_col, how="anti")
+            .collect()
         )
-        for year in _years(con, versions):
-            within = db.frame(
-                con,
-                f"SELECT v.* FROM {versions} v ANTI JOIN _spanning USING ({id_col}) WHERE datum BETWEEN ? AND ?",
-                [dt.date(year, 1, 1), dt.date(year, 12, 31)],
-            )
-            records = pl.concat([current_versions(source, within), decided.filter(pl.col("datum").dt.year() == year)])
-            db.insert(con, source.current_table, records.select(_model_columns(source)))
+        winners = _winner_keys(source, within)
+        _insert_versions(con, source, within, _flag(source, within, winners))
+        records = pl.concat(
+            [
+                within.join(winners, on=["bestand", "regel"], how="semi"),
+                settled.filter(pl.col("datum").dt.year() == year),
+            ]
+        )
+        yield year, records
 
 
 # --- figures ------------------------------------------------------------------------------------
@@ -203,22 +230,46 @@ def whole_years(years: Sequence[int]) -> Partitions:
     return Partitions.of(days)
 
 
+def _replace_year(con: duckdb.DuckDBPyConnection, source: Source, year: int, records: pl.DataFrame) -> int:
+    """Every figure partition of `year` from its records (and the look-back days before it)."""
+    parts = whole_years([year])
+    keys: dict[str, list[dt.date] | list[int]] = {
+        "dag": sorted(parts.days),
+        "maand": [year * 100 + m for m in range(1, 13)],
+        "jaar": [year],
+    }
+    for part in compute(source, records, parts):
+        db.replace_partitions(con, part.table, part.grain, keys[part.grain], part.frame)
+    return len(parts.days) + 12 + 1
+
+
+def _rebuild_figures(
+    con: duckdb.DuckDBPyConnection, source: Source, files: Sequence[str], keep: pl.DataFrame, outcome: Outcome
+) -> None:
+    """A whole backfill of one source: staged versions, the versions that count and every figure."""
+    for table in (*(source.figure_table(g) for g in ("dag", "maand", "jaar")), source.breakdown.table):
+        con.execute(f"DELETE FROM {table}")
+    tail: pl.DataFrame | None = None  # the year before, for figures that look back
+    for year, records in _rebuild(con, source, files, keep):
+        since = dt.date(year, 1, 1) - dt.timedelta(days=source.lookback_days)
+        before = [tail.filter(pl.col("datum") >= since)] if tail is not None else []
+        outcome.partitions += _replace_year(con, source, year, pl.concat([*before, records]))
+        outcome.years.add(year)
+        tail = records
+
+
 def apply(con: duckdb.DuckDBPyConnection, plan: Plan, decision: Decision, results: Sequence[ChunkResult]) -> Outcome:
     """Stage, merge and recompute every source (inside the caller's transaction)."""
     outcome = Outcome()
     for source in SOURCES.values():
         files = [str(r.rows_file) for r in results if r.source == source.name and r.rows_file is not None]
-        mine = [p for p in decision.unstage if p.split("/", 1)[0] == source.name]
         if plan.full:
-            _merge_full(con, source, files, decision.keep)
-            for table in (source.figure_table(g) for g in ("dag", "maand", "jaar")):
-                con.execute(f"DELETE FROM {table}")
-            con.execute(f"DELETE FROM {source.breakdown.table}")
-            parts = whole_years(_years(con, source.current_table))
-        else:
-            parts = _merge_incremental(con, source, files, decision.keep, mine).widened(source.lookback_days)
-            if plan.years is not None:
-                parts = parts | whole_years(plan.years)
+            _rebuild_figures(con, source, files, decision.keep, outcome)
+            continue
+        mine = [p for p in decision.unstage if p.split("/", 1)[0] == source.name]
+        parts = _merge_incremental(con, source, files, decision.keep, mine).widened(source.lookback_days)
+        if plan.years is not None:
+            parts = parts | whole_years(plan.years)
         outcome.partitions += refresh_figures(con, source, parts)
         outcome.years |= set(parts.years)
     return outcome
@@ -232,13 +283,10 @@ def erase_pseudonyms(con: duckdb.DuckDBPyConnection, before: dt.date) -> int:
     erased = 0
     for source in SOURCES.values():
         for column in source.pseudonyms:
-            for table in (source.versions_table, source.current_table):
-                found = db.first(
-                    con, f"SELECT count(*) FROM {table} WHERE datum < ? AND {column} IS NOT NULL", [before]
-                )
-                con.execute(f"UPDATE {table} SET {column} = NULL WHERE datum < ? AND {column} IS NOT NULL", [before])
-                if table == source.versions_table and found:
-                    erased += int(found[0])
+            table = source.versions_table
+            found = db.first(con, f"SELECT count(*) FROM {table} WHERE datum < ? AND {column} IS NOT NULL", [before])
+            con.execute(f"UPDATE {table} SET {column} = NULL WHERE datum < ? AND {column} IS NOT NULL", [before])
+            erased += int(found[0]) if found else 0
     return erased
 
 

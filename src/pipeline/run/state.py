@@ -1,8 +1,9 @@
 """The private state database (`<warehouse>.state.duckdb`): its tables, its personal-data key, its version.
 
 Generic tables come from `state.sql`; each source's tables are made from its declarations:
-`<bron>_versies` (grain: one row per valid row of an accepted delivery, (bestand, regel)),
-`<bron>_actueel` (grain: one row per record, the source's id: the version that counts) and its
+`<bron>_versies` (grain: one row per valid row of a counted delivery, (bestand, regel); `telt` marks
+the one version per id that counts), the view `<bron>_actueel` (grain: one row per record, the
+source's id: the version that counts) and its
 figure tables (grain: one row per period, or per day and combination for the breakdown).
 """
 
@@ -23,7 +24,7 @@ from pipeline.run.figures import compute
 from pipeline.sources import SOURCES
 
 # Raised whenever the layout of the state database changes; an older database is rebuilt by a backfill.
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 
 
 class PipelineError(Exception):
@@ -70,6 +71,10 @@ def check_version(con: duckdb.DuckDBPyConnection, rebuilding: bool) -> None:
             f"the state database was made by another version of the pipeline (layout {found or 1}, this one "
             f"{SCHEMA_VERSION}); run 'pipeline backfill' once to rebuild it from the deliveries"
         )
+    for (view,) in con.execute(
+        "SELECT view_name FROM duckdb_views() WHERE database_name = current_database() AND NOT internal"
+    ).fetchall():
+        con.execute(f'DROP VIEW "{view}"')
     for (table,) in con.execute(
         "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() AND table_name <> 'meta'"
     ).fetchall():
@@ -83,9 +88,12 @@ def _ensure_source_tables(con: duckdb.DuckDBPyConnection) -> None:
         if db.table_exists(con, source.breakdown.table):  # the last one a source creates
             continue
         rows = pl.DataFrame(schema=polars_schema(source.model) | {"datum": pl.Date})
-        for table in (source.versions_table, source.current_table):
-            with db.registered(con, "_rows", rows):
-                con.execute(f"CREATE TABLE IF NOT EXISTS {table} AS SELECT * FROM _rows LIMIT 0")
+        with db.registered(con, "_rows", rows.with_columns(pl.lit(False).alias("telt"))):
+            con.execute(f"CREATE TABLE IF NOT EXISTS {source.versions_table} AS SELECT * FROM _rows LIMIT 0")
+        con.execute(
+            f"CREATE VIEW IF NOT EXISTS {source.current_table} AS "
+            f"SELECT * EXCLUDE (telt) FROM {source.versions_table} WHERE telt"
+        )
         for part in compute(source, rows, Partitions.of([])):
             db.replace_partitions(con, part.table, part.grain, [], part.frame)
 
