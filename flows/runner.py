@@ -4,7 +4,7 @@ deliveries on a Dask cluster, or one task that spreads the chunks over local pro
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 from prefect import task
@@ -25,14 +25,18 @@ class PrefectRunner(Runner):
     def __init__(self, workers: int = 1, distributed: bool = False) -> None:
         super().__init__(None, workers)
         self.distributed = distributed
+        self.local = Runner(None, workers)
 
     # Inputs are DataFrames and a DuckDB connection: nothing to cache on, and hashing them fails.
     def step(self, name: str, fn: Callable[..., T], *args: Any) -> T:
         return task(name=name, cache_policy=NO_CACHE)(fn)(*args)
 
+    def stream(self, name: str, fn: Callable[[A], T], calls: Sequence[A]) -> Iterator[T]:
+        yield from self.each(name, fn, calls)
+
     def each(self, name: str, fn: Callable[[A], T], calls: Sequence[A]) -> list[T]:
         if not self.distributed:
-            return self.step(name, super().each, name, fn, calls)
+            return self.step(name, self.local.each, name, fn, calls)
         as_task = task(name=name, cache_policy=NO_CACHE)(fn)
         futures = [
             as_task.with_options(task_run_name=f"{name} {getattr(call, 'chunk_id', index)}").submit(call)

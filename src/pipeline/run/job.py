@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
-from collections.abc import Iterable, Sequence
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import suppress
 from pathlib import Path
 
@@ -36,6 +37,7 @@ from pipeline.run.plan import BACKFILL, Plan, make_plan
 from pipeline.run.read import FILE_SCHEMA, QUARANTINE_SCHEMA, ChunkResult, ChunkTask, chunks, read_chunk
 from pipeline.run.runner import Progress, Runner
 from pipeline.run.state import PipelineError
+from pipeline.sources import SOURCES
 
 MB = 1 << 20
 
@@ -83,20 +85,46 @@ def _quarantine(results: Sequence[ChunkResult]) -> pl.DataFrame:
 
 
 def commit(
-    con: duckdb.DuckDBPyConnection, settings: Settings, plan: Plan, results: list[ChunkResult], summary: RunSummary
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    plan: Plan,
+    results: Iterable[ChunkResult],
+    expected: Mapping[str, int],
+    summary: RunSummary,
 ) -> RunSummary:
-    """Stage, merge and aggregate every source and record the deliveries, in one transaction."""
+    """Stage, merge and aggregate every source and record the deliveries, in one transaction.
+
+    `results` may still be coming in (`expected` chunks per source): a source is staged as soon as
+    all its chunks are read, while the readers go on with the next source."""
     now = dt.datetime.now(dt.UTC)
-    quarantine = _quarantine(results)
-    unreadable = [(path, reason) for r in results for path, reason in r.unreadable]
-    decision = stage.decide(plan, _read_files(plan, results))
-    landing = {path: Identity(e.size, e.mtime_ns) for path, e in plan.landing.items()}
-    not_read = [(n.path, GENEGEERD, n.reason) for n in plan.notices if n.kind == "genegeerd"]
-    not_read += [(n.path, OVERGESLAGEN, n.reason) for n in plan.notices if n.kind == "overgeslagen"]
-    not_read += [(path, OVERGESLAGEN, reason) for path, reason in unreadable]
-    archive.sync()  # the blobs the readers kept are on disk before the ledger refers to them
+    done: list[ChunkResult] = []
+    waiting = dict(expected)
+    outcome = stage.Outcome()
+    decisions: list[stage.Decision] = []
+
+    def stage_source(name: str) -> None:
+        mine = [r for r in done if r.source == name]
+        decision = stage.decide(plan, _read_files(plan, mine))
+        stage.apply_source(con, plan, decision, SOURCES[name], mine, outcome)
+        decisions.append(decision)
+
     with db.transaction(con):
-        outcome = stage.apply(con, plan, decision, results)
+        for result in results:
+            done.append(result)
+            waiting[result.source] -= 1
+            if waiting[result.source] == 0:
+                stage_source(result.source)
+        for name in SOURCES:
+            if name not in expected:
+                stage_source(name)
+        decision = stage.Decision.combine(decisions)
+        quarantine = _quarantine(done)
+        unreadable = [(path, reason) for r in done for path, reason in r.unreadable]
+        landing = {path: Identity(e.size, e.mtime_ns) for path, e in plan.landing.items()}
+        not_read = [(n.path, GENEGEERD, n.reason) for n in plan.notices if n.kind == "genegeerd"]
+        not_read += [(n.path, OVERGESLAGEN, n.reason) for n in plan.notices if n.kind == "overgeslagen"]
+        not_read += [(path, OVERGESLAGEN, reason) for path, reason in unreadable]
+        archive.sync()  # the blobs the readers kept are on disk before the ledger refers to them
         record_quarantine(con, decision.ledger, quarantine)
         record_deliveries(con, plan.run_id, now, decision.ledger, decision.superseded, landing, not_read)
         summary.partitions, summary.years_recomputed = outcome.partitions, sorted(outcome.years)
@@ -105,7 +133,7 @@ def commit(
             summary.retention_days = settings.retention_days
             summary.pseudonyms_removed = stage.erase_pseudonyms(con, horizon)
         _summarise(summary, plan, decision.ledger, quarantine, unreadable)
-        summary.rows_valid = sum(r.rows for r in results)
+        summary.rows_valid = sum(r.rows for r in done)
         checks.reconcile(con)
         record_run(con, summary)
     return summary
@@ -156,8 +184,12 @@ def run(
         summary = RunSummary(plan.run_id, kind, dt.datetime.now(dt.UTC))
         stage_dir = settings.staging_dir / plan.run_id
         try:
-            results = runner.each("read", read_chunk, tasks(settings, plan, key)) if plan.items else []
-            runner.step("commit", commit, con, settings, plan, results, summary)
+            chunked = tasks(settings, plan, key)
+            expected = Counter(task.source for task in chunked)
+            # Sources in the registry's order: the writer stages one while the readers read the next.
+            chunked.sort(key=lambda task: list(SOURCES).index(task.source))
+            results = runner.stream("read", read_chunk, chunked)
+            runner.step("commit", commit, con, settings, plan, results, expected, summary)
             summary.status = VOLTOOID
         except Exception as problem:
             summary.status, summary.message = MISLUKT, f"{type(problem).__name__}: {problem}"[:1000]

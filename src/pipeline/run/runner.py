@@ -4,7 +4,7 @@ Prefect tasks (the flows pass their own runner, which may hand the reading to a 
 from __future__ import annotations
 
 import multiprocessing
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any, TypeVar
 
@@ -14,7 +14,7 @@ A = TypeVar("A")
 
 
 class Runner:
-    """Runs the steps of a job in this process; `each` spreads independent calls over `workers`
+    """Runs the steps of a job in this process; `stream` spreads independent calls over `workers`
     processes (Polars and the readers release the GIL only in part, so threads would queue)."""
 
     def __init__(self, progress: Progress | None = None, workers: int = 1) -> None:
@@ -28,23 +28,42 @@ class Runner:
         if self.progress:
             self.progress(name, done, total)
 
-    def each(self, name: str, fn: Callable[[A], T], calls: Sequence[A]) -> list[T]:
-        """`fn(call)` for every call, in the order given. Results must be picklable."""
+    def stream(self, name: str, fn: Callable[[A], T], calls: Sequence[A]) -> Iterator[T]:
+        """`fn(call)` for every call, yielded as each completes, so the caller can go on with the first
+        results while the rest are computed. Calls and results must be picklable."""
         self._report(name, 0, len(calls))
         if self.workers <= 1 or len(calls) <= 1:
-            results = []
             for done, call in enumerate(calls, 1):
-                results.append(fn(call))
+                yield fn(call)
                 self._report(name, done, len(calls))
-            return results
+            return
         # forkserver: workers start from a clean process, never from a copy of one with Polars' threads;
-        # the server imports the main module and the readers once, and every worker inherits them.
+        # the server imports the main module and the readers once, and every worker inherits them
+        # (so a script that runs the pipeline needs the usual `if __name__ == "__main__":` guard).
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["__main__", "pipeline.run.read"])
-        found: dict[int, T] = {}
-        with ProcessPoolExecutor(max_workers=min(self.workers, len(calls)), mp_context=context) as pool:
-            futures = {pool.submit(fn, call): index for index, call in enumerate(calls)}
+        pool = ProcessPoolExecutor(max_workers=min(self.workers, len(calls)), mp_context=context)
+        try:
+            futures = [pool.submit(fn, call) for call in calls]
             for done, future in enumerate(as_completed(futures), 1):
-                found[futures[future]] = future.result()
+                yield future.result()
                 self._report(name, done, len(calls))
-        return [found[i] for i in range(len(calls))]
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)  # a failure stops what has not started
+
+    def each(self, name: str, fn: Callable[[A], T], calls: Sequence[A]) -> list[T]:
+        """`fn(call)` for every call; the results in the order of the calls."""
+        indexed = [(index, call) for index, call in enumerate(calls)]
+        found = dict(self.stream(name, _Indexed(fn), indexed))
+        return [found[index] for index in range(len(calls))]
+
+
+class _Indexed:
+    """`fn` that returns its call's index with its result (picklable, unlike a closure)."""
+
+    def __init__(self, fn: Callable[[Any], Any]) -> None:
+        self.fn = fn
+
+    def __call__(self, indexed: tuple[int, Any]) -> tuple[int, Any]:
+        index, call = indexed
+        return index, self.fn(call)

@@ -30,12 +30,21 @@ from pipeline.sources import SOURCES
 
 @dataclass
 class Decision:
-    """What a run changes in what counts, per source."""
+    """What a run changes in what counts (for one source, or combined)."""
 
     keep: pl.DataFrame  # (bestand, sha256) read in this run that count from now on
     unstage: list[str]  # paths whose staged rows go (replaced, read again, or no longer counting)
     ledger: pl.DataFrame  # one row per delivery read, with the status it now has
     superseded: pl.DataFrame  # (bestand, sha256) counted before, not read, now replaced
+
+    @staticmethod
+    def combine(parts: Sequence[Decision]) -> Decision:
+        return Decision(
+            pl.concat([p.keep for p in parts]),
+            [path for p in parts for path in p.unstage],
+            pl.concat([p.ledger for p in parts], how="diagonal_relaxed"),
+            pl.concat([p.superseded for p in parts]),
+        )
 
 
 @dataclass
@@ -258,21 +267,24 @@ def _rebuild_figures(
         tail = records
 
 
-def apply(con: duckdb.DuckDBPyConnection, plan: Plan, decision: Decision, results: Sequence[ChunkResult]) -> Outcome:
-    """Stage, merge and recompute every source (inside the caller's transaction)."""
-    outcome = Outcome()
-    for source in SOURCES.values():
-        files = [str(r.rows_file) for r in results if r.source == source.name and r.rows_file is not None]
-        if plan.full:
-            _rebuild_figures(con, source, files, decision.keep, outcome)
-            continue
-        mine = [p for p in decision.unstage if p.split("/", 1)[0] == source.name]
-        parts = _merge_incremental(con, source, files, decision.keep, mine).widened(source.lookback_days)
-        if plan.years is not None:
-            parts = parts | whole_years(plan.years)
-        outcome.partitions += refresh_figures(con, source, parts)
-        outcome.years |= set(parts.years)
-    return outcome
+def apply_source(
+    con: duckdb.DuckDBPyConnection,
+    plan: Plan,
+    decision: Decision,
+    source: Source,
+    results: Sequence[ChunkResult],
+    outcome: Outcome,
+) -> None:
+    """Stage, merge and recompute one source (inside the caller's transaction)."""
+    files = [str(r.rows_file) for r in results if r.rows_file is not None]
+    if plan.full:
+        _rebuild_figures(con, source, files, decision.keep, outcome)
+        return
+    parts = _merge_incremental(con, source, files, decision.keep, decision.unstage).widened(source.lookback_days)
+    if plan.years is not None:
+        parts = parts | whole_years(plan.years)
+    outcome.partitions += refresh_figures(con, source, parts)
+    outcome.years |= set(parts.years)
 
 
 def erase_pseudonyms(con: duckdb.DuckDBPyConnection, before: dt.date) -> int:
