@@ -82,8 +82,9 @@ class DeliveryCalendar:
 
     def open_days(self, first: dt.date, last: dt.date, closed: ClosedDays) -> list[dt.date]:
         """Every open day from `first` to `last`, both included."""
+        shut = closed.in_years(range(first.year, last.year + 1)) if self.closes_on_holidays else set()
         days = (first + dt.timedelta(days=i) for i in range((last - first).days + 1))
-        return [d for d in days if self.is_open(d, closed)]
+        return [d for d in days if d.weekday() in self.open_weekdays and d not in shut]
 
 
 _CACHE: dict[int, holidays.HolidayBase] = {}

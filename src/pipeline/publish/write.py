@@ -73,14 +73,15 @@ def _write(path: Path, con: duckdb.DuckDBPyConnection, tables: dict[str, pl.Data
         out.execute(db.sql_file(__package__, "publish.sql"))
         for source in SOURCES.values():
             out.execute(source.views())
+        comments = []  # one script: a statement per call costs more than the statement
         for view, text in definitions.view_comments().items():
-            out.execute(f"COMMENT ON VIEW {view} IS {_comment(text)}")
+            comments.append(f"COMMENT ON VIEW {view} IS {_comment(text)};")
             for (column,) in out.execute(
                 "SELECT column_name FROM duckdb_columns() WHERE table_name = ? AND schema_name = 'main'", [view]
             ).fetchall():
-                out.execute(
-                    f'COMMENT ON COLUMN {view}."{column}" IS {_comment(definitions.column_comment(view, column))}'
-                )
+                text = definitions.column_comment(view, column)
+                comments.append(f'COMMENT ON COLUMN {view}."{column}" IS {_comment(text)};')
+        out.execute("\n".join(comments))
         out.execute("CHECKPOINT")
     finally:
         out.close()

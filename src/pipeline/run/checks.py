@@ -3,15 +3,20 @@
 - rows in = counted + quarantined + duplicates: every row of an accepted delivery is either a
   staged version or in the quarantine, and every staged version is either its record's current
   version or a duplicate superseded by it;
-- one current record per id (the grain of `<bron>_actueel`);
+- exactly one version counts per id (the grain of `<bron>_actueel`), checked for every id after a
+  backfill and for the ids a nightly run touched;
 - days add up to months, and months to years, for every count.
 """
 
 from __future__ import annotations
 
-import duckdb
+from collections.abc import Mapping
 
-from pipeline.core.db import first
+import duckdb
+import polars as pl
+
+from pipeline.core.contract import Source
+from pipeline.core.db import first, registered
 from pipeline.sources import SOURCES
 
 
@@ -24,7 +29,8 @@ def _count(con: duckdb.DuckDBPyConnection, query: str) -> int:
     return int(found[0]) if found else 0
 
 
-def reconcile(con: duckdb.DuckDBPyConnection) -> None:
+def reconcile(con: duckdb.DuckDBPyConnection, touched: Mapping[str, pl.Series] | None = None) -> None:
+    """Check the invariants; the grain only for the ids a run `touched` per source (None: every id)."""
     for source in SOURCES.values():
         delivered, invalid = first(
             con,
@@ -38,34 +44,54 @@ def reconcile(con: duckdb.DuckDBPyConnection) -> None:
             [source.name, source.name],
         ) or (0, 0)
         staged = _count(con, f"SELECT count(*) FROM {source.versions_table}")
-        counted = _count(con, f"SELECT count(*) FROM {source.current_table}")
         if delivered != staged + invalid:
             raise ReconciliationError(
                 f"{source.name}: {delivered} rows delivered in accepted files, "
                 f"but {staged} staged + {invalid} quarantined"
             )
-        if counted > staged:
-            raise ReconciliationError(f"{source.name}: {counted} current records from only {staged} staged versions")
-        ids = _count(con, f"SELECT count(DISTINCT {source.id_column}) FROM {source.current_table}")
-        if ids != counted:
-            raise ReconciliationError(f"{source.name}: {counted} current records for {ids} ids: the grain is broken")
-        for column in source.additive:
-            for finer, coarser, keys in (
-                (
-                    source.figure_table("dag"),
-                    source.figure_table("maand"),
-                    "year(datum) AS jaar, month(datum) AS maand",
-                ),
-                (source.figure_table("maand"), source.figure_table("jaar"), "jaar"),
-            ):
-                group = "jaar, maand" if "maand" in keys else "jaar"
-                off = _count(
-                    con,
-                    f"""
-                    SELECT count(*) FROM (SELECT {keys}, sum({column}) AS s FROM {finer} GROUP BY ALL) f
-                    FULL JOIN (SELECT {group}, {column} AS s FROM {coarser}) c USING ({group})
-                    WHERE coalesce(f.s, 0) <> coalesce(c.s, 0)
-                    """,
-                )
-                if off:
-                    raise ReconciliationError(f"{finer}.{column} does not add up to {coarser} in {off} periods")
+        _check_grain(con, source, None if touched is None else touched.get(source.name))
+        _check_sums(con, source)
+
+
+def _check_grain(con: duckdb.DuckDBPyConnection, source: Source, ids: pl.Series | None) -> None:
+    """Exactly one counting version per id that has versions: none lost, none counted twice."""
+    if ids is not None and ids.is_empty():
+        return
+    id_col = source.id_column
+    where = f"SEMI JOIN _ids USING ({id_col})" if ids is not None else ""
+    query = (
+        f"SELECT count(*) FROM (SELECT {id_col}, count(*) FILTER (telt) AS n FROM {source.versions_table} v "
+        f"{where} GROUP BY {id_col}) WHERE n <> 1"
+    )
+    if ids is None:
+        off = _count(con, query)
+    else:
+        with registered(con, "_ids", ids.unique().to_frame(id_col)):
+            off = _count(con, query)
+    if off:
+        raise ReconciliationError(f"{source.name}: {off} ids do not have exactly one version that counts")
+
+
+def _check_sums(con: duckdb.DuckDBPyConnection, source: Source) -> None:
+    """Days add up to months and months to years, for every count, in one query per level."""
+    columns = source.additive
+    if not columns:
+        return
+    for finer, coarser, keys, group in (
+        (
+            source.figure_table("dag"),
+            source.figure_table("maand"),
+            "year(datum) AS jaar, month(datum) AS maand",
+            "jaar, maand",
+        ),
+        (source.figure_table("maand"), source.figure_table("jaar"), "jaar", "jaar"),
+    ):
+        sums = ", ".join(f"sum({c}) AS {c}" for c in columns)
+        differs = " OR ".join(f"coalesce(f.{c}, 0) <> coalesce(c.{c}, 0)" for c in columns)
+        off = _count(
+            con,
+            f"SELECT count(*) FROM (SELECT {keys}, {sums} FROM {finer} GROUP BY ALL) f "
+            f"FULL JOIN (SELECT {group}, {', '.join(columns)} FROM {coarser}) c USING ({group}) WHERE {differs}",
+        )
+        if off:
+            raise ReconciliationError(f"{finer} does not add up to {coarser} in {off} periods")

@@ -134,7 +134,7 @@ def commit(
             summary.pseudonyms_removed = stage.erase_pseudonyms(con, horizon)
         _summarise(summary, plan, decision.ledger, quarantine, unreadable)
         summary.rows_valid = sum(r.rows for r in done)
-        checks.reconcile(con)
+        checks.reconcile(con, None if plan.full else outcome.touched)
         record_run(con, summary)
     return summary
 

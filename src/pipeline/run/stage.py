@@ -51,6 +51,7 @@ class Decision:
 class Outcome:
     partitions: int = 0
     years: set[int] = field(default_factory=set)
+    touched: dict[str, pl.Series] = field(default_factory=dict)  # per source, the ids decided again
 
 
 def decide(plan: Plan, files: pl.DataFrame) -> Decision:
@@ -126,7 +127,7 @@ def _flag(source: Source, versions: pl.DataFrame, winners: pl.DataFrame) -> pl.S
 
 def _merge_incremental(
     con: duckdb.DuckDBPyConnection, source: Source, files: Sequence[str], keep: pl.DataFrame, unstage: list[str]
-) -> Partitions:
+) -> tuple[Partitions, pl.Series]:
     """Replace the staged rows of `unstage`, add the kept rows, and decide again which version counts
     for every id they touch; the days touched are those of the records before and after."""
     id_col, versions = source.id_column, source.versions_table
@@ -139,7 +140,7 @@ def _merge_incremental(
         before = db.ids_in(con, source.current_table, id_col, ids)
         con.execute(f"DELETE FROM {versions} WHERE bestand IN (SELECT bestand FROM _unstage)")
     if ids.is_empty():
-        return Partitions.of([])
+        return Partitions.of([]), ids
     _insert_versions(con, source, new_rows, pl.Series([False] * new_rows.height, dtype=pl.Boolean))
     candidates = db.ids_in(con, versions, id_col, ids)
     winners = _winner_keys(source, candidates)
@@ -149,7 +150,7 @@ def _merge_incremental(
             f"WHERE {id_col} IN (SELECT {id_col} FROM _ids)"
         )
     after = candidates.join(winners, on=["bestand", "regel"], how="semi")
-    return Partitions.of(before["datum"]) | Partitions.of(after["datum"])
+    return Partitions.of(before["datum"]) | Partitions.of(after["datum"]), ids
 
 
 def _spanning(con: duckdb.DuckDBPyConnection, source: Source, files: Sequence[str], keep: pl.DataFrame) -> pl.DataFrame:
@@ -280,7 +281,8 @@ def apply_source(
     if plan.full:
         _rebuild_figures(con, source, files, decision.keep, outcome)
         return
-    parts = _merge_incremental(con, source, files, decision.keep, decision.unstage).widened(source.lookback_days)
+    merged, outcome.touched[source.name] = _merge_incremental(con, source, files, decision.keep, decision.unstage)
+    parts = merged.widened(source.lookback_days)
     if plan.years is not None:
         parts = parts | whole_years(plan.years)
     outcome.partitions += refresh_figures(con, source, parts)
@@ -305,6 +307,7 @@ def erase_pseudonyms(con: duckdb.DuckDBPyConnection, before: dt.date) -> int:
 def withdraw(con: duckdb.DuckDBPyConnection, source: Source, path: str) -> Partitions:
     """Take a delivery's rows out of what counts and recompute what they touched."""
     empty = pl.DataFrame(schema={"bestand": pl.String, "sha256": pl.String})
-    parts = _merge_incremental(con, source, [], empty, [path]).widened(source.lookback_days)
+    merged, _ = _merge_incremental(con, source, [], empty, [path])
+    parts = merged.widened(source.lookback_days)
     refresh_figures(con, source, parts)
     return parts
