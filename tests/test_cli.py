@@ -1,5 +1,6 @@
 """The `pipeline` command on its own: run as a process the way cron runs it, exit codes, messages on
-stderr, the report on stdout in Dutch number format."""
+stderr, the report on stdout in Dutch number format; wrong arguments and settings refused in one
+line before anything is touched (in-process, with typer's runner)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from typer.testing import CliRunner
+
+from pipeline.cli import app
 from tests.conftest import APPT_HEADER, PII_KEY, Landing, appointment, utrecht_calls
 
 
@@ -50,3 +54,35 @@ def test_cli_missing_landing_folder_fails_with_one_line(tmp_path: Path) -> None:
     assert len(lines) == 1, lines
     assert str(missing) in lines[0] and "does not exist" in lines[0]
     assert not (tmp_path / "wh" / "w.duckdb").exists()
+
+
+def test_backfill_from_after_to_is_refused_before_anything_is_touched(tmp_path: Path) -> None:
+    warehouse = tmp_path / "wh" / "w.duckdb"
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    done = CliRunner().invoke(
+        app, ["backfill", "--raw", str(raw), "--warehouse", str(warehouse), "--from", "2021", "--to", "2020"]
+    )
+    assert done.exit_code == 1
+    assert "--from 2021 is after --to 2020" in done.output
+    assert not warehouse.parent.exists()
+
+
+def test_a_bad_setting_is_named_in_one_line(tmp_path: Path) -> None:
+    done = CliRunner().invoke(
+        app,
+        ["backfill", "--raw", str(tmp_path), "--warehouse", str(tmp_path / "w.duckdb")],
+        env={"PIPELINE_MAX_INVALID_SHARE": "veel", "PIPELINE_PII_KEY": PII_KEY},
+    )
+    assert done.exit_code == 1
+    assert done.output.strip().startswith("pipeline: setting PIPELINE_MAX_INVALID_SHARE:")
+    assert len(done.output.strip().splitlines()) == 1
+
+
+def test_generate_refuses_a_bad_targets_table_naming_file_and_line(tmp_path: Path) -> None:
+    targets = tmp_path / "doelen.csv"
+    targets.write_text("jaar,reisdocumenten_thuisbezorgd,geboorteaangiften_digitaal\n2020,veel,3\n", encoding="utf-8")
+    done = CliRunner().invoke(app, ["generate", "--targets", str(targets), "--out", str(tmp_path / "raw")])
+    assert done.exit_code == 1
+    assert f"{targets}:2: reisdocumenten_thuisbezorgd must be a whole number" in done.output.replace("\n", "")
+    assert not (tmp_path / "raw").exists()
