@@ -49,14 +49,18 @@ class ZaakVersieRij(pa.DataFrameModel):
 
     @pa.check("afgerond_op_geleverd", name="afgerond_op_bij_status")
     def _completion_exactly_when_completed(cls, data: pa.PolarsData) -> pl.LazyFrame:
-        # Only judged on a known status, so one bad value is reported once.
+        # Only judged on a known status, so one bad value is reported once (an unknown status is
+        # kept as delivered, not null, so that the quarantine can show it).
         completed = pl.col("status") == AFGEROND
-        return data.lazyframe.select((pl.col("afgerond_op_geleverd") == completed).fill_null(True))
+        known = pl.col("status").is_in(STATUSSEN)
+        return data.lazyframe.select((~known | (pl.col("afgerond_op_geleverd") == completed)).fill_null(True))
 
     @pa.check("kanaal", name="thuisbezorgd_alleen_documenten")
     def _home_delivery_only_documents(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        # Only judged on a known case type, so an unknown one is reported once, as unknown.
         home = pl.col("kanaal") == "thuisbezorgd"
-        return data.lazyframe.select((~home | pl.col("zaaktype").is_in(THUISBEZORGBAAR)).fill_null(True))
+        known = pl.col("zaaktype").is_in(ZAAKTYPEN)
+        return data.lazyframe.select((~home | ~known | pl.col("zaaktype").is_in(THUISBEZORGBAAR)).fill_null(True))
 
     class Config:
         strict = True

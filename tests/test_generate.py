@@ -11,6 +11,8 @@ import datetime as dt
 import hashlib
 import io
 import re
+import subprocess
+import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +25,7 @@ from pipeline.sample import GenerateSummary, generate, load_targets
 
 TZ = ZoneInfo("Europe/Amsterdam")
 BOM = b"\xef\xbb\xbf"
-NAME = re.compile(r"^(afspraken|telefonie)_(\d{8})(_[^.]+)?\.csv$")
+NAME = re.compile(r"^(afspraken|telefonie|zaken)_(\d{8})(_[^.]+)?\.csv$")
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(Z|[+-]\d\d:\d\d)$")
 NUMBERS = {
     "14030": "14030",
@@ -40,8 +42,21 @@ OUTCOMES = {"beantwoord", "verbroken", "doorgeschakeld"}
 STATUSES = {"gepland", "verschenen", "niet verschenen", "geannuleerd"}
 CHANNELS = {"balie", "video", "telefoon"}
 COUNTED_LOCATIONS = {"Stadskantoor", "Wijkservicecentrum Vleuten-De Meern"}
+CASE_TYPES = {"reisdocument", "rijbewijs", "geboorteaangifte", "verhuizing", "uittreksel"}
+CASE_CHANNELS = {"balie", "thuisbezorgd", "digitaal", "post"}
+CASE_STATUSES = {"aangevraagd", "afgerond", "ingetrokken"}
+DELIVERED_HOME = {"reisdocument", "rijbewijs"}
 CALL_REQUIRED = ("gesprek_id", "starttijd", "nummer", "keuze", "wachtrij", "afhandeling", "wachttijd", "gespreksduur")
 APPT_REQUIRED = ("afspraak_id", "locatie", "kanaal", "product", "datum", "tijd", "status", "gewijzigd")
+CASE_REQUIRED = ("zaak_id", "zaaktype", "kanaal", "status", "afgerond_op", "gewijzigd")
+TARGET_COLUMNS = (
+    "baliebezoeken_met_afspraak",
+    "telefoontjes_gemeente",
+    "telefoontjes_14030",
+    "bereikbaarheid_pct",
+    "reisdocumenten_thuisbezorgd",
+    "geboorteaangiften_digitaal",
+)
 
 
 class Call(NamedTuple):
@@ -55,6 +70,14 @@ class Version(NamedTuple):
     changed: dt.datetime
     year: int
     location: str
+    channel: str
+    status: str
+
+
+class Case(NamedTuple):
+    changed: dt.datetime
+    done_year: int | None  # local year of afgerond_op
+    kind: str
     channel: str
     status: str
 
@@ -73,6 +96,8 @@ class Figures:
     calls: Counter[int] = field(default_factory=Counter)
     calls_14030: Counter[int] = field(default_factory=Counter)
     answered: Counter[int] = field(default_factory=Counter)
+    documents_home: Counter[int] = field(default_factory=Counter)
+    births_online: Counter[int] = field(default_factory=Counter)
     files: dict[str, FileStats] = field(default_factory=dict)
     invalid_reasons: Counter[str] = field(default_factory=Counter)
     noise: Counter[str] = field(default_factory=Counter)
@@ -181,6 +206,35 @@ def _appointment(rec: dict[str, str] | None) -> tuple[str, Version] | str:
     return rec["afspraak_id"], Version(changed, day.year, rec["locatie"], rec["kanaal"], status)
 
 
+def _case(rec: dict[str, str] | None) -> tuple[str, Case] | str:
+    if rec is None:
+        return "zaken: field count"
+    if not rec["zaak_id"]:
+        return "zaken: empty id"
+    kind, channel, status = (rec[c].lower() for c in ("zaaktype", "kanaal", "status"))
+    if kind not in CASE_TYPES:
+        return "zaken: zaaktype"
+    if channel not in CASE_CHANNELS:
+        return "zaken: kanaal"
+    if status not in CASE_STATUSES:
+        return "zaken: status"
+    changed = _moment(rec["gewijzigd"])
+    if changed is None:
+        return "zaken: gewijzigd"
+    done = _moment(rec["afgerond_op"]) if rec["afgerond_op"] else None
+    if rec["afgerond_op"] and done is None:
+        return "zaken: afgerond_op"
+    if (done is not None) != (status == "afgerond"):
+        return "zaken: afgerond_op exactly when afgerond"
+    if channel == "thuisbezorgd" and kind not in DELIVERED_HOME:
+        return "zaken: thuisbezorgd"
+    return rec["zaak_id"], Case(changed, done.astimezone(TZ).year if done else None, kind, channel, status)
+
+
+REQUIRED = {"telefonie": CALL_REQUIRED, "afspraken": APPT_REQUIRED, "zaken": CASE_REQUIRED}
+PARSE = {"telefonie": _call, "afspraken": _appointment, "zaken": _case}
+
+
 def check(raw: Path, max_invalid_share: float = 0.05) -> Figures:
     """Figures from a landing folder by the spec's rules (files in name order, then path)."""
     figures = Figures()
@@ -191,19 +245,21 @@ def check(raw: Path, max_invalid_share: float = 0.05) -> Figures:
     assert not [p for p in raw.rglob("*.csv") if not NAME.match(p.name)]
     calls: dict[str, tuple[Call, str]] = {}
     versions: dict[str, tuple[Version, str]] = {}
+    cases: dict[str, tuple[Case, str]] = {}
     for path in files:
         data = path.read_bytes()
         stats = FileStats(encoding=_decode(data)[1], crlf=b"\r\n" in data)
         figures.files[path.relative_to(raw).as_posix()] = stats
-        is_calls = path.name.startswith("telefonie_")
-        records = _records(path, CALL_REQUIRED if is_calls else APPT_REQUIRED, stats)
-        parsed: list[tuple[str, Call | Version] | str] = [_call(r) if is_calls else _appointment(r) for r in records]
+        source = NAME.match(path.name)[1]  # type: ignore[index]
+        is_calls = source == "telefonie"
+        records = _records(path, REQUIRED[source], stats)
+        parsed: list[tuple[str, Call | Version | Case] | str] = [PARSE[source](r) for r in records]
         bad = [p for p in parsed if isinstance(p, str)]
         stats.invalid = len(bad)
         figures.invalid_reasons.update(bad)
         if stats.rows and stats.invalid / stats.rows > max_invalid_share:
             continue  # the whole file is rejected
-        seen_here: dict[str, Call | Version] = {}
+        seen_here: dict[str, Call | Version | Case] = {}
         for item in parsed:
             if isinstance(item, str):
                 continue
@@ -219,6 +275,14 @@ def check(raw: Path, max_invalid_share: float = 0.05) -> Figures:
                     same = earlier[0] == value
                     figures.noise["call in a later file" if same else "call changed by a later file"] += 1
                 calls[key] = (value, path.name)  # files come in name order: the last one wins
+            elif isinstance(value, Case):
+                known = cases.get(key)
+                if known is not None and value.changed < known[0].changed:
+                    figures.noise["zaken: older version in a later file"] += 1
+                if known is not None and value.changed == known[0].changed and known[1] != path.name:
+                    figures.noise["zaken: same gewijzigd in a later file"] += 1
+                if known is None or value.changed >= known[0].changed:  # on a tie the later file wins
+                    cases[key] = (value, path.name)
             else:
                 best = versions.get(key)
                 if best is not None and value.changed < best[0].changed:
@@ -235,13 +299,20 @@ def check(raw: Path, max_invalid_share: float = 0.05) -> Figures:
     for version, _ in versions.values():
         if version.status == "verschenen" and version.channel == "balie" and version.location in COUNTED_LOCATIONS:
             figures.visits[version.year] += 1
+    for case, _ in cases.values():
+        if case.status == "afgerond" and case.done_year is not None:
+            figures.documents_home[case.done_year] += (case.kind, case.channel) == ("reisdocument", "thuisbezorgd")
+            figures.births_online[case.done_year] += (case.kind, case.channel) == ("geboorteaangifte", "digitaal")
     return figures
 
 
-def _targets(tmp_path: Path, rows: list[tuple[int, int, int, int, int]]) -> Path:
-    path = tmp_path / "targets.csv"
-    lines = ["jaar,baliebezoeken_met_afspraak,telefoontjes_gemeente,telefoontjes_14030,bereikbaarheid_pct"]
-    lines += [",".join(map(str, row)) for row in rows]
+def _targets(tmp_path: Path, rows: list[tuple[int | None, ...]], columns: tuple[str, ...] = TARGET_COLUMNS[:4]) -> Path:
+    """A targets table: `jaar` and `columns`; a row shorter than the header leaves the rest empty."""
+    path = tmp_path / f"targets-{len(list(tmp_path.glob('targets*.csv')))}.csv"
+    lines = [",".join(("jaar", *columns))]
+    lines += [
+        ",".join("" if v is None else str(v) for v in (*row, *[None] * (1 + len(columns) - len(row)))) for row in rows
+    ]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 
@@ -254,16 +325,20 @@ def _digest(folder: Path) -> dict[str, str]:
     }
 
 
-SMALL = [(2021, 1200, 2000, 1500, 90)]
-# a leap year, a year outside 2017-2020 and enough volume for invalid rows (files of >= 100 rows)
-FIGURES = [(2016, 24_000, 30_000, 19_000, 91), (2021, 20_000, 26_000, 19_500, 87)]
+SMALL: list[tuple[int | None, ...]] = [(2021, 1200, 2000, 1500, 90)]
+# a leap year, a year outside 2017-2020 and enough volume for invalid rows (files of >= 100 rows);
+# case targets for 2021 only: 2016 gets no case deliveries
+FIGURES: list[tuple[int | None, ...]] = [
+    (2016, 24_000, 30_000, 19_000, 91, None, None),
+    (2021, 20_000, 26_000, 19_500, 87, 6_000, 800),
+]
 
 
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, GenerateSummary, Figures]:
     tmp = tmp_path_factory.mktemp("figures")
     out = tmp / "raw"
-    summary = generate(_targets(tmp, FIGURES), out, seed=7)
+    summary = generate(_targets(tmp, FIGURES, TARGET_COLUMNS), out, seed=7)
     return out, summary, check(out)
 
 
@@ -290,13 +365,41 @@ def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path: Path) -> None:
 def test_figures_equal_targets(generated: tuple[Path, GenerateSummary, Figures]) -> None:
     _, summary, figures = generated
     assert summary.years == (2016, 2021)
-    for year, visits, calls, calls_14030, pct in FIGURES:
+    for year, visits, calls, calls_14030, pct, _, _ in FIGURES:
         assert figures.visits[year] == visits
         assert figures.calls[year] == calls
         assert figures.calls_14030[year] == calls_14030
         assert figures.pct(year) == pct
     assert set(figures.visits) <= {2016, 2021}
     assert {y for y, n in figures.calls.items() if n} == {2016, 2021}
+
+
+def test_case_figures_equal_targets(generated: tuple[Path, GenerateSummary, Figures]) -> None:
+    _, summary, figures = generated
+    # 2021's targets carry the two case columns: exactly those cases, counted in the local year of
+    # completion (documents delivered at home, births registered online)
+    assert (figures.documents_home[2021], figures.births_online[2021]) == (6_000, 800)
+    # 2016 has none: no case in any other year, and no case file beyond the edges of 2021
+    assert {y for y, n in figures.documents_home.items() if n} == {2021}
+    assert {y for y, n in figures.births_online.items() if n} == {2021}
+    case_files = [name for name in figures.files if name.startswith("zaken/")]
+    assert case_files and summary.rows["zaken"] == sum(figures.files[name].rows for name in case_files)
+    assert {name.split("/")[1] for name in case_files} <= {"2020", "2021", "2022"}
+    # the noise of the case system: stale re-exports, corrections with the same gewijzigd, invalid rows
+    assert figures.noise["zaken: older version in a later file"] > 0, figures.noise
+    assert figures.noise["zaken: same gewijzigd in a later file"] > 0, figures.noise
+    case_reasons = {reason for reason in figures.invalid_reasons if reason.startswith("zaken: ")}
+    assert case_reasons == {
+        "zaken: field count",
+        "zaken: empty id",
+        "zaken: zaaktype",
+        "zaken: kanaal",
+        "zaken: status",
+        "zaken: gewijzigd",
+        "zaken: afgerond_op",
+        "zaken: afgerond_op exactly when afgerond",
+        "zaken: thuisbezorgd",
+    }, figures.invalid_reasons
 
 
 def test_noise_is_present(generated: tuple[Path, GenerateSummary, Figures]) -> None:
@@ -361,3 +464,31 @@ def test_refuses_to_mix_with_an_earlier_delivery(tmp_path: Path) -> None:
     generate(targets, tmp_path / "out")
     with pytest.raises(FileExistsError):
         generate(targets, tmp_path / "out")
+
+
+def test_two_targets_files_combine_by_year_on_the_command_line(tmp_path: Path) -> None:
+    counts = _targets(tmp_path, [(2021, 1200, 2000, 1500, 90)])  # the published table's columns
+    cases = _targets(tmp_path, [(2020, 150, 20), (2021, 300, 40)], TARGET_COLUMNS[4:])  # case columns only
+    exe = Path(sys.executable).with_name("pipeline")
+    command = [str(exe), "generate", "--targets", str(counts), "--targets", str(cases), "--out", "raw", "--seed", "3"]
+    done = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "for [2020, 2021] in raw" in done.stderr
+    figures = check(tmp_path / "raw")
+    # 2021 from both tables; 2020 from the case table alone, so 2020 has cases and nothing else
+    assert (figures.visits[2021], figures.calls[2021], figures.calls_14030[2021], figures.pct(2021)) == (
+        1200,
+        2000,
+        1500,
+        90,
+    )
+    assert (figures.documents_home[2021], figures.births_online[2021]) == (300, 40)
+    assert (figures.documents_home[2020], figures.births_online[2020]) == (150, 20)
+    assert (figures.visits[2020], figures.calls[2020]) == (0, 0)
+
+
+def test_a_figure_given_in_two_targets_files_is_refused(tmp_path: Path) -> None:
+    first = _targets(tmp_path, [(2020, 150, 20)], TARGET_COLUMNS[4:])
+    second = _targets(tmp_path, [(2019, 10, 1), (2020, 150, 20)], TARGET_COLUMNS[4:])
+    with pytest.raises(ValueError, match=r"targets-1\.csv:3: reisdocumenten_thuisbezorgd of 2020 is already given in"):
+        load_targets(first, second)

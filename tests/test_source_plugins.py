@@ -1,0 +1,115 @@
+"""A source is a plug-in: outside its own files no module, SQL file or template names it.
+
+Everything about a source lives in `src/pipeline/sources/<name>/` and `schemas/<name>.py`, and the
+registry (`src/pipeline/sources/__init__.py`) lists it. import-linter already refuses imports of a
+source from anywhere else; this test also catches what an import check cannot see: a table or view
+named in SQL, a template, a string or a comment in generic code.
+
+What counts as naming a source:
+- its name, as a word in any case: `zaken`, `Zaken`, and also as part of an identifier or path
+  (`zaken_uitsplitsing`, `sources/zaken/`, `schemas.zaken`), since `_`, `.`, `/` and `-` separate
+  words there; not inside a longer word (`Burgerzaken`, `telefonieplatform` are ordinary Dutch);
+- the names it declares that carry its identity without its name: its id column, its tables in the
+  state database and the published file, its views and its figures (`gesprek_id`,
+  `telefoontjes_uitsplitsing`, `baliebezoeken_met_afspraak`, ...);
+- a file or folder named after any of these.
+Not counted: the columns several sources share or that are plain Dutch (`datum`, `status`,
+`kanaal`), and the personal-data column names the privacy screen documents as examples.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from pipeline.core.contract import Source
+from pipeline.sources import SOURCES
+
+ROOT = Path(__file__).resolve().parents[1]
+SCANNED = ("src", "flows", "schemas")
+REGISTRY = Path("src/pipeline/sources/__init__.py")
+
+
+def names_of(source: Source) -> set[str]:
+    """Every name that identifies `source`: its name, id column, tables, views and figures."""
+    return {
+        source.name,
+        source.id_column,
+        source.versions_table,
+        source.current_table,
+        *(source.figure_table(grain) for grain in ("dag", "maand", "jaar")),
+        source.breakdown.table,
+        *source.view_comments,
+        *(figure.name for figure in source.all_figures),
+    }
+
+
+def own_files(source: Source) -> tuple[Path, ...]:
+    return (Path("src/pipeline/sources") / source.name, Path("schemas") / f"{source.name}.py")
+
+
+def _pattern(names: set[str]) -> re.Pattern[str]:
+    words = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+    return re.compile(rf"(?<![0-9A-Za-z])({words})(?![0-9A-Za-z])", re.IGNORECASE)
+
+
+def _files() -> list[Path]:
+    found = []
+    for top in SCANNED:
+        for path in sorted((ROOT / top).rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts and path.suffix not in (".pyc", ".pyo"):
+                found.append(path.relative_to(ROOT))
+    return found
+
+
+def _is_under(path: Path, places: tuple[Path, ...]) -> bool:
+    return any(path == place or place in path.parents for place in places)
+
+
+def violations() -> list[str]:
+    """`path:line: text` for every place outside a source's own files that names it."""
+    found = []
+    for source in SOURCES.values():
+        pattern = _pattern(names_of(source))
+        allowed = (*own_files(source), REGISTRY)
+        for path in _files():
+            if _is_under(path, allowed):
+                continue
+            if match := pattern.search(path.as_posix()):
+                found.append(f"{path}: the file's path names source {source.name} ({match[1]})")
+            text = (ROOT / path).read_text(encoding="utf-8")
+            for number, line in enumerate(text.splitlines(), start=1):
+                if match := pattern.search(line):
+                    found.append(f"{path}:{number}: names source {source.name} ({match[1]}): {line.strip()}")
+    return found
+
+
+def test_outside_its_own_files_nothing_names_a_source() -> None:
+    found = violations()
+    assert not found, "a source is named outside its own files:\n" + "\n".join(found)
+
+
+def test_the_check_sees_what_it_must_see() -> None:
+    # Every kind of file that could name a source is read: modules, SQL files, templates.
+    suffixes = {path.suffix for path in _files()}
+    assert {".py", ".sql", ".j2"} <= suffixes, suffixes
+    for source in SOURCES.values():
+        # Each name of a source is found in its own files (or built there from its name), so the
+        # pattern would find it elsewhere too.
+        own = "\n".join(
+            (ROOT / path).read_text(encoding="utf-8")
+            for path in _files()
+            if _is_under(path, own_files(source)) or path == REGISTRY
+        )
+        pattern = _pattern(names_of(source))
+        seen = {match.lower() for match in pattern.findall(own)}
+        tables = {
+            source.versions_table,
+            source.current_table,
+            *(source.figure_table(g) for g in ("dag", "maand", "jaar")),
+        }
+        assert names_of(source) - tables <= seen, (source.name, names_of(source) - tables - seen)
+    # Words that only contain a source's name are ordinary Dutch, not the source.
+    assert not _pattern({"zaken", "telefonie"}).search("Burgerzaken; telefonieplatform; zaaksysteem")
+    hits = _pattern({"zaken", "telefonie"}).findall("FROM zaken_uitsplitsing; sources/Telefonie/; schemas.zaken")
+    assert [h.lower() for h in hits] == ["zaken", "telefonie", "zaken"]
