@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+import uuid
 from collections.abc import Iterable, Sequence
 from contextlib import suppress
 from pathlib import Path
@@ -15,7 +16,7 @@ import duckdb
 import polars as pl
 
 from pipeline.core import archive, db
-from pipeline.core.landing_files import LandingFolderError, scan
+from pipeline.core.landing_files import LandingFolderError, Scan, scan
 from pipeline.core.locking import writer_lock
 from pipeline.core.settings import Settings
 from pipeline.publish import publish
@@ -24,6 +25,7 @@ from pipeline.run.ledger import (
     AFGEWEZEN,
     GENEGEERD,
     MISLUKT,
+    NIET_GEPUBLICEERD,
     OVERGESLAGEN,
     VOLTOOID,
     Identity,
@@ -146,13 +148,13 @@ def run(
     runner = runner or Runner(progress, settings.workers)
     key = settings.hmac_key()
     with writer_lock(settings), state.connect(settings, rebuilding=kind == BACKFILL) as con:
-        state.check_key(con, key)
-        state.limit_memory(con, settings)
         try:
-            found = scan(settings.raw_dir)
-        except LandingFolderError as problem:
-            raise PipelineError(str(problem)) from None
-        plan = runner.step("plan", make_plan, con, found, kind, years)
+            state.check_key(con, key)
+            state.limit_memory(con, settings)
+            plan = runner.step("plan", make_plan, con, _scan(settings), kind, years)
+        except Exception as problem:
+            _record_refusal(con, kind, problem)
+            raise
         summary = RunSummary(plan.run_id, kind, dt.datetime.now(dt.UTC))
         stage_dir = settings.staging_dir / plan.run_id
         try:
@@ -170,7 +172,7 @@ def run(
             runner.step("publish", publish, con, settings)
         except Exception as problem:
             reason = f"{type(problem).__name__}: {problem}".splitlines()[0]
-            summary.message = f"publishing failed: {reason}"[:1000]
+            summary.status, summary.message = NIET_GEPUBLICEERD, f"publishing failed: {reason}"[:1000]
             with suppress(Exception):  # the disk may be full: the ledger says what it can
                 record_run(con, summary)
             raise PublishFailed(
@@ -178,6 +180,23 @@ def run(
                 f"{settings.warehouse} failed ({reason}); the published file is as it was: run again to publish"
             ) from problem
     return summary
+
+
+def _scan(settings: Settings) -> Scan:
+    try:
+        return scan(settings.raw_dir)
+    except LandingFolderError as problem:
+        raise PipelineError(str(problem)) from None
+
+
+def _record_refusal(con: duckdb.DuckDBPyConnection, kind: str, problem: Exception) -> None:
+    """A run that stops before its plan (another personal-data key, say) is in the run ledger too, so
+    that `pipeline status` reports it instead of the last run that went well."""
+    now = dt.datetime.now(dt.UTC)
+    summary = RunSummary(now.strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:8], kind, now, ended=now)
+    summary.status, summary.message = MISLUKT, f"{type(problem).__name__}: {problem}"[:1000]
+    with suppress(Exception):  # a database that cannot take the row has failed the run itself
+        record_run(con, summary)
 
 
 class PublishFailed(PipelineError):

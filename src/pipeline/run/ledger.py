@@ -16,8 +16,8 @@ from pipeline.core import db
 # Statuses of a delivery in `leveringen`.
 VERWERKT, AFGEWEZEN, GENEGEERD, VERVANGEN = "verwerkt", "afgewezen", "genegeerd", "vervangen"
 INGETROKKEN, OVERGESLAGEN = "ingetrokken", "overgeslagen"
-# Statuses of a run in `runs`.
-VOLTOOID, MISLUKT, BEZIG = "voltooid", "mislukt", "bezig"
+# Statuses of a run in `runs`; `niet gepubliceerd`: committed to the state database, publishing failed.
+VOLTOOID, MISLUKT, BEZIG, NIET_GEPUBLICEERD = "voltooid", "mislukt", "bezig", "niet gepubliceerd"
 NOT_READ = ""  # the content hash of an entry that was never read (ignored or skipped)
 
 
