@@ -521,3 +521,59 @@ def test_case3_a_backfill_of_2019_takes_in_a_changed_2020_file_and_a_nightly_the
     assert view_contents(fresh, skip=("runs", "meldingen", "leveringen")) == view_contents(
         s.warehouse, skip=("runs", "meldingen", "leveringen")
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Case 4: one bad entry never blocks a night
+# ---------------------------------------------------------------------------------------------
+
+
+def _make(folder: Path, name: bytes, data: bytes) -> None:
+    with open(os.fsencode(folder) + b"/" + name, "wb") as handle:
+        handle.write(data)
+
+
+def write_bad_entries(raw: Path) -> None:
+    """A good delivery, and beside it every kind of entry that once stopped a night."""
+    tel = raw / "telefonie"
+    write(tel / "telefonie_20200107.csv", CALL_HEADER, [call("good", "2020-01-06T10:00:00+01:00")])
+    _make(tel, b"telefonie_2020\xff0101.csv", CALL_HEADER.encode() + b"\n")  # not UTF-8, not a delivery's name
+    line = (call("latin", "2020-01-06T11:00:00+01:00") + "\n").encode()
+    _make(tel, b"telefonie_20200107_\xff.csv", CALL_HEADER.encode() + b"\n" + line)  # a delivery, not UTF-8
+    line = (call("newline", "2020-01-06T12:00:00+01:00") + "\n").encode()
+    _make(tel, b"telefonie_20200107_a\nb.csv", CALL_HEADER.encode() + b"\n" + line)  # a delivery, a line break
+    (tel / "telefonie_20200108.csv").symlink_to("telefonie_19990101.csv")  # dangling
+    (tel / "telefonie_20200109.csv").symlink_to("telefonie_20200109.csv")  # a loop
+    os.mkfifo(tel / "telefonie_20200101.csv")  # a named pipe: opening it for reading waits for a writer
+
+
+def test_case4_one_bad_entry_never_blocks_a_night(tmp_path: Path) -> None:
+    s = settings_for(tmp_path)
+    write_bad_entries(s.raw_dir)
+    done = cli("nightly", "--raw", s.raw_dir, "--warehouse", s.warehouse, timeout=120)  # a hang fails here
+    assert done.returncode == 0, done.stderr
+    summary, *entries = done.stderr.strip().splitlines()
+    assert summary.startswith("nightly: 3 deliveries processed, 0 rejected, 1 ignored, 3 skipped; 3 valid rows")
+    assert sorted(entries) == [
+        r"  ignored telefonie/telefonie_2020\xff0101.csv: name does not match telefonie_<YYYYMMDD>[_<suffix>].csv",
+        "  skipped telefonie/telefonie_20200101.csv: named pipe (FIFO); only regular files are read",
+        "  skipped telefonie/telefonie_20200108.csv: dangling symbolic link: its target telefonie_19990101.csv "
+        "does not exist",
+        "  skipped telefonie/telefonie_20200109.csv: symbolic link loop (link to telefonie_20200109.csv)",
+    ]
+    ledger = {r["bestand"]: r["status"] for r in rows(s.warehouse, "SELECT * FROM leveringen")}
+    assert ledger == {
+        "telefonie/telefonie_20200107.csv": "verwerkt",
+        r"telefonie/telefonie_20200107_\xff.csv": "verwerkt",
+        r"telefonie/telefonie_20200107_a\nb.csv": "verwerkt",
+        r"telefonie/telefonie_2020\xff0101.csv": "genegeerd",
+        "telefonie/telefonie_20200101.csv": "overgeslagen",
+        "telefonie/telefonie_20200108.csv": "overgeslagen",
+        "telefonie/telefonie_20200109.csv": "overgeslagen",
+    }
+    assert rows(s.warehouse, "SELECT telefoontjes_gemeente FROM kerncijfers") == [{"telefoontjes_gemeente": 3}]
+    # The next night is no different: nothing is read again, every entry is reported again.
+    again = cli("nightly", "--raw", s.raw_dir, "--warehouse", s.warehouse, timeout=120)
+    assert again.returncode == 0, again.stderr
+    assert sorted(again.stderr.strip().splitlines()[1:]) == sorted(entries)
+    assert again.stderr.startswith("nightly: 0 deliveries processed, 0 rejected, 1 ignored, 3 skipped")
