@@ -15,6 +15,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -577,3 +578,193 @@ def test_case4_one_bad_entry_never_blocks_a_night(tmp_path: Path) -> None:
     assert again.returncode == 0, again.stderr
     assert sorted(again.stderr.strip().splitlines()[1:]) == sorted(entries)
     assert again.stderr.startswith("nightly: 0 deliveries processed, 0 rejected, 1 ignored, 3 skipped")
+
+
+# ---------------------------------------------------------------------------------------------
+# Case 5: the landing folder is trusted no more than needed
+# ---------------------------------------------------------------------------------------------
+
+
+def _ledger(s: Settings) -> dict[tuple[str, str], dict[str, Any]]:
+    """The state database's deliveries ledger, per (path, content)."""
+    con = duckdb.connect(str(s.state_db), read_only=True)
+    try:
+        found = con.sql("SELECT * FROM leveringen").pl().to_dicts()
+    finally:
+        con.close()
+    return {(r["bestand"], r["sha256"]): r for r in found}
+
+
+def _calls_counted(warehouse: Path) -> int:
+    found = rows(warehouse, "SELECT coalesce(sum(telefoontjes_gemeente), 0) AS n FROM kerncijfers")
+    return int(found[0]["n"])
+
+
+def _figures(warehouse: Path) -> dict[str, list[tuple[Any, ...]]]:
+    from tests.conftest import view_contents
+
+    return view_contents(warehouse, skip=("runs", "meldingen", "leveringen"))
+
+
+def _links_outside(s: Settings, tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    write(elsewhere / "telefonie_20200106.csv", CALL_HEADER, [call("elsewhere", "2020-01-05T10:00:00+01:00")])
+    write(s.raw_dir / "telefonie/telefonie_20200107.csv", CALL_HEADER, [call("here", "2020-01-06T10:00:00+01:00")])
+    (s.raw_dir / "telefonie/telefonie_20200105.csv").symlink_to("/etc/passwd")
+    (s.raw_dir / "telefonie/telefonie_20200106.csv").symlink_to(elsewhere / "telefonie_20200106.csv")
+    done = cli("nightly", "--raw", s.raw_dir, "--warehouse", s.warehouse)
+    assert done.returncode == 0, done.stderr
+    outside = "symbolic link to a target outside the landing folder"
+    assert f"  skipped telefonie/telefonie_20200105.csv: {outside}" in done.stderr.splitlines()
+    assert f"  skipped telefonie/telefonie_20200106.csv: {outside}" in done.stderr.splitlines()
+    assert _calls_counted(s.warehouse) == 1
+    from pipeline.core import archive
+
+    counted = [sha for (_, sha), r in _ledger(s).items() if r["status"] == "verwerkt"]
+    assert len(counted) == 1
+    assert archive.fetch(s.archive_dir, counted[0]).startswith(CALL_HEADER.encode())
+    assert len(list(s.archive_dir.rglob("*.zst"))) == 1  # neither /etc/passwd nor the other delivery
+    done = cli("backfill", "--raw", s.raw_dir, "--warehouse", s.warehouse)
+    assert done.returncode == 0 and _calls_counted(s.warehouse) == 1
+
+
+def _overwritten_by_an_empty_file(s: Settings, tmp_path: Path) -> None:
+    path = s.raw_dir / "telefonie/telefonie_20200107.csv"
+    write(path, CALL_HEADER, [call("c1", "2020-01-06T10:00:00+01:00"), call("c2", "2020-01-06T11:00:00+01:00")])
+    assert cli("nightly", "--raw", s.raw_dir, "--warehouse", s.warehouse).returncode == 0
+    accepted = _figures(s.warehouse)
+    path.write_bytes(b"")
+    for _ in range(2):  # reported again on the next night, not only the first
+        done = cli("nightly", "--raw", s.raw_dir, "--warehouse", s.warehouse)
+        assert done.returncode == 0, done.stderr
+        assert (
+            "  rejected telefonie/telefonie_20200107.csv: empty file: no header row "
+            "(the delivery accepted earlier under this name keeps counting)"
+        ) in done.stderr.splitlines()
+        assert _figures(s.warehouse) == accepted and _calls_counted(s.warehouse) == 2
+    statuses = {sha: r["status"] for (_, sha), r in _ledger(s).items()}
+    empty = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"  # sha256 of no bytes
+    assert statuses.pop(empty) == "afgewezen" and list(statuses.values()) == ["verwerkt"]
+    status = cli("status", "--warehouse", s.warehouse, "--today", "2020-01-07")
+    assert status.returncode == 3 and problems(status.stdout) == [
+        "rejected: telefonie/telefonie_20200107.csv: empty file: no header row "
+        "(the delivery accepted earlier under this name keeps counting)"
+    ]
+    assert cli("backfill", "--raw", s.raw_dir, "--warehouse", s.warehouse).returncode == 0
+    assert _figures(s.warehouse) == accepted  # nightly and backfill agree
+
+
+def _removed_from_the_folder(s: Settings, tmp_path: Path) -> None:
+    write(s.raw_dir / "telefonie/telefonie_20200107.csv", CALL_HEADER, [call("c1", "2020-01-06T10:00:00+01:00")])
+    gone = write(s.raw_dir / "telefonie/telefonie_20200108.csv", CALL_HEADER, [call("c2", "2020-01-07T10:00:00+01:00")])
+    assert cli("nightly", "--raw", s.raw_dir, "--warehouse", s.warehouse).returncode == 0
+    both = _figures(s.warehouse)
+    gone.unlink()
+    reported = (
+        "  gone telefonie/telefonie_20200108.csv: no longer in the landing folder; the archived delivery keeps counting"
+    )
+    for kind in ("nightly", "backfill", "nightly"):
+        done = cli(kind, "--raw", s.raw_dir, "--warehouse", s.warehouse)
+        assert done.returncode == 0, done.stderr
+        assert reported in done.stderr.splitlines(), done.stderr
+        assert _figures(s.warehouse) == both and _calls_counted(s.warehouse) == 2
+    (missing,) = [r for r in _ledger(s).values() if r["bestand"] == "telefonie/telefonie_20200108.csv"]
+    assert (missing["status"], missing["in_landingsmap"]) == ("verwerkt", False) and missing["ontbreekt_sinds"]
+    status = cli("status", "--warehouse", s.warehouse, "--today", "2020-01-08")
+    assert problems(status.stdout) == [
+        "gone from the landing folder: telefonie/telefonie_20200108.csv: no longer in the landing folder; "
+        "the archived delivery keeps counting"
+    ]
+
+
+def _appended_while_read(s: Settings, tmp_path: Path) -> None:
+    import hashlib
+    import threading
+
+    from pipeline.core import archive
+
+    path = write(
+        s.raw_dir / "telefonie/telefonie_20200107.csv",
+        CALL_HEADER,
+        [call(f"c{i}", "2020-01-06T10:00:00+01:00") for i in range(200_000)],  # about 15 MB
+    )
+    stop = threading.Event()
+
+    def append() -> None:
+        n = 0
+        while not stop.is_set():
+            with path.open("a") as handle:
+                handle.write(call(f"late{n}", "2020-01-06T11:00:00+01:00") + "\n")
+            n += 1
+            stop.wait(0.001)
+
+    appender = threading.Thread(target=append)
+    appender.start()
+    try:
+        during = cli("nightly", "--raw", s.raw_dir, "--warehouse", s.warehouse)
+    finally:
+        stop.set()
+        appender.join()
+    assert during.returncode == 0, during.stderr
+    after = cli("nightly", "--raw", s.raw_dir, "--warehouse", s.warehouse)
+    assert after.returncode == 0, after.stderr
+    # Whether a run took the file while it grew or skipped it ("changed while being read"), what it
+    # recorded is the hash of the bytes it counted: the archive holds exactly those bytes.
+    for (_, sha), delivery in _ledger(s).items():
+        if delivery["status"] in ("verwerkt", "vervangen"):
+            kept = archive.fetch(s.archive_dir, sha)  # checks the blob against its name
+            assert hashlib.sha256(kept).hexdigest() == sha
+            assert delivery["rijen"] == kept.count(b"\n") - 1
+    (counted,) = [r for r in _ledger(s).values() if r["status"] == "verwerkt"]
+    assert counted["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert _calls_counted(s.warehouse) == counted["rijen"] == path.read_bytes().count(b"\n") - 1
+    skipped = [line for line in during.stderr.splitlines() if line.startswith("  skipped")]
+    assert skipped in (
+        [],
+        ["  skipped telefonie/telefonie_20200107.csv: changed while being read; it is read again on the next run"],
+    )
+
+
+def _withdrawn(s: Settings, tmp_path: Path) -> None:
+    write(s.raw_dir / "telefonie/telefonie_20200107.csv", CALL_HEADER, [call("c1", "2020-01-06T10:00:00+01:00")])
+    bad = write(s.raw_dir / "telefonie/telefonie_20200108.csv", CALL_HEADER, [call("c2", "2020-01-07T10:00:00+01:00")])
+    assert cli("nightly", "--raw", s.raw_dir, "--warehouse", s.warehouse).returncode == 0
+    assert _calls_counted(s.warehouse) == 2
+    reason = "test calls of the supplier, not real ones (ticket 4711)"
+    done = cli("withdraw", "--warehouse", s.warehouse, "--file", "telefonie/telefonie_20200108.csv", "--reason", reason)
+    assert done.returncode == 0, done.stderr
+    assert _calls_counted(s.warehouse) == 1
+    (withdrawn,) = [r for r in rows(s.warehouse, "SELECT * FROM leveringen") if r["bestand"].endswith("0108.csv")]
+    assert (withdrawn["status"], withdrawn["reden"]) == ("ingetrokken", reason) and withdrawn["ingetrokken_op"]
+    assert rows(s.warehouse, "SELECT soort, status FROM runs ORDER BY gestart_op")[-1] == {
+        "soort": "intrekking",
+        "status": "voltooid",
+    }
+    bad.touch()  # touched again at the source: still the withdrawn content
+    for kind in ("nightly", "backfill", "nightly"):
+        done = cli(kind, "--raw", s.raw_dir, "--warehouse", s.warehouse)
+        assert done.returncode == 0, done.stderr
+        assert _calls_counted(s.warehouse) == 1, kind
+        assert (
+            "  withdrawn telefonie/telefonie_20200108.csv: withdrawn delivery: not counted" in done.stderr.splitlines()
+        )
+    # New content under the same name is a new delivery: it counts.
+    write(bad, CALL_HEADER, [call("c2-real", "2020-01-07T10:00:00+01:00"), call("c3", "2020-01-07T11:00:00+01:00")])
+    assert cli("nightly", "--raw", s.raw_dir, "--warehouse", s.warehouse).returncode == 0
+    assert _calls_counted(s.warehouse) == 3
+
+
+LANDING_CASES: dict[str, Callable[[Settings, Path], None]] = {
+    "links outside the folder are not read": _links_outside,
+    "a delivery overwritten by an empty file": _overwritten_by_an_empty_file,
+    "a delivery removed from the folder": _removed_from_the_folder,
+    "a file appended while it is read": _appended_while_read,
+    "a withdrawn delivery": _withdrawn,
+}
+
+
+@pytest.mark.parametrize("case", list(LANDING_CASES))
+def test_case5_the_landing_folder_is_trusted_no_more_than_needed(tmp_path: Path, case: str) -> None:
+    s = settings_for(tmp_path)
+    s.raw_dir.mkdir(parents=True)
+    LANDING_CASES[case](s, tmp_path)

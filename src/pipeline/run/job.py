@@ -31,10 +31,11 @@ from pipeline.run.ledger import (
     Identity,
     RunSummary,
     record_deliveries,
+    record_identities,
     record_quarantine,
     record_run,
 )
-from pipeline.run.plan import BACKFILL, Plan, make_plan
+from pipeline.run.plan import BACKFILL, KEEPS_COUNTING, WITHDRAWN_PRESENT, Plan, make_plan
 from pipeline.run.read import FILE_SCHEMA, QUARANTINE_SCHEMA, ChunkResult, ChunkTask, chunks, read_chunk
 from pipeline.run.runner import Progress, Runner
 from pipeline.run.state import PipelineError
@@ -91,7 +92,15 @@ def commit(
     now = dt.datetime.now(dt.UTC)
     quarantine = _quarantine(results)
     unreadable = [(path, reason) for r in results for path, reason in r.unreadable]
-    decision = stage.decide(plan, _read_files(plan, results))
+    files = _read_files(plan, results)
+    decision = stage.decide(plan, files)
+    # Withdrawn content read again because its file was touched: not counted, reported, and recognised
+    # from now on without reading it.
+    withdrawn = [
+        (path, sha)
+        for path, sha, here in files.select("bestand", "sha256", "van_landing").iter_rows()
+        if here and (path, sha) in plan.withdrawn
+    ]
     landing = {path: Identity(e.size, e.mtime_ns) for path, e in plan.landing.items()}
     not_read = [(n.path, GENEGEERD, n.reason) for n in plan.notices if n.kind == "genegeerd"]
     not_read += [(n.path, OVERGESLAGEN, n.reason) for n in plan.notices if n.kind == "overgeslagen"]
@@ -101,12 +110,14 @@ def commit(
         outcome = stage.apply(con, plan, decision, results)
         record_quarantine(con, decision.ledger, quarantine)
         record_deliveries(con, plan.run_id, now, decision.ledger, decision.superseded, landing, not_read)
+        record_identities(con, withdrawn, landing)
         summary.partitions, summary.years_recomputed = outcome.partitions, sorted(outcome.years)
         if settings.retention_days is not None:
             horizon = now.date() - dt.timedelta(days=settings.retention_days)
             summary.retention_days = settings.retention_days
             summary.pseudonyms_removed = stage.erase_pseudonyms(con, horizon)
         _summarise(summary, plan, decision.ledger, quarantine, unreadable)
+        summary.notices += [("ingetrokken_aanwezig", path, WITHDRAWN_PRESENT) for path, _ in withdrawn]
         summary.rows_valid = sum(r.rows for r in results)
         checks.reconcile(con)
         record_run(con, summary)
@@ -121,11 +132,15 @@ def _summarise(
     summary.rejected = statuses.count(AFGEWEZEN)
     summary.rows_read = int(read["rijen"].fill_null(0).sum())
     summary.rows_quarantined = quarantine.select("bestand", "sha256", "regel").n_unique()
+    counted = {path: c.sha256 for path, c in plan.counted.items()}
     summary.rejected_files = [
-        (row["bestand"], row["reden"]) for row in read.filter(pl.col("status") == AFGEWEZEN).iter_rows(named=True)
+        (path, (reason or "") + (KEEPS_COUNTING if counted.get(path, sha) != sha else ""))
+        for path, sha, reason in read.filter(pl.col("status") == AFGEWEZEN)
+        .select("bestand", "sha256", "reden")
+        .iter_rows()
     ]
     notices = [(n.kind, n.path, n.reason) for n in plan.notices]
-    notices += [("afgewezen", path, reason or "") for path, reason in summary.rejected_files]
+    notices += [("afgewezen", path, reason) for path, reason in summary.rejected_files]
     notices += [("overgeslagen", path, reason) for path, reason in unreadable]
     summary.notices = notices
     summary.ignored_files = [f"{path} ({reason})" for kind, path, reason in notices if kind == "genegeerd"]

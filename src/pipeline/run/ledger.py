@@ -186,6 +186,19 @@ def record_deliveries(
         )
 
 
+def record_identities(
+    con: duckdb.DuckDBPyConnection, deliveries: Sequence[tuple[str, str]], landing: Mapping[str, Identity]
+) -> None:
+    """The files of `deliveries` (path, content) as the landing folder shows them now, so that the
+    next run knows them without reading them (a withdrawn delivery whose file was touched)."""
+    for path, sha in deliveries:
+        identity = landing[path]
+        con.execute(
+            "UPDATE leveringen SET grootte_bytes = ?, gewijzigd_ns = ? WHERE bestand = ? AND sha256 = ?",
+            [identity.size, identity.mtime_ns, path, sha],
+        )
+
+
 def record_quarantine(con: duckdb.DuckDBPyConnection, read: pl.DataFrame, quarantine: pl.DataFrame) -> None:
     """The invalid rows of the contents read in this run replace what those contents had before."""
     with db.registered(con, "_q", read.select("bestand", "sha256").unique()):
