@@ -768,3 +768,43 @@ def test_case5_the_landing_folder_is_trusted_no_more_than_needed(tmp_path: Path,
     s = settings_for(tmp_path)
     s.raw_dir.mkdir(parents=True)
     LANDING_CASES[case](s, tmp_path)
+
+
+# ---------------------------------------------------------------------------------------------
+# Case 6: files that are not deliveries are reported on every nightly
+# ---------------------------------------------------------------------------------------------
+
+
+def write_files_that_are_not_deliveries(raw: Path) -> None:
+    write(raw / "telefonie/telefonie_20200107.csv", CALL_HEADER, [call("c1", "2020-01-06T10:00:00+01:00")])
+    (raw / "README.txt").write_text("Landingsmap publieksdienstverlening\n")
+    write(raw / "telefonie/telefonie_20200108.csv.tmp", CALL_HEADER, [call("c2", "2020-01-07T10:00:00+01:00")])
+    write(raw / "telefonie/.telefonie_20200108.csv", CALL_HEADER, [call("c3", "2020-01-07T10:00:00+01:00")])
+    write(raw / "telefonie/telefonie_2020-01-08.csv", CALL_HEADER, [call("c4", "2020-01-07T10:00:00+01:00")])
+
+
+IGNORED = [
+    "  ignored README.txt: not in a source's folder (afspraken/, telefonie/, zaken/)",
+    "  ignored telefonie/.telefonie_20200108.csv: hidden file",
+    "  ignored telefonie/telefonie_2020-01-08.csv: name does not match telefonie_<YYYYMMDD>[_<suffix>].csv",
+    "  ignored telefonie/telefonie_20200108.csv.tmp: partial upload (.tmp)",
+]
+
+
+def test_case6_files_that_are_not_deliveries_are_reported_on_every_nightly(tmp_path: Path) -> None:
+    s = settings_for(tmp_path)
+    write_files_that_are_not_deliveries(s.raw_dir)
+    for expected in ("nightly: 1 deliveries processed", "nightly: 0 deliveries processed", "nightly: 0 deliveries"):
+        done = cli("nightly", "--raw", s.raw_dir, "--warehouse", s.warehouse)
+        assert done.returncode == 0, done.stderr
+        summary, *entries = done.stderr.strip().splitlines()
+        assert summary.startswith(expected) and ", 4 ignored, " in summary, summary
+        assert sorted(entries) == IGNORED
+    # The published ledger of that night and `pipeline status` list them too (not as problems).
+    found = rows(s.warehouse, "SELECT bestand, reden FROM meldingen WHERE soort = 'genegeerd' ORDER BY gestart_op")
+    assert len(found) == 3 * 4
+    status = cli("status", "--warehouse", s.warehouse, "--today", "2020-01-07")
+    assert status.returncode == 0, status.stdout
+    assert sorted(line for line in status.stdout.splitlines() if line.startswith("genegeerd: ")) == sorted(
+        line.replace("  ignored ", "genegeerd: ") for line in IGNORED
+    )
