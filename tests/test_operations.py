@@ -44,8 +44,9 @@ NO_SPACE = "No space left on device"
 # ---------------------------------------------------------------------------------------------
 
 
-def _environment(**extra: str) -> dict[str, str]:
-    """The environment of a run from cron: no PIPELINE_* or PREFECT_* settings leak in from outside."""
+def _environment(**extra: str | None) -> dict[str, str]:
+    """The environment of a run from cron: no PIPELINE_* or PREFECT_* settings leak in from outside;
+    a variable given as None is left unset."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PIPELINE_", "PREFECT_"))}
     env |= {
         "PIPELINE_PII_KEY": PII_KEY,
@@ -55,10 +56,13 @@ def _environment(**extra: str) -> dict[str, str]:
         "DO_NOT_TRACK": "1",
         "COLUMNS": "200",
     }
-    return env | extra
+    env |= {name: value for name, value in extra.items() if value is not None}
+    return {name: value for name, value in env.items() if extra.get(name, value) is not None}
 
 
-def cli(*args: object, timeout: float = 180, cwd: Path | None = None, **env: str) -> subprocess.CompletedProcess[str]:
+def cli(
+    *args: object, timeout: float = 180, cwd: Path | None = None, **env: str | None
+) -> subprocess.CompletedProcess[str]:
     """`pipeline ARGS` in a fresh process; its output decoded as UTF-8 (a name that is not is a bug)."""
     return subprocess.run(
         [sys.executable, "-m", "pipeline.cli", *map(str, args)],
@@ -83,7 +87,7 @@ app()
 """
 
 
-def cli_with_full_disk(failing: str, *args: object, **env: str) -> subprocess.CompletedProcess[str]:
+def cli_with_full_disk(failing: str, *args: object, **env: str | None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-c", FULL_DISK, failing, *map(str, args)],
         capture_output=True,
@@ -905,7 +909,7 @@ def _freeze_without_a_warehouse(s: Settings, tmp_path: Path) -> None:
     done = cli("freeze", "--year", 2020, "--warehouse", s.warehouse)
     assert one_line(done) == f"pipeline: there is no warehouse at {s.warehouse}; run 'pipeline backfill' first"
     assert files_below(tmp_path) == ["raw"]
-    done = cli("freeze", "--year", 2020, "--warehouse", s.warehouse, PIPELINE_PII_KEY="")
+    done = cli("freeze", "--year", 2020, "--warehouse", s.warehouse, PIPELINE_PII_KEY=None)
     one_line(done)
     assert files_below(tmp_path) == ["raw"]  # no .state.duckdb, .lock or .key
 
@@ -913,7 +917,7 @@ def _freeze_without_a_warehouse(s: Settings, tmp_path: Path) -> None:
 def _a_missing_landing_folder(s: Settings, tmp_path: Path) -> None:
     missing = tmp_path / "not-there" / "raw"
     for kind in ("nightly", "backfill"):
-        done = cli(kind, "--raw", missing, "--warehouse", s.warehouse, PIPELINE_PII_KEY="")
+        done = cli(kind, "--raw", missing, "--warehouse", s.warehouse, PIPELINE_PII_KEY=None)
         assert one_line(done) == f"pipeline: landing folder {missing} does not exist"
     assert files_below(tmp_path) == ["raw"]  # no warehouse folder, no .lock, no .key
 
