@@ -977,3 +977,16 @@ def test_case8_a_nul_byte_in_a_field_quarantines_the_row_and_is_never_exported(t
         if fmt == "csv":
             assert all(b"\x00" not in path.read_bytes() for path in folder.iterdir())
             assert r"Alge\x00meen" in (folder / "quarantaine.csv").read_text(encoding="utf-8")
+
+
+# ---------------------------------------------------------------------------------------------
+# Case 9: `pipeline serve` without a Prefect server refuses to start, saying how to start one
+# ---------------------------------------------------------------------------------------------
+
+
+def test_case9_serve_without_a_prefect_server_refuses_and_says_how_to_start_one(tmp_path: Path) -> None:
+    # No PREFECT_API_URL, and a Prefect home of its own (no profile that sets one); a hang fails here.
+    done = cli("serve", timeout=120, PREFECT_HOME=str(tmp_path / "prefect"), PREFECT_API_URL=None)
+    line = one_line(done)
+    assert "prefect server start --host 127.0.0.1" in line and "PREFECT_API_URL=http://127.0.0.1:4200/api" in line
+    assert line.startswith("pipeline: pipeline serve needs a running Prefect server")
