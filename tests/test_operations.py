@@ -13,7 +13,7 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -960,7 +960,9 @@ def test_case8_a_nul_byte_in_a_field_quarantines_the_row_and_is_never_exported(t
     write_nul_bytes(s.raw_dir)
     done = cli("backfill", "--raw", s.raw_dir, "--warehouse", s.warehouse)
     assert done.returncode == 0, done.stderr
-    assert done.stderr.startswith("backfill: 2 deliveries processed, 0 rejected, 0 ignored, 0 skipped; 70 valid rows, 3 ")
+    assert done.stderr.startswith(
+        "backfill: 2 deliveries processed, 0 rejected, 0 ignored, 0 skipped; 70 valid rows, 3 "
+    )
     reason = "control character (such as NUL) in the value"
     assert rows(s.warehouse, "SELECT bron, regel, kolom, reden, waarde FROM quarantaine ORDER BY bron, regel") == [
         {"bron": "afspraken", "regel": 32, "kolom": "product", "reden": reason, "waarde": r"Pas\x00poort"},
@@ -990,3 +992,106 @@ def test_case9_serve_without_a_prefect_server_refuses_and_says_how_to_start_one(
     line = one_line(done)
     assert "prefect server start --host 127.0.0.1" in line and "PREFECT_API_URL=http://127.0.0.1:4200/api" in line
     assert line.startswith("pipeline: pipeline serve needs a running Prefect server")
+
+
+# ---------------------------------------------------------------------------------------------
+# Cases 10 and 11: against Prefect's test harness (a temporary Prefect server on 127.0.0.1)
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def prefect_api() -> Iterator[None]:
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=240):  # a shared machine starts it slowly
+        yield
+
+
+def _keyed_hash(key: str, value: str) -> str:
+    import hashlib
+    import hmac
+
+    return hmac.new(key.encode(), value.encode(), hashlib.sha256).hexdigest()
+
+
+def _state_rows(s: Settings, query: str) -> list[dict[str, Any]]:
+    con = duckdb.connect(str(s.state_db), read_only=True)
+    try:
+        return con.sql(query).pl().to_dicts()
+    finally:
+        con.close()
+
+
+BLOCK_KEY = "key-from-a-secret-block-" + "b" * 24
+
+
+def test_case10_the_key_from_a_secret_block_or_the_environment_and_retention_of_pseudonyms(
+    prefect_api: None, tmp_path: Path
+) -> None:
+    from prefect.blocks.system import Secret
+
+    from pipeline.run.state import key_fingerprint
+
+    Secret(value=BLOCK_KEY).save("pipeline-pii-key", overwrite=True)
+    s = Settings(
+        raw_dir=tmp_path / "raw", warehouse=tmp_path / "wh" / "w.duckdb", pii_key_block="pipeline-pii-key", workers=1
+    )
+    assert s.pii_key is None
+    recent = dt.date.today() - dt.timedelta(days=1)
+    write(
+        s.raw_dir / "telefonie/telefonie_20200107.csv",
+        CALL_HEADER,
+        [
+            call("old1", "2020-01-06T10:00:00+01:00", beller=CALLER),
+            call("old2", "2020-01-07T10:00:00+01:00", beller=CALLER),  # a repeat caller
+            call("old3", "2020-01-07T11:00:00+01:00"),  # no caller's number delivered
+        ],
+    )
+    write(
+        s.raw_dir / f"telefonie/telefonie_{recent:%Y%m%d}.csv",
+        CALL_HEADER,
+        [call("new1", f"{recent.isoformat()}T12:00:00Z", beller=CALLER)],
+    )
+    run(s, "nightly")  # the key comes from the Secret block, through the Prefect API
+    (meta,) = _state_rows(s, "SELECT waarde FROM meta WHERE sleutel = 'hmac_key_fingerprint'")
+    assert meta["waarde"] == key_fingerprint(BLOCK_KEY.encode())
+    hashes = {r["gesprek_id"]: r["beller_hash"] for r in _state_rows(s, "SELECT * FROM telefonie_versies")}
+    assert hashes == {c: _keyed_hash(BLOCK_KEY, CALLER) for c in ("old1", "old2", "new1")} | {"old3": None}
+    figures = rows(s.warehouse, "SELECT jaar, herhaalbellers_7d FROM kerncijfers ORDER BY jaar")
+
+    # The same key from the environment (no Prefect API here) is the same key; another one is refused.
+    done = cli("nightly", "--raw", s.raw_dir, "--warehouse", s.warehouse, PIPELINE_PII_KEY=BLOCK_KEY)
+    assert done.returncode == 0, done.stderr
+    done = cli("nightly", "--raw", s.raw_dir, "--warehouse", s.warehouse, PIPELINE_PII_KEY=OTHER_KEY)
+    assert "personal-data key differs" in one_line(done)
+
+    # Retention: the nightly run erases the keyed hashes of staged calls older than the horizon, and
+    # says so in the run ledger; the figures computed with them stay.
+    done = cli(
+        "nightly",
+        "--raw",
+        s.raw_dir,
+        "--warehouse",
+        s.warehouse,
+        PIPELINE_PII_KEY=BLOCK_KEY,
+        PIPELINE_RETENTION_DAYS="30",
+    )
+    assert done.returncode == 0, done.stderr
+    hashes = {r["gesprek_id"]: r["beller_hash"] for r in _state_rows(s, "SELECT * FROM telefonie_versies")}
+    assert hashes == {"old1": None, "old2": None, "old3": None, "new1": _keyed_hash(BLOCK_KEY, CALLER)}
+    last = rows(s.warehouse, "SELECT bewaartermijn_dagen, pseudoniemen_gewist FROM runs ORDER BY gestart_op")
+    assert last[-1] == {"bewaartermijn_dagen": 30, "pseudoniemen_gewist": 2}
+    assert rows(s.warehouse, "SELECT jaar, herhaalbellers_7d FROM kerncijfers ORDER BY jaar") == figures
+    # Applied every night: nothing left to erase the next time, and the ledger says so.
+    done = cli(
+        "nightly",
+        "--raw",
+        s.raw_dir,
+        "--warehouse",
+        s.warehouse,
+        PIPELINE_PII_KEY=BLOCK_KEY,
+        PIPELINE_RETENTION_DAYS="30",
+    )
+    assert done.returncode == 0, done.stderr
+    last = rows(s.warehouse, "SELECT bewaartermijn_dagen, pseudoniemen_gewist FROM runs ORDER BY gestart_op")
+    assert last[-1] == {"bewaartermijn_dagen": 30, "pseudoniemen_gewist": 0}
