@@ -9,6 +9,7 @@ except that a full disk is simulated by making one write fail (there is no tiny 
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import os
 import re
 import subprocess
@@ -1095,3 +1096,98 @@ def test_case10_the_key_from_a_secret_block_or_the_environment_and_retention_of_
     assert done.returncode == 0, done.stderr
     last = rows(s.warehouse, "SELECT bewaartermijn_dagen, pseudoniemen_gewist FROM runs ORDER BY gestart_op")
     assert last[-1] == {"bewaartermijn_dagen": 30, "pseudoniemen_gewist": 0}
+
+
+def _artifacts_of(flow_run_id: Any) -> str:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    with get_client(sync_client=True) as client:
+        found = client.read_artifacts(
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id]))
+        )
+    return "\n".join(str(a.data) for a in found)
+
+
+def _flow_healthy(s: Settings, monkeypatch: pytest.MonkeyPatch) -> tuple[str, list[str]]:
+    yesterday = dt.date.today() - dt.timedelta(days=1)
+    _calls_on(s.raw_dir, [yesterday])
+    return "nightly", []
+
+
+def _flow_stale(s: Settings, monkeypatch: pytest.MonkeyPatch) -> tuple[str, list[str]]:
+    _calls_on(s.raw_dir, open_weekdays(dt.date(2020, 12, 28), dt.date(2020, 12, 31)))
+    return "nightly", ["telefonie is stale: no records for "]
+
+
+def _flow_stale_backfill(s: Settings, monkeypatch: pytest.MonkeyPatch) -> tuple[str, list[str]]:
+    _calls_on(s.raw_dir, open_weekdays(dt.date(2020, 12, 28), dt.date(2020, 12, 31)))
+    return "backfill", ["telefonie is stale: no records for "]
+
+
+def _flow_key_mismatch(s: Settings, monkeypatch: pytest.MonkeyPatch) -> tuple[str, list[str]]:
+    yesterday = dt.date.today() - dt.timedelta(days=1)
+    _calls_on(s.raw_dir, [yesterday])
+    run(s, "nightly")
+    monkeypatch.setenv("PIPELINE_PII_KEY", OTHER_KEY)
+    return "nightly", ["StateError: the personal-data key differs", "(nightly) mislukt: StateError"]
+
+
+def _flow_rejected(s: Settings, monkeypatch: pytest.MonkeyPatch) -> tuple[str, list[str]]:
+    yesterday = dt.date.today() - dt.timedelta(days=1)
+    _calls_on(s.raw_dir, [yesterday])
+    (s.raw_dir / "telefonie/telefonie_20200107_leeg.csv").write_bytes(b"")
+    return "nightly", ["rejected: telefonie/telefonie_20200107_leeg.csv: empty file: no header row"]
+
+
+def _flow_full_disk(s: Settings, monkeypatch: pytest.MonkeyPatch) -> tuple[str, list[str]]:
+    yesterday = dt.date.today() - dt.timedelta(days=1)
+    _calls_on(s.raw_dir, [yesterday])
+
+    def no_space(*args: object) -> None:
+        raise OSError(errno.ENOSPC, NO_SPACE)
+
+    import pipeline.run.job
+
+    monkeypatch.setattr(pipeline.run.job, "publish", no_space)
+    return "nightly", ["PublishFailed: the run's deliveries and figures are committed", "niet gepubliceerd: publishing"]
+
+
+FLOW_CASES: dict[str, Callable[[Settings, pytest.MonkeyPatch], tuple[str, list[str]]]] = {
+    "a healthy nightly completes": _flow_healthy,
+    "stale: the nightly fails": _flow_stale,
+    "stale: the backfill fails": _flow_stale_backfill,
+    "a key mismatch": _flow_key_mismatch,
+    "a rejected delivery": _flow_rejected,
+    "a full disk when publishing": _flow_full_disk,
+}
+
+
+@pytest.mark.parametrize("case", list(FLOW_CASES))
+def test_case11_the_prefect_flow_fails_visibly_when_status_finds_a_problem(
+    prefect_api: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str
+) -> None:
+    from flows.backfill import backfill
+    from flows.nightly import nightly
+
+    s = settings_for(tmp_path)
+    for name, value in {
+        "PIPELINE_RAW_DIR": s.raw_dir,
+        "PIPELINE_WAREHOUSE": s.warehouse,
+        "PIPELINE_PII_KEY": PII_KEY,
+        "PIPELINE_WORKERS": "1",
+        "PIPELINE_RARE_BELOW": "1",
+    }.items():
+        monkeypatch.setenv(name, str(value))
+    kind, expected = FLOW_CASES[case](s, monkeypatch)
+    state = (nightly if kind == "nightly" else backfill)(return_state=True)
+    artifact = _artifacts_of(state.state_details.flow_run_id)
+    if not expected:
+        assert state.is_completed(), state
+        assert "deliveries processed | 1" in artifact and "Problems" not in artifact, artifact
+        return
+    assert state.is_failed(), state
+    assert "## Problems (pipeline status)" in artifact, artifact
+    for text in expected:
+        assert text in artifact, artifact
+        assert text in str(state.message) or any(text in p for p in artifact.split("\n- ")), state.message
