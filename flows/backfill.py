@@ -4,17 +4,14 @@ from __future__ import annotations
 
 from prefect import flow
 
-from flows.runner import PrefectRunner, summary_artifact
+from flows.runner import checked_run
 from pipeline.core.settings import Settings
-from pipeline.run import run
 
 
 @flow(name="backfill", log_prints=True)
 def backfill(from_year: int | None = None, to_year: int | None = None) -> dict[str, object]:
-    """Rebuild years `from_year`..`to_year` (default: every year) from all deliveries."""
+    """Rebuild years `from_year`..`to_year` (default: every year) from all deliveries. Fails when the
+    run fails or `pipeline status` then finds a problem."""
     first, last = from_year or to_year, to_year or from_year
     years = range(first, last + 1) if first is not None and last is not None else None
-    settings = Settings()
-    summary = run(settings, "backfill", years, runner=PrefectRunner(settings.workers))
-    summary_artifact(summary)
-    return summary.as_dict()
+    return checked_run(Settings(), "backfill", years).as_dict()

@@ -4,14 +4,16 @@ deliveries on a Dask cluster, or one task that spreads the chunks over local pro
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
 from prefect import task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-from pipeline.run.ledger import RunSummary
+from pipeline import status
+from pipeline.core.settings import Settings
+from pipeline.run import RunSummary, run
 from pipeline.run.runner import Runner
 
 T = TypeVar("T")
@@ -45,20 +47,54 @@ class PrefectRunner(Runner):
         return [future.result() for future in futures]
 
 
-def summary_artifact(summary: RunSummary) -> None:
-    """The run ledger's row, as a Prefect artifact of the flow run."""
-    lines = [
-        f"# {summary.kind} {summary.run_id}: {summary.status}",
-        "",
-        "| | |",
-        "|---|---:|",
-        f"| deliveries processed | {summary.processed} |",
-        f"| deliveries rejected | {summary.rejected} |",
-        f"| files ignored | {summary.ignored} |",
-        f"| rows read | {summary.rows_read} |",
-        f"| valid rows | {summary.rows_valid} |",
-        f"| rows quarantined | {summary.rows_quarantined} |",
-        f"| partitions recomputed | {summary.partitions} |",
-    ]
-    lines += [f"\nRejected `{name}`: {reason}" for name, reason in summary.rejected_files]
-    create_markdown_artifact("\n".join(lines), key=f"run-{summary.kind}", description="Run ledger")
+class StatusProblems(Exception):
+    """The run went through, but `pipeline status` finds the warehouse in a state to act on."""
+
+
+def checked_run(settings: Settings, kind: str, years: Iterable[int] | None = None) -> RunSummary:
+    """The run, then the judgement of `pipeline status` on the warehouse: the flow run's artifact shows
+    both, and the flow run fails when the run failed or status finds a problem (a stale source, a
+    rejected delivery, missing days), so that the Prefect UI shows what cron's exit code would."""
+    summary: RunSummary | None = None
+    failure: Exception | None = None
+    try:
+        summary = run(settings, kind, years, runner=PrefectRunner(settings.workers))
+    except Exception as problem:
+        failure = problem
+    health = status.check(settings)
+    for line in health.problems:
+        print(f"problem: {line}")
+    summary_artifact(kind, summary, failure, health.problems)
+    if failure is not None:
+        raise failure
+    if health.problems:
+        raise StatusProblems("; ".join(health.problems))
+    assert summary is not None
+    return summary
+
+
+def summary_artifact(
+    kind: str, summary: RunSummary | None, failure: Exception | None = None, problems: Sequence[str] = ()
+) -> None:
+    """The run ledger's row, why the run failed, and what `pipeline status` finds, as a Prefect artifact."""
+    lines = []
+    if summary is not None:
+        lines += [
+            f"# {summary.kind} {summary.run_id}: {summary.status}",
+            "",
+            "| | |",
+            "|---|---:|",
+            f"| deliveries processed | {summary.processed} |",
+            f"| deliveries rejected | {summary.rejected} |",
+            f"| files ignored | {summary.ignored} |",
+            f"| rows read | {summary.rows_read} |",
+            f"| valid rows | {summary.rows_valid} |",
+            f"| rows quarantined | {summary.rows_quarantined} |",
+            f"| partitions recomputed | {summary.partitions} |",
+        ]
+        lines += [f"\nRejected `{name}`: {reason}" for name, reason in summary.rejected_files]
+    if failure is not None:
+        lines += [f"# {kind}: failed", "", f"{type(failure).__name__}: {failure}"]
+    if problems:
+        lines += ["", "## Problems (pipeline status)", "", *(f"- {line}" for line in problems)]
+    create_markdown_artifact("\n".join(lines), key=f"run-{kind}", description="Run ledger and status")

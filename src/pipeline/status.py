@@ -144,7 +144,8 @@ def check(settings: Settings, today: dt.date | None = None) -> Health:
         try:
             health.lines += published_differences(settings.warehouse)
         except WarehouseUnavailable as problem:
-            health.problems.append(str(problem))
+            if str(problem) not in health.problems:  # found already when it was read above
+                health.problems.append(str(problem))
     return health
 
 

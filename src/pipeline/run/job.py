@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+import uuid
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import suppress
@@ -16,7 +17,7 @@ import duckdb
 import polars as pl
 
 from pipeline.core import archive, db
-from pipeline.core.landing_files import LandingFolderError, scan
+from pipeline.core.landing_files import LandingFolderError, Scan, scan
 from pipeline.core.locking import writer_lock
 from pipeline.core.settings import Settings
 from pipeline.publish import publish
@@ -25,15 +26,17 @@ from pipeline.run.ledger import (
     AFGEWEZEN,
     GENEGEERD,
     MISLUKT,
+    NIET_GEPUBLICEERD,
     OVERGESLAGEN,
     VOLTOOID,
     Identity,
     RunSummary,
     record_deliveries,
+    record_identities,
     record_quarantine,
     record_run,
 )
-from pipeline.run.plan import BACKFILL, Plan, make_plan
+from pipeline.run.plan import BACKFILL, KEEPS_COUNTING, WITHDRAWN_PRESENT, Plan, make_plan
 from pipeline.run.read import FILE_SCHEMA, QUARANTINE_SCHEMA, ChunkResult, ChunkTask, chunks, read_chunk
 from pipeline.run.runner import Progress, Runner
 from pipeline.run.state import PipelineError
@@ -101,10 +104,19 @@ def commit(
     waiting = dict(expected)
     outcome = stage.Outcome()
     decisions: list[stage.Decision] = []
+    withdrawn: list[tuple[str, str]] = []
 
     def stage_source(name: str) -> None:
         mine = [r for r in done if r.source == name]
-        decision = stage.decide(plan, _read_files(plan, mine))
+        files = _read_files(plan, mine)
+        decision = stage.decide(plan, files)
+        # Withdrawn content read again because its file was touched: not counted, reported, and
+        # recognised from now on without reading it.
+        withdrawn.extend(
+            (path, sha)
+            for path, sha, here in files.select("bestand", "sha256", "van_landing").iter_rows()
+            if here and (path, sha) in plan.withdrawn
+        )
         stage.apply_source(con, plan, decision, SOURCES[name], mine, outcome)
         decisions.append(decision)
 
@@ -127,12 +139,14 @@ def commit(
         archive.sync()  # the blobs the readers kept are on disk before the ledger refers to them
         record_quarantine(con, decision.ledger, quarantine)
         record_deliveries(con, plan.run_id, now, decision.ledger, decision.superseded, landing, not_read)
+        record_identities(con, withdrawn, landing)
         summary.partitions, summary.years_recomputed = outcome.partitions, sorted(outcome.years)
         if settings.retention_days is not None:
             horizon = now.date() - dt.timedelta(days=settings.retention_days)
             summary.retention_days = settings.retention_days
             summary.pseudonyms_removed = stage.erase_pseudonyms(con, horizon)
         _summarise(summary, plan, decision.ledger, quarantine, unreadable)
+        summary.notices += [("ingetrokken_aanwezig", path, WITHDRAWN_PRESENT) for path, _ in withdrawn]
         summary.rows_valid = sum(r.rows for r in done)
         checks.reconcile(con, None if plan.full else outcome.touched)
         record_run(con, summary)
@@ -147,11 +161,15 @@ def _summarise(
     summary.rejected = statuses.count(AFGEWEZEN)
     summary.rows_read = int(read["rijen"].fill_null(0).sum())
     summary.rows_quarantined = quarantine.select("bestand", "sha256", "regel").n_unique()
+    counted = {path: c.sha256 for path, c in plan.counted.items()}
     summary.rejected_files = [
-        (row["bestand"], row["reden"]) for row in read.filter(pl.col("status") == AFGEWEZEN).iter_rows(named=True)
+        (path, (reason or "") + (KEEPS_COUNTING if counted.get(path, sha) != sha else ""))
+        for path, sha, reason in read.filter(pl.col("status") == AFGEWEZEN)
+        .select("bestand", "sha256", "reden")
+        .iter_rows()
     ]
     notices = [(n.kind, n.path, n.reason) for n in plan.notices]
-    notices += [("afgewezen", path, reason or "") for path, reason in summary.rejected_files]
+    notices += [("afgewezen", path, reason) for path, reason in summary.rejected_files]
     notices += [("overgeslagen", path, reason) for path, reason in unreadable]
     summary.notices = notices
     summary.ignored_files = [f"{path} ({reason})" for kind, path, reason in notices if kind == "genegeerd"]
@@ -174,13 +192,13 @@ def run(
     runner = runner or Runner(progress, settings.workers)
     key = settings.hmac_key()
     with writer_lock(settings), state.connect(settings, rebuilding=kind == BACKFILL) as con:
-        state.check_key(con, key)
-        state.limit_memory(con, settings)
         try:
-            found = scan(settings.raw_dir)
-        except LandingFolderError as problem:
-            raise PipelineError(str(problem)) from None
-        plan = runner.step("plan", make_plan, con, found, kind, years)
+            state.check_key(con, key)
+            state.limit_memory(con, settings)
+            plan = runner.step("plan", make_plan, con, _scan(settings), kind, years)
+        except Exception as problem:
+            _record_refusal(con, kind, problem)
+            raise
         summary = RunSummary(plan.run_id, kind, dt.datetime.now(dt.UTC))
         stage_dir = settings.staging_dir / plan.run_id
         try:
@@ -202,7 +220,7 @@ def run(
             runner.step("publish", publish, con, settings)
         except Exception as problem:
             reason = f"{type(problem).__name__}: {problem}".splitlines()[0]
-            summary.message = f"publishing failed: {reason}"[:1000]
+            summary.status, summary.message = NIET_GEPUBLICEERD, f"publishing failed: {reason}"[:1000]
             with suppress(Exception):  # the disk may be full: the ledger says what it can
                 record_run(con, summary)
             raise PublishFailed(
@@ -210,6 +228,23 @@ def run(
                 f"{settings.warehouse} failed ({reason}); the published file is as it was: run again to publish"
             ) from problem
     return summary
+
+
+def _scan(settings: Settings) -> Scan:
+    try:
+        return scan(settings.raw_dir)
+    except LandingFolderError as problem:
+        raise PipelineError(str(problem)) from None
+
+
+def _record_refusal(con: duckdb.DuckDBPyConnection, kind: str, problem: Exception) -> None:
+    """A run that stops before its plan (another personal-data key, say) is in the run ledger too, so
+    that `pipeline status` reports it instead of the last run that went well."""
+    now = dt.datetime.now(dt.UTC)
+    summary = RunSummary(now.strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:8], kind, now, ended=now)
+    summary.status, summary.message = MISLUKT, f"{type(problem).__name__}: {problem}"[:1000]
+    with suppress(Exception):  # a database that cannot take the row has failed the run itself
+        record_run(con, summary)
 
 
 class PublishFailed(PipelineError):

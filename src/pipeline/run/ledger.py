@@ -16,8 +16,8 @@ from pipeline.core import db
 # Statuses of a delivery in `leveringen`.
 VERWERKT, AFGEWEZEN, GENEGEERD, VERVANGEN = "verwerkt", "afgewezen", "genegeerd", "vervangen"
 INGETROKKEN, OVERGESLAGEN = "ingetrokken", "overgeslagen"
-# Statuses of a run in `runs`.
-VOLTOOID, MISLUKT, BEZIG = "voltooid", "mislukt", "bezig"
+# Statuses of a run in `runs`; `niet gepubliceerd`: committed to the state database, publishing failed.
+VOLTOOID, MISLUKT, BEZIG, NIET_GEPUBLICEERD = "voltooid", "mislukt", "bezig", "niet gepubliceerd"
 NOT_READ = ""  # the content hash of an entry that was never read (ignored or skipped)
 
 
@@ -183,6 +183,19 @@ def record_deliveries(
                                         ELSE coalesce(ontbreekt_sinds, ?) END
                WHERE status = ?""",
             [now, VERWERKT],
+        )
+
+
+def record_identities(
+    con: duckdb.DuckDBPyConnection, deliveries: Sequence[tuple[str, str]], landing: Mapping[str, Identity]
+) -> None:
+    """The files of `deliveries` (path, content) as the landing folder shows them now, so that the
+    next run knows them without reading them (a withdrawn delivery whose file was touched)."""
+    for path, sha in deliveries:
+        identity = landing[path]
+        con.execute(
+            "UPDATE leveringen SET grootte_bytes = ?, gewijzigd_ns = ? WHERE bestand = ? AND sha256 = ?",
+            [identity.size, identity.mtime_ns, path, sha],
         )
 
 

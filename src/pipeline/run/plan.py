@@ -29,6 +29,9 @@ from pipeline.run.read import Item
 from pipeline.sources import SOURCES
 
 NIGHTLY, BACKFILL = "nightly", "backfill"
+# What a run says of a rejected re-delivery whose path counted before, and of withdrawn content seen again.
+KEEPS_COUNTING = " (the delivery accepted earlier under this name keeps counting)"
+WITHDRAWN_PRESENT = "withdrawn delivery: not counted"
 
 
 @dataclass(frozen=True)
@@ -125,9 +128,9 @@ def make_plan(con: duckdb.DuckDBPyConnection, scan: Scan, kind: str, years: Iter
         if status == VERWERKT:
             continue  # what counts for this path; a backfill reads it from the archive
         if status == INGETROKKEN:
-            notices.append(Notice("ingetrokken_aanwezig", entry.shown, "withdrawn delivery: not counted"))
+            notices.append(Notice("ingetrokken_aanwezig", entry.shown, WITHDRAWN_PRESENT))
         elif status == AFGEWEZEN and not full:
-            kept = " (the delivery accepted earlier under this name keeps counting)" if entry.shown in counted else ""
+            kept = KEEPS_COUNTING if entry.shown in counted else ""
             notices.append(Notice("afgewezen", entry.shown, f"{why}{kept}"))
         else:  # new, changed, content the path held before, or rejected and judged again by a backfill
             items.append(Item(source, entry.shown, entry.size, entry=entry))

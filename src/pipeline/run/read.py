@@ -326,7 +326,9 @@ def read_chunk(task: ChunkTask) -> ChunkResult:
     for item in task.items:
         try:
             deliveries.append(_fetch(task, item))
-        except (Unreadable, archive.ArchiveError) as problem:
+        except Unreadable as problem:
+            unreadable.append((item.path, problem.reason))  # the path is shown beside the reason
+        except archive.ArchiveError as problem:
             unreadable.append((item.path, str(problem)))
     read = read_deliveries(source, deliveries, task.key, task.max_invalid_share)
     accepted = set(read.files.filter(pl.col("status") == VERWERKT)["sha256"].to_list())
