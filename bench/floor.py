@@ -32,11 +32,10 @@ from typing import Final
 
 import polars as pl
 
-__all__ = ["FIGURES", "Figures", "deliveries", "figures", "header_names", "round_half_up_pct"]
+from bench.cases import Figures, round_half_up_pct
 
-Figures = dict[int, dict[str, int | None]]
+__all__ = ["deliveries", "figures", "header_names"]
 
-FIGURES: Final = ("baliebezoeken_met_afspraak", "telefoontjes_gemeente", "telefoontjes_14030", "bereikbaarheid_pct")
 TZ: Final = "Europe/Amsterdam"
 NUMBERS: Final = {
     "14030": "14030",
@@ -69,10 +68,6 @@ def header_names(path: Path) -> list[str]:
     with path.open("rb") as handle:
         first = handle.readline().decode("utf-8", "replace").removeprefix("\ufeff").rstrip("\r\n")
     return [name.strip().lower() for name in next(csv.reader([first], delimiter=";"))]
-
-
-def round_half_up_pct(part: int, whole: int) -> int | None:
-    return None if whole == 0 else (200 * part + whole) // (2 * whole)
 
 
 def _fields_per_line(path: Path) -> pl.Series:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from bench.cases import Figures, round_half_up_pct
 from bench.floor import (
     APPOINTMENT_COLUMNS,
     CALL_COLUMNS,
@@ -27,9 +28,7 @@ from bench.floor import (
     OUTCOMES,
     STATUSES,
     TZ,
-    Figures,
     deliveries,
-    round_half_up_pct,
 )
 
 __all__ = ["figures"]
@@ -63,6 +62,8 @@ def _read(path: Path, order: int, wanted: tuple[str, ...]) -> pd.DataFrame:
 
 def _read_all(raw: Path, source: str, wanted: tuple[str, ...]) -> pd.DataFrame:
     frames = [_read(path, n, wanted) for n, path in enumerate(deliveries(raw, source))]
+    if not frames:
+        return pd.DataFrame()
     frame = pd.concat(frames, ignore_index=True)
     for column in wanted:
         frame[column] = frame[column].str.strip()
