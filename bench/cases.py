@@ -96,7 +96,3 @@ def differences(found: Figures, wanted: Figures) -> list[str]:
         for name, value in figures.items()
         if found.get(year, {}).get(name) != value
     ]
-
-
-def round_half_up_pct(part: int, whole: int) -> int | None:
-    return None if whole == 0 else (200 * part + whole) // (2 * whole)

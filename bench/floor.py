@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import csv
 import os
-import re
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -32,35 +31,25 @@ from typing import Final
 
 import polars as pl
 
-from bench.cases import Figures, round_half_up_pct
+from bench.agreement import (
+    APPOINTMENT_COLUMNS,
+    CALL_COLUMNS,
+    CHANNELS,
+    COUNTED_LOCATIONS,
+    FOR_UTRECHT,
+    FORWARDED,
+    NUMBERS,
+    OUTCOMES,
+    STATUSES,
+    TZ,
+    deliveries,
+    round_half_up_pct,
+)
+from bench.cases import Figures
 
-__all__ = ["deliveries", "figures", "header_names"]
+__all__ = ["figures", "header_names"]
 
-TZ: Final = "Europe/Amsterdam"
-NUMBERS: Final = {
-    "14030": "14030",
-    "14 030": "14030",
-    "0302860000": "030",
-    "030-2860000": "030",
-    "030 286 0000": "030",
-    "+31302860000": "030",
-}
-FOR_UTRECHT: Final = ("utrecht", "overig", "geen keuze", "")  # an empty choice on 14 030 is "Geen keuze"
-FORWARDED: Final = ("zeist", "houten", "nieuwegein", "ijsselstein")
-OUTCOMES: Final = ("beantwoord", "verbroken", "doorgeschakeld")
-CHANNELS: Final = ("balie", "video", "telefoon")
-STATUSES: Final = ("gepland", "verschenen", "niet verschenen", "geannuleerd")
-COUNTED_LOCATIONS: Final = ("Stadskantoor", "Wijkservicecentrum Vleuten-De Meern")
-CALL_COLUMNS: Final = ("gesprek_id", "starttijd", "nummer", "keuze", "afhandeling", "wachttijd", "gespreksduur")
-APPOINTMENT_COLUMNS: Final = ("afspraak_id", "locatie", "kanaal", "datum", "tijd", "status", "gewijzigd")
 BATCH_FILES: Final = 64
-
-
-def deliveries(raw: Path, source: str) -> list[Path]:
-    """The source's delivery files, in the order versions are decided: file name, then path."""
-    name = re.compile(rf"{source}_\d{{8}}(_[^/]*)?\.csv")
-    found = [p for p in (raw / source).rglob("*.csv") if name.fullmatch(p.name)]
-    return sorted(found, key=lambda p: (p.name.encode(), p.relative_to(raw).as_posix().encode()))
 
 
 def header_names(path: Path) -> list[str]:

@@ -16,8 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench.cases import Figures, round_half_up_pct
-from bench.floor import (
+from bench.agreement import (
     APPOINTMENT_COLUMNS,
     CALL_COLUMNS,
     CHANNELS,
@@ -29,7 +28,9 @@ from bench.floor import (
     STATUSES,
     TZ,
     deliveries,
+    round_half_up_pct,
 )
+from bench.cases import Figures
 
 __all__ = ["figures"]
 

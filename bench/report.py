@@ -19,6 +19,8 @@ from bench.cases import ROOT
 from bench.measure import GIB
 
 LIBRARIES: Final = ("polars", "duckdb", "pandas", "pyarrow", "numpy", "prefect", "pandera", "psutil")
+# Environment variables that change what the runs do or cost (keys and secrets are never shown).
+ENVIRONMENT: Final = ("PIPELINE_", "POLARS_", "PYTHON", "OMP_", "DUCKDB_")
 CHANGES_HEADING: Final = "## What each change bought"
 CHANGES_PLACEHOLDER: Final = f"""{CHANGES_HEADING}
 
@@ -123,7 +125,11 @@ def machine() -> list[tuple[str, str]]:
             versions.append(f"{name} {importlib.metadata.version(name)}")
         except importlib.metadata.PackageNotFoundError:
             versions.append(f"{name} -")
-    settings = [f"{k}={v}" for k, v in sorted(os.environ.items()) if k.startswith("PIPELINE_") and "KEY" not in k]
+    settings = [
+        f"{k}={v}"
+        for k, v in sorted(os.environ.items())
+        if k.startswith(ENVIRONMENT) and "KEY" not in k and k != "PYTHONPATH"
+    ]
     dirty = " (with uncommitted changes)" if _git("status", "--porcelain", "--untracked-files=no") else ""
     return [
         ("date", dt.datetime.now().astimezone().isoformat(timespec="seconds")),
@@ -135,20 +141,21 @@ def machine() -> list[tuple[str, str]]:
         ("Python", f"{platform.python_version()} ({platform.python_implementation()})"),
         ("libraries", ", ".join(versions)),
         ("load average at the start (1 / 5 / 15 min)", load_average()),
-        ("pipeline settings from the environment", ", ".join(settings) or "none (defaults)"),
+        ("environment that changes the runs", ", ".join(settings) or "none (defaults)"),
     ]
 
 
-def busy_warning(cores: int | None = None) -> str | None:
-    """A warning when the machine was busy at the start: other work on the same cores."""
-    load = os.getloadavg()[0]
-    cores = cores or os.cpu_count() or 1
+def warnings_at_start() -> list[str]:
+    """What makes this run's timings less telling: other work on the same cores, or imports compiled
+    anew by every process."""
+    found = []
+    load, cores = os.getloadavg()[0], os.cpu_count() or 1
     if load >= max(1.0, cores / 2):
-        return (
+        found.append(
             f"The machine was busy (load average {load:.1f} on {cores} cores): other work shared the cores, so "
             "timings and ratios are noisy. Run again on a quiet machine before quoting them."
         )
-    return None
+    return found
 
 
 def checks_table(checks: Sequence[Check]) -> Table:
