@@ -30,7 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final
 
@@ -472,7 +472,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="run-", dir=cache))
     tables: list[Table] = []
     checks: list[Check] = []
-    steps: list[Callable[[], tuple[list[Table], list[Check]]]] = [
+    steps: list[functools.partial[tuple[list[Table], list[Check]]]] = [
         functools.partial(backfill_case, case, args, cache, work) for case in cases
     ]
     if history is not None:
@@ -480,15 +480,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     code = 0
     try:
         for step in steps:
-            new_tables, new_checks = step()
+            try:
+                new_tables, new_checks = step()
+            except Exception as problem:  # the harness broke on this case: say so, go on with the next
+                case = getattr(step, "args", ["?"])[0]
+                name = case.name if isinstance(case, Case) else NIGHTLY
+                print(f"\n{name}: the benchmark could not run it: {type(problem).__name__}: {problem}", file=sys.stderr)
+                warnings.append(f"{name} could not be run: {type(problem).__name__}: {problem}")
+                code = 1
+                continue
             tables += new_tables
             checks += new_checks
             for table in new_tables:
                 print("\n" + table.text() + "\n", flush=True)
-    except Exception as problem:  # the harness itself broke: say so, keep what was measured
-        print(f"\nThe benchmark stopped: {type(problem).__name__}: {problem}", file=sys.stderr)
-        warnings.append(f"The run stopped early: {type(problem).__name__}: {problem}")
-        code = 1
     finally:
         _keep_results(work, cache, facts)
         if args.keep_work:

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
+import psutil
+
 from bench.cases import ROOT
 from bench.measure import Measurement, run_task
 
@@ -85,14 +87,20 @@ def deliveries(
         manifest = json.loads(manifest_file.read_text())
         say(f"deliveries of {names} (seed {seed}) from the cache: {folder}")
         return Deliveries(folder / "raw", manifest["rows"], manifest["files"], manifest, None)
+    for left in cache.glob(f"{key}.partial-*"):  # left by a run that was stopped while generating
+        if not psutil.pid_exists(int(left.name.rsplit("-", 1)[1])):
+            shutil.rmtree(left, ignore_errors=True)
     partial = cache / f"{key}.partial-{os.getpid()}"
     shutil.rmtree(partial, ignore_errors=True)
     say(f"generating the deliveries of {names} (seed {seed}) into {folder} ...")
     task = {"kind": "generate", "targets": [str(p) for p in targets], "out": str(partial / "raw"), "seed": seed}
-    measured = run_task(task, work, f"generate-{key}")
-    if not measured.ok:
+    try:
+        measured = run_task(task, work, f"generate-{key}")
+        if not measured.ok:
+            raise RuntimeError(f"generating {names} failed: {measured.error}")
+    except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
-        raise RuntimeError(f"generating {names} failed: {measured.error}")
+        raise
     manifest = {
         "targets": {Path(p).name: Path(p).read_text(encoding="utf-8") for p in targets},
         "seed": seed,
