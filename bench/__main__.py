@@ -310,6 +310,8 @@ def nightly_case(
     data = deliveries(history, SEED, cache, args.fresh, work, _say)
     years = sorted(int(y) for y in data.manifest["years"])
     first, last = years[0], years[-1]
+    if first == last:
+        raise RuntimeError(f"the nightly case needs more than one year of history, {history} has {last} only")
     days = held_back_days(last, max(args.nightly_samples, 1))
     histories = {"1 year": last, f"{last - first + 1} years": first}
     folder = work / NIGHTLY
@@ -318,18 +320,17 @@ def nightly_case(
     runs: dict[str, list[Measurement]] = {label: [] for label in histories}
     warm(data.raw)
     for label, first_year in histories.items():
-        raw = folder / label.replace(" ", "_") / "raw"
-        held[label] = landing(data.raw, raw, first_year, days)
+        held[label] = landing(data.raw, _history(folder, label) / "raw", first_year, days)
         _say(f"nightly: backfill of {label} of history ({first_year}-{last}), held back: {len(held[label])} files")
         setups[label] = _measure(args, _nightly_task(folder, label, "backfill"), folder, f"setup-{label}")
         if not setups[label].ok:
             raise RuntimeError(f"nightly: the backfill of {label} failed: {setups[label].error}")
     for day in days:
         for label in histories:
-            bring(data.raw, folder / label.replace(" ", "_") / "raw", held[label], day)
+            bring(data.raw, _history(folder, label) / "raw", held[label], day)
             _say(f"nightly: {label} of history, export day {day} brought in")
             task = _nightly_task(folder, label, "nightly") | {"expect_processed": 1}
-            task |= _profiling(args, cache, f"nightly-{label.replace(' ', '_')}-{day}")
+            task |= _profiling(args, cache, f"nightly-{_history(folder, label).name}-{day}")
             runs[label].append(_measure(args, task, folder, f"nightly-{label}-{day}"))
     longest = list(histories)[-1]
     _say(f"nightly: nothing new, {longest} of history")
@@ -389,8 +390,13 @@ def nightly_case(
     return [table], checks
 
 
+def _history(folder: Path, label: str) -> Path:
+    """The folder of one history of the nightly case: its landing folder and warehouse."""
+    return folder / label.replace(" ", "_")
+
+
 def _nightly_task(folder: Path, label: str, run: str) -> dict[str, Any]:
-    base = folder / label.replace(" ", "_")
+    base = _history(folder, label)
     return {
         "kind": "pipeline",
         "run": run,
