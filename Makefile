@@ -11,7 +11,7 @@ RAW := $(or $(PIPELINE_RAW_DIR),data/raw)
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: setup run test lint bench clean
+.PHONY: setup run test lint bench bench-large clean
 
 setup: $(SYNCED)
 
@@ -36,8 +36,13 @@ lint: setup
 	@$(BIN)/mypy
 	@$(BIN)/lint-imports
 
+# The pipeline beside a plain Polars floor and a pandas peer; writes BENCHMARKS.md (bench/__main__.py).
 bench: setup
-	@$(BIN)/python -m bench
+	@$(BIN)/python -m bench $(BENCH_ARGS)
+
+# The same with the 50 M-row backfill (some 7 GB of generated deliveries in the cache).
+bench-large: setup
+	@$(BIN)/python -m bench --large $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) data warehouse/*.duckdb warehouse/*.state.duckdb warehouse/*.lock warehouse/*.key

@@ -1,1 +1,2 @@
-"""Benchmarks (`make bench`): ratios against a baseline measured in the same process tree."""
+"""Benchmarks (`make bench`, `make bench-large`): the pipeline beside a plain Polars floor and a pandas
+peer run on the same files in the same invocation, each measured in a process of its own."""

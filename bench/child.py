@@ -1,0 +1,138 @@
+"""One measured task in a process of its own: `python -m bench.child TASK.json RESULT.json`.
+
+The parent (`bench.measure`) times the process and samples its tree's memory; this reports the time
+of the measured call alone (`work_s`) and what it found. Each task imports only what it needs, so
+the floor's and the peer's processes hold no pipeline code.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+Task = dict[str, Any]
+Result = dict[str, Any]
+
+
+def _settings(task: Task) -> Any:
+    from pipeline.core.settings import Settings
+
+    return Settings(raw_dir=Path(task["raw"]), warehouse=Path(task["warehouse"]), pii_key=task["pii_key"])
+
+
+def run_pipeline(task: Task) -> Result:
+    """A backfill or nightly run, as `pipeline backfill|nightly` does it (without the terminal output)."""
+    from pipeline.run import run
+
+    settings = _settings(task)
+    started = time.perf_counter()
+    if task.get("profile"):
+        summary = _profiled(Path(task["profile"]), run, settings, task["run"])
+    else:
+        summary = run(settings, task["run"])
+    work = time.perf_counter() - started
+    if task.get("expect_processed") is not None and summary.processed < task["expect_processed"]:
+        raise AssertionError(f"processed {summary.processed} deliveries, expected at least {task['expect_processed']}")
+    return {
+        "work_s": work,
+        "processed": summary.processed,
+        "rejected": summary.rejected,
+        "rows_read": summary.rows_read,
+        "rows_valid": summary.rows_valid,
+        "rows_quarantined": summary.rows_quarantined,
+        "partitions": summary.partitions,
+    }
+
+
+def _profiled(path: Path, fn: Callable[..., Any], *args: Any) -> Any:
+    """`fn(*args)` under cProfile: the statistics to `path`, the 40 costliest calls (cumulative) beside
+    it as text. Only this process: with worker processes the reading shows as waiting (set
+    PIPELINE_WORKERS=1 to profile it in this process)."""
+    import cProfile
+    import io
+    import pstats
+
+    profile = cProfile.Profile()
+    try:
+        return profile.runcall(fn, *args)
+    finally:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        profile.dump_stats(path)
+        text = io.StringIO()
+        pstats.Stats(profile, stream=text).sort_stats("cumulative").print_stats(40)
+        path.with_suffix(".txt").write_text(text.getvalue())
+
+
+def _checked(figures: dict[int, dict[str, int | None]], task: Task, started: float) -> Result:
+    from bench.cases import differences, read_targets
+
+    work = time.perf_counter() - started
+    wrong = differences(figures, read_targets([Path(p) for p in task["targets"]]))
+    if wrong:
+        raise AssertionError("figures differ from the targets: " + "; ".join(wrong[:8]))
+    return {"work_s": work, "figures": {str(y): f for y, f in sorted(figures.items())}}
+
+
+def run_floor(task: Task) -> Result:
+    from bench import floor
+
+    started = time.perf_counter()
+    return _checked(floor.figures(Path(task["raw"])), task, started)
+
+
+def run_pandas(task: Task) -> Result:
+    from bench import peer
+
+    started = time.perf_counter()
+    return _checked(peer.figures(Path(task["raw"])), task, started)
+
+
+def run_bi(task: Task) -> Result:
+    from bench import bi
+
+    return bi.run(Path(task["warehouse"]), [Path(p) for p in task["targets"]], int(task["repeats"]))
+
+
+def run_generate(task: Task) -> Result:
+    from pipeline.sample import generate
+
+    started = time.perf_counter()
+    summary = generate([Path(p) for p in task["targets"]], Path(task["out"]), seed=int(task["seed"]))
+    return {
+        "work_s": time.perf_counter() - started,
+        "years": list(summary.years),
+        "files": summary.files_written,
+        "rows": summary.rows,
+    }
+
+
+TASKS: dict[str, Callable[[Task], Result]] = {
+    "pipeline": run_pipeline,
+    "floor": run_floor,
+    "pandas": run_pandas,
+    "bi": run_bi,
+    "generate": run_generate,
+}
+
+
+def main(argv: list[str]) -> int:
+    task: Task = json.loads(Path(argv[1]).read_text())
+    started = time.perf_counter()
+    try:
+        result = TASKS[task["kind"]](task)
+        code = 0
+    except Exception as problem:
+        traceback.print_exc()
+        result, code = {"error": f"{type(problem).__name__}: {problem}"[:2000]}, 1
+    result["task_s"] = time.perf_counter() - started  # imports of the task included
+    Path(argv[2]).write_text(json.dumps(result))
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,88 @@
+"""The benchmark's own parts: the memory of a whole process tree is measured, the floor and the
+pandas peer reach the published figures (and so do the real work), and a row with a field too few
+is not counted by either."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench import floor, peer
+from bench.cases import differences, read_targets
+from bench.measure import GIB, run_task
+from pipeline.sample import generate
+from tests.conftest import CALL_HEADER, call, delivery_bytes
+
+# Enough volume for the generator's invalid rows (one in each of a year's files of >= 100 rows).
+TARGETS = (
+    "jaar,baliebezoeken_met_afspraak,telefoontjes_gemeente,telefoontjes_14030,bereikbaarheid_pct\n"
+    "2018,24000,30000,19000,91\n"
+)
+
+
+def test_peak_memory_is_that_of_the_whole_process_tree(tmp_path: Path) -> None:
+    # the child holds 100 MiB and starts a grandchild that holds 300 MiB while the child waits
+    code = (
+        "import subprocess, sys, time\n"
+        "g = subprocess.Popen([sys.executable, '-c', 'b = bytearray(300 << 20); import time; time.sleep(1.5)'])\n"
+        "a = bytearray(100 << 20)\n"
+        "g.wait()\n"
+    )
+    script = tmp_path / "tree.py"
+    script.write_text(code)
+    task = {"kind": "script", "path": str(script)}
+    measured = run_task(task, tmp_path, "tree", command=[sys.executable, str(script)])
+    assert measured.returncode == 0
+    assert measured.peak_processes >= 2
+    assert measured.peak_rss >= 400 << 20
+    assert measured.peak_rss < GIB
+    # the kernel's high-water mark is of one process: the grandchild's 300 MiB, not the sum
+    assert 300 << 20 <= measured.max_process_rss < measured.peak_rss
+    assert measured.samples >= 10
+
+
+def test_a_failed_task_is_reported_not_raised(tmp_path: Path) -> None:
+    measured = run_task({"kind": "floor", "raw": str(tmp_path / "nothing"), "targets": []}, tmp_path, "empty")
+    assert measured.ok  # no deliveries, no targets: nothing to differ
+    measured = run_task({"kind": "no such task"}, tmp_path, "unknown")
+    assert not measured.ok
+    assert "no such task" in (measured.error or "")
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    tmp = tmp_path_factory.mktemp("bench")
+    targets = tmp / "targets.csv"
+    targets.write_text(TARGETS)
+    generate(targets, tmp / "raw", seed=11)
+    return tmp / "raw", targets
+
+
+def test_floor_reaches_the_published_figures(generated: tuple[Path, Path]) -> None:
+    raw, targets = generated
+    assert differences(floor.figures(raw, threads=2), read_targets([targets])) == []
+
+
+def test_pandas_peer_reaches_the_published_figures(generated: tuple[Path, Path]) -> None:
+    raw, targets = generated
+    assert differences(peer.figures(raw), read_targets([targets])) == []
+
+
+@pytest.mark.parametrize("figures", [floor.figures, peer.figures], ids=["floor", "pandas"])
+def test_rows_with_another_number_of_fields_do_not_count(tmp_path: Path, figures: object) -> None:
+    lines = [
+        call("c1", "2020-03-02T09:00:00+01:00"),
+        call("c2", "2020-03-02T09:05:00+01:00", beller="0612345678")[: -len(";0612345678")],  # a field too few
+        call("c3", "2020-03-02T09:10:00+01:00") + ";x",  # a field too many
+        call("c4", "2020-03-02T09:15:00+01:00", wachtrij='"Werk; Inkomen"'),  # a quoted separator: one field
+        call("c5", "2020-03-02T09:20:00+01:00", nummer="030-2860000", keuze="", afhandeling="verbroken"),
+    ]
+    folder = tmp_path / "telefonie" / "2020"
+    folder.mkdir(parents=True)
+    (folder / "telefonie_20200303.csv").write_bytes(delivery_bytes(CALL_HEADER, lines, "cp1252", "\r\n"))
+    assert callable(figures)
+    found = figures(tmp_path)
+    # c2 and c3 have the wrong number of fields; c1, c4 (14 030) and c5 (030, not answered) count
+    assert found == {2020: {"telefoontjes_gemeente": 3, "telefoontjes_14030": 2, "bereikbaarheid_pct": 67}}
