@@ -6,6 +6,7 @@ Flows (`flows/`) and the CLI compose `run`; they hold no logic of their own.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import shutil
 from collections.abc import Iterable, Sequence
 from contextlib import suppress
@@ -38,6 +39,7 @@ from pipeline.run.runner import Progress, Runner
 from pipeline.run.state import PipelineError
 
 MB = 1 << 20
+RUN_FOLDER = re.compile(r"\d{8}T\d{6}Z-[0-9a-f]{8}")  # a run's staging folder is named by its run_id
 
 
 def check_inputs(settings: Settings) -> None:
@@ -49,8 +51,8 @@ def check_inputs(settings: Settings) -> None:
         raise PipelineError(f"landing folder {raw} is a file, not a folder")
 
 
-def tasks(settings: Settings, plan: Plan, key: bytes) -> list[ChunkTask]:
-    """The plan's deliveries in chunks of about `chunk_mb`, one task each."""
+def tasks(settings: Settings, plan: Plan, key: bytes | None) -> list[ChunkTask]:
+    """The plan's deliveries in chunks of about `chunk_mb`, one task each (`key` None: workers find it)."""
     stage_dir = settings.staging_dir / plan.run_id
     return [
         ChunkTask(
@@ -60,6 +62,7 @@ def tasks(settings: Settings, plan: Plan, key: bytes) -> list[ChunkTask]:
             raw_dir=settings.raw_dir,
             archive_dir=settings.archive_dir,
             stage_dir=stage_dir,
+            warehouse=settings.warehouse,
             key=key,
             max_invalid_share=settings.max_invalid_share,
             max_delivery_bytes=settings.max_delivery_mb * MB,
@@ -75,6 +78,17 @@ def _read_files(plan: Plan, results: Sequence[ChunkResult]) -> pl.DataFrame:
     parts = [r.files.with_columns(pl.lit(r.source).alias("bron")) for r in results]
     files = pl.concat([pl.DataFrame(schema=FILE_SCHEMA | {"bron": pl.String}), *parts], how="diagonal")
     return files.with_columns(pl.col("bestand").is_in(list(from_landing)).alias("van_landing"))
+
+
+def check_keys(results: Sequence[ChunkResult], key: bytes) -> None:
+    """Every chunk was pseudonymised with the writer's key: hashes from two keys never meet."""
+    other = sorted(r.chunk_id for r in results if r.key_fingerprint != state.key_fingerprint(key))
+    if other:
+        raise PipelineError(
+            f"{len(other)} of {len(results)} chunks were read with another personal-data key than this "
+            f"run's (first: {other[0]}): give every worker the same PIPELINE_PII_KEY, PIPELINE_PII_KEY_BLOCK "
+            "or key file as the machine that commits"
+        )
 
 
 def _quarantine(results: Sequence[ChunkResult]) -> pl.DataFrame:
@@ -155,8 +169,11 @@ def run(
         plan = runner.step("plan", make_plan, con, found, kind, years)
         summary = RunSummary(plan.run_id, kind, dt.datetime.now(dt.UTC))
         stage_dir = settings.staging_dir / plan.run_id
+        _remove_leftovers(settings.staging_dir)
         try:
-            results = runner.each("read", read_chunk, tasks(settings, plan, key)) if plan.items else []
+            work = tasks(settings, plan, None if runner.remote else key)
+            results = runner.each("read", read_chunk, work) if plan.items else []
+            check_keys(results, key)
             runner.step("commit", commit, con, settings, plan, results, summary)
             summary.status = VOLTOOID
         except Exception as problem:
@@ -182,6 +199,15 @@ def run(
 
 class PublishFailed(PipelineError):
     """The run committed its work but could not switch in a new published file."""
+
+
+def _remove_leftovers(staging: Path) -> None:
+    """Staging folders of earlier runs (a killed run, or a chunk a failed run could not stop on a
+    cluster): under the writer lock no other run is using them. DuckDB's spill folder stays."""
+    if staging.is_dir():
+        for folder in staging.iterdir():
+            if RUN_FOLDER.fullmatch(folder.name):
+                shutil.rmtree(folder, ignore_errors=True)
 
 
 def _remove(folder: Path) -> None:
