@@ -2,19 +2,36 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from prefect import flow
 
+from flows.cluster import DaskCluster
 from flows.runner import PrefectRunner, summary_artifact
 from pipeline.core.settings import Settings
 from pipeline.run import run
 
 
 @flow(name="backfill", log_prints=True)
-def backfill(from_year: int | None = None, to_year: int | None = None) -> dict[str, object]:
-    """Rebuild years `from_year`..`to_year` (default: every year) from all deliveries."""
+def backfill(
+    from_year: int | None = None,
+    to_year: int | None = None,
+    dask_address: str | None = None,
+    dask_workers: int | None = None,
+    raw_dir: Path | None = None,
+    warehouse: Path | None = None,
+) -> dict[str, object]:
+    """Rebuild years `from_year`..`to_year` (default: every year) from all deliveries.
+
+    The deliveries are read as tasks on the Dask scheduler at `dask_address` (e.g. tcp://host:8786),
+    or on a local Dask cluster of `dask_workers` processes, or else in local processes; the commit and
+    the publish run here. `raw_dir`, `warehouse`: default PIPELINE_RAW_DIR and PIPELINE_WAREHOUSE.
+    """
     first, last = from_year or to_year, to_year or from_year
     years = range(first, last + 1) if first is not None and last is not None else None
-    settings = Settings()
-    summary = run(settings, "backfill", years, runner=PrefectRunner(settings.workers))
+    paths = {k: v for k, v in {"raw_dir": raw_dir, "warehouse": warehouse}.items() if v is not None}
+    settings = Settings(**paths)  # type: ignore[arg-type]
+    runner = PrefectRunner(settings.workers, DaskCluster.of(dask_address, dask_workers))
+    summary = run(settings, "backfill", years, runner=runner)
     summary_artifact(summary)
     return summary.as_dict()

@@ -1,6 +1,7 @@
 """Run the library's job steps as Prefect tasks: coarse ones (plan, read, commit, publish), so ten
 years of daily files do not become thousands of task runs. The reading is one task per chunk of
-deliveries on a Dask cluster, or one task that spreads the chunks over local processes."""
+deliveries on a Dask cluster, or one task that spreads the chunks over local processes. Whatever
+runs the reading, plan, commit and publish run in the flow's own process: the one writer."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from prefect import task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
+from flows.cluster import DaskCluster, each_on_dask
 from pipeline.run.ledger import RunSummary
 from pipeline.run.runner import Runner
 
@@ -19,26 +21,22 @@ A = TypeVar("A")
 
 
 class PrefectRunner(Runner):
-    """Steps as tasks. `distributed`: the flow's task runner is a Dask cluster, so each call of
-    `each` becomes a task of its own there; else one task runs them over `workers` local processes."""
+    """Steps as tasks. With a Dask `cluster`, each call of `each` becomes a task of its own there
+    (and carries no secrets); else one task runs them over `workers` local processes."""
 
-    def __init__(self, workers: int = 1, distributed: bool = False) -> None:
+    def __init__(self, workers: int = 1, cluster: DaskCluster | None = None) -> None:
         super().__init__(None, workers)
-        self.distributed = distributed
+        self.cluster = cluster
+        self.remote = cluster is not None
 
     # Inputs are DataFrames and a DuckDB connection: nothing to cache on, and hashing them fails.
     def step(self, name: str, fn: Callable[..., T], *args: Any) -> T:
         return task(name=name, cache_policy=NO_CACHE)(fn)(*args)
 
     def each(self, name: str, fn: Callable[[A], T], calls: Sequence[A]) -> list[T]:
-        if not self.distributed:
+        if self.cluster is None:
             return self.step(name, super().each, name, fn, calls)
-        as_task = task(name=name, cache_policy=NO_CACHE)(fn)
-        futures = [
-            as_task.with_options(task_run_name=f"{name} {getattr(call, 'chunk_id', index)}").submit(call)
-            for index, call in enumerate(calls)
-        ]
-        return [future.result() for future in futures]
+        return each_on_dask(self.cluster, name, fn, calls)
 
 
 def summary_artifact(summary: RunSummary) -> None:
