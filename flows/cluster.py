@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
@@ -114,8 +114,7 @@ def api_for_workers() -> Iterator[None]:
 def each_on_dask(cluster: DaskCluster, name: str, fn: Callable[[A], T], calls: Sequence[A]) -> list[T]:
     """`fn(call)` for every call as a Prefect task on the cluster, results in the order given.
 
-    The first call that fails stops the rest (those not started never start) and is raised here
-    as it was raised on its worker.
+    The first call that fails stops the rest and is raised here as it was raised on its worker.
     """
     (parameter,) = inspect.signature(fn).parameters
     as_task = task(name=name, cache_policy=NO_CACHE)(fn)
@@ -129,8 +128,25 @@ def each_on_dask(cluster: DaskCluster, name: str, fn: Callable[[A], T], calls: S
         try:
             for future in as_completed(futures):
                 future.result()
+        except Exception:
+            _stop_the_rest(runner.client, [future.wrapped_future for future in futures])
+            raise
         except BaseException:
             for future in futures:
                 future.wrapped_future.cancel()
             raise
         return [future.result() for future in futures]
+
+
+def _stop_the_rest(client: Any, futures: list[Any]) -> None:
+    """Calls not yet handed to a worker never start; those a worker holds are waited for (a running
+    call cannot be stopped), so that none writes into the run's staging folder after it is removed.
+    (`client` and `futures`: Dask's, whose methods carry no types.)"""
+    held = {key for keys in client.processing().values() for key in keys}
+    for future in futures:
+        if future.key not in held:
+            future.cancel()
+    for future in futures:
+        if future.key in held:
+            with suppress(Exception):
+                future.result()

@@ -52,17 +52,20 @@ def check_inputs(settings: Settings) -> None:
 
 
 def tasks(settings: Settings, plan: Plan, key: bytes | None) -> list[ChunkTask]:
-    """The plan's deliveries in chunks of about `chunk_mb`, one task each (`key` None: workers find it)."""
-    stage_dir = settings.staging_dir / plan.run_id
+    """The plan's deliveries in chunks of about `chunk_mb`, one task each (`key` None: workers find it).
+
+    Paths are absolute: a worker on another machine, started in another folder, finds them the same
+    (on shared storage mounted at the same place)."""
+    stage_dir = (settings.staging_dir / plan.run_id).absolute()
     return [
         ChunkTask(
             chunk_id=f"{n:05d}-{items[0].source}",
             source=items[0].source,
             items=tuple(items),
-            raw_dir=settings.raw_dir,
-            archive_dir=settings.archive_dir,
+            raw_dir=settings.raw_dir.absolute(),
+            archive_dir=settings.archive_dir.absolute(),
             stage_dir=stage_dir,
-            warehouse=settings.warehouse,
+            warehouse=settings.warehouse.absolute(),
             key=key,
             max_invalid_share=settings.max_invalid_share,
             max_delivery_bytes=settings.max_delivery_mb * MB,
