@@ -30,7 +30,7 @@ import pytest
 from typer.testing import CliRunner
 
 from pipeline.cli import app
-from pipeline.core.settings import Settings
+from pipeline.core.settings import MissingKey, Settings
 from pipeline.run import PipelineError, run
 from pipeline.sample import generate
 from tests.conftest import CALL_HEADER, PII_KEY, call, view_contents, write
@@ -313,3 +313,14 @@ def test_an_existing_cluster_and_a_local_one_exclude_each_other(tmp_path: Path) 
         DaskCluster.of("tcp://h:1", 2)
     assert DaskCluster.of(None, None) is None
     assert DaskCluster.of("", None) is None
+
+
+def test_a_worker_takes_the_key_file_beside_the_warehouse_and_never_makes_one_up(
+    tmp_path: Path, no_key_in_env: None
+) -> None:
+    settings = Settings(warehouse=tmp_path / "wh" / "w.duckdb")
+    with pytest.raises(MissingKey, match="PIPELINE_PII_KEY"):
+        settings.hmac_key(create=False)
+    assert not settings.key_file.exists()
+    _key_file(settings.warehouse)
+    assert settings.hmac_key(create=False) == PII_KEY.encode()
