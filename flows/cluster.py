@@ -4,8 +4,9 @@ prefect-dask sends Prefect's settings context along with every task. A worker wh
 no API (`PREFECT_API_URL`) starts a temporary Prefect server of its own, which costs each worker
 process half a minute and leaves its task runs where no one sees them. So the flow makes sure the
 context names the API the flow run itself uses: a real server (set `PREFECT_API_URL`), or else the
-temporary one its process started, once (`prefect_api`). That temporary server listens on
-127.0.0.1 only: workers on other machines need a real server.
+temporary server of its own process (started once by `prefect_api`, or by Prefect for a flow called
+without an API). That temporary server listens on 127.0.0.1 only: workers on other machines need a
+real server.
 """
 
 from __future__ import annotations
