@@ -28,7 +28,7 @@ run: setup
 	@$(BIN)/pipeline report
 
 test: setup
-	@$(BIN)/pytest -n 2 -q
+	@$(BIN)/pytest -n 2 --dist loadgroup -q
 
 lint: setup
 	@$(BIN)/ruff check src schemas flows tests bench

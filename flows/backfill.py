@@ -2,16 +2,35 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from prefect import flow
 
+from flows.cluster import DaskCluster
 from flows.runner import checked_run
 from pipeline.core.settings import Settings
 
 
 @flow(name="backfill", log_prints=True)
-def backfill(from_year: int | None = None, to_year: int | None = None) -> dict[str, object]:
+def backfill(
+    from_year: int | None = None,
+    to_year: int | None = None,
+    dask_address: str | None = None,
+    dask_workers: int | None = None,
+    raw_dir: Path | None = None,
+    warehouse: Path | None = None,
+    judge: bool = True,
+) -> dict[str, object]:
     """Rebuild years `from_year`..`to_year` (default: every year) from all deliveries. Fails when the
-    run fails or `pipeline status` then finds a problem."""
+    run fails or `pipeline status` then finds a problem.
+
+    The deliveries are read as tasks on the Dask scheduler at `dask_address` (e.g. tcp://host:8786),
+    or on a local Dask cluster of `dask_workers` processes, or else in local processes; the commit and
+    the publish run here. `raw_dir`, `warehouse`: default PIPELINE_RAW_DIR and PIPELINE_WAREHOUSE.
+    `judge=False` leaves `pipeline status`'s judgement to the caller.
+    """
     first, last = from_year or to_year, to_year or from_year
     years = range(first, last + 1) if first is not None and last is not None else None
-    return checked_run(Settings(), "backfill", years).as_dict()
+    paths = {k: v for k, v in {"raw_dir": raw_dir, "warehouse": warehouse}.items() if v is not None}
+    settings = Settings(**paths)  # type: ignore[arg-type]
+    return checked_run(settings, "backfill", years, DaskCluster.of(dask_address, dask_workers), judge).as_dict()

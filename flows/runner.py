@@ -1,6 +1,7 @@
 """Run the library's job steps as Prefect tasks: coarse ones (plan, read, commit, publish), so ten
 years of daily files do not become thousands of task runs. The reading is one task per chunk of
-deliveries on a Dask cluster, or one task that spreads the chunks over local processes."""
+deliveries on a Dask cluster, or one task that spreads the chunks over local processes. Whatever
+runs the reading, plan, commit and publish run in the flow's own process: the one writer."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from prefect import task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
+from flows.cluster import DaskCluster, each_on_dask
 from pipeline import status
 from pipeline.core.settings import Settings
 from pipeline.run import RunSummary, run
@@ -21,12 +23,13 @@ A = TypeVar("A")
 
 
 class PrefectRunner(Runner):
-    """Steps as tasks. `distributed`: the flow's task runner is a Dask cluster, so each call of
-    `each` becomes a task of its own there; else one task runs them over `workers` local processes."""
+    """Steps as tasks. With a Dask `cluster`, each call of `each` becomes a task of its own there
+    (and carries no secrets); else one task runs them over `workers` local processes."""
 
-    def __init__(self, workers: int = 1, distributed: bool = False) -> None:
+    def __init__(self, workers: int = 1, cluster: DaskCluster | None = None) -> None:
         super().__init__(None, workers)
-        self.distributed = distributed
+        self.cluster = cluster
+        self.remote = cluster is not None
         self.local = Runner(None, workers)
 
     # Inputs are DataFrames and a DuckDB connection: nothing to cache on, and hashing them fails.
@@ -37,31 +40,33 @@ class PrefectRunner(Runner):
         yield from self.each(name, fn, calls)
 
     def each(self, name: str, fn: Callable[[A], T], calls: Sequence[A]) -> list[T]:
-        if not self.distributed:
+        if self.cluster is None:
             return self.step(name, self.local.each, name, fn, calls)
-        as_task = task(name=name, cache_policy=NO_CACHE)(fn)
-        futures = [
-            as_task.with_options(task_run_name=f"{name} {getattr(call, 'chunk_id', index)}").submit(call)
-            for index, call in enumerate(calls)
-        ]
-        return [future.result() for future in futures]
+        return each_on_dask(self.cluster, name, fn, calls)
 
 
 class StatusProblems(Exception):
     """The run went through, but `pipeline status` finds the warehouse in a state to act on."""
 
 
-def checked_run(settings: Settings, kind: str, years: Iterable[int] | None = None) -> RunSummary:
+def checked_run(
+    settings: Settings,
+    kind: str,
+    years: Iterable[int] | None = None,
+    cluster: DaskCluster | None = None,
+    judge: bool = True,
+) -> RunSummary:
     """The run, then the judgement of `pipeline status` on the warehouse: the flow run's artifact shows
     both, and the flow run fails when the run failed or status finds a problem (a stale source, a
-    rejected delivery, missing days), so that the Prefect UI shows what cron's exit code would."""
+    rejected delivery, missing days), so that the Prefect UI shows what cron's exit code would.
+    `judge=False`: the caller judges (the CLI, whose `pipeline status` is a command of its own)."""
     summary: RunSummary | None = None
     failure: Exception | None = None
     try:
-        summary = run(settings, kind, years, runner=PrefectRunner(settings.workers))
+        summary = run(settings, kind, years, runner=PrefectRunner(settings.workers, cluster))
     except Exception as problem:
         failure = problem
-    health = status.check(settings)
+    health = status.check(settings) if judge else status.Health()
     for line in health.problems:
         print(f"problem: {line}")
     summary_artifact(kind, summary, failure, health.problems)

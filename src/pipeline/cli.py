@@ -22,7 +22,7 @@ from pipeline.core.locking import WriterBusy
 from pipeline.core.settings import Settings
 from pipeline.report import html as html_report
 from pipeline.report import table as key_table
-from pipeline.run import PipelineError, run
+from pipeline.run import PipelineError, RunSummary, run
 from pipeline.run import freeze as adopt
 from pipeline.run import withdraw as withdrawing
 from pipeline.sample import generate as write_sample
@@ -92,25 +92,29 @@ def _progress() -> Progress:
     )
 
 
-def _run(kind: str, raw: Path | None, warehouse: Path | None, years: list[int] | None) -> None:
+def _run(
+    kind: str,
+    raw: Path | None,
+    warehouse: Path | None,
+    years: list[int] | None,
+    dask_address: str | None = None,
+    dask_workers: int | None = None,
+) -> None:
     settings = _settings(raw, warehouse)
-    with _progress() as bar:
-        task = bar.add_task(kind, total=None)
-
-        def progress(step: str, done: int, total: int) -> None:
-            bar.update(task, description=step, completed=done, total=total)
-
-        try:
-            summary = run(settings, kind, years, progress)
-        except (PipelineError, WriterBusy) as problem:
-            _fail(str(problem))
-            return
-        except Exception as problem:
-            if os.environ.get("PIPELINE_DEBUG"):
-                raise
-            reason = f"{type(problem).__name__}: {problem}".splitlines()[0]
-            _fail(f"{kind} failed, nothing was changed: {reason} (PIPELINE_DEBUG=1 shows where)")
-            return
+    try:
+        if dask_address or dask_workers:
+            summary = _backfill_on_dask(settings, years, dask_address, dask_workers)
+        else:
+            summary = _run_here(settings, kind, years)
+    except (PipelineError, WriterBusy) as problem:
+        _fail(str(problem))
+        return
+    except Exception as problem:
+        if os.environ.get("PIPELINE_DEBUG"):
+            raise
+        reason = f"{type(problem).__name__}: {problem}".splitlines()[0]
+        _fail(f"{kind} failed, nothing was changed: {reason} (PIPELINE_DEBUG=1 shows where)")
+        return
     err.print(
         f"{kind}: {summary.processed} deliveries processed, {summary.rejected} rejected, "
         f"{summary.ignored} ignored, {summary.skipped} skipped; {summary.rows_valid} valid rows, "
@@ -123,12 +127,55 @@ def _run(kind: str, raw: Path | None, warehouse: Path | None, years: list[int] |
         err.print(f"  [yellow]{line}[/yellow]", highlight=False)
 
 
+def _run_here(settings: Settings, kind: str, years: list[int] | None) -> RunSummary:
+    """The run in this process, reading in local processes, with a progress bar."""
+    with _progress() as bar:
+        task = bar.add_task(kind, total=None)
+
+        def progress(step: str, done: int, total: int) -> None:
+            bar.update(task, description=step, completed=done, total=total)
+
+        return run(settings, kind, years, progress)
+
+
+def _backfill_on_dask(
+    settings: Settings, years: list[int] | None, dask_address: str | None, dask_workers: int | None
+) -> RunSummary:
+    """The `backfill` flow with its reading on a Dask cluster; Prefect's log is the progress shown."""
+    # Prefect takes seconds to import: only runs on a cluster need it.
+    from flows import backfill as flow
+    from flows import cluster
+
+    with cluster.prefect_api():
+        found = flow.backfill(
+            from_year=years[0] if years else None,
+            to_year=years[-1] if years else None,
+            dask_address=dask_address,
+            dask_workers=dask_workers,
+            raw_dir=settings.raw_dir,
+            warehouse=settings.warehouse,
+            judge=False,  # as without a cluster: `pipeline status` judges
+        )
+    return RunSummary.from_dict(found)
+
+
 @app.command()
 def backfill(
     raw: RawOption = None,
     warehouse: WarehouseOption = None,
     from_year: Annotated[int | None, typer.Option("--from", help="First year to rebuild")] = None,
     to_year: Annotated[int | None, typer.Option("--to", help="Last year to rebuild")] = None,
+    dask_address: Annotated[
+        str | None,
+        typer.Option(
+            "--dask-address",
+            help="Read on the existing Dask cluster whose scheduler listens here (tcp://HOST:PORT); "
+            "its workers reach the landing folder and the warehouse's folder by the same paths",
+        ),
+    ] = None,
+    dask_workers: Annotated[
+        int | None, typer.Option("--dask-workers", min=1, help="Read on a local Dask cluster of N worker processes")
+    ] = None,
 ) -> None:
     """Rebuild the chosen years (default: all) from every delivery in the landing folder."""
     years = None
@@ -138,7 +185,9 @@ def backfill(
         if first > last:
             _fail(f"--from {first} is after --to {last}")
         years = list(range(first, last + 1))
-    _run("backfill", raw, warehouse, years)
+    if dask_address and dask_workers is not None:
+        _fail("give --dask-address (an existing cluster) or --dask-workers (a local one), not both")
+    _run("backfill", raw, warehouse, years, dask_address, dask_workers)
 
 
 @app.command()

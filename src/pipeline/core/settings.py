@@ -117,24 +117,34 @@ class Settings(BaseSettings):
     def key_file(self) -> Path:
         return self.warehouse.with_name(self.warehouse.stem + ".key")
 
-    def hmac_key(self) -> bytes:
+    def hmac_key(self, create: bool = True) -> bytes:
         """The secret for keyed hashes of personal data, never in the repository.
 
         Taken from `PIPELINE_PII_KEY`; else from the Prefect Secret block named by
         `PIPELINE_PII_KEY_BLOCK`; else from a key file beside the warehouse that is created once with
         a random key (readable by its owner only), so that hashes stay stable from run to run.
+        `create=False` (a worker on a cluster): a missing key file is an error, never a new key.
         """
         if self.pii_key is not None:
             return _long_enough(self.pii_key.get_secret_value(), "PIPELINE_PII_KEY")
         if self.pii_key_block is not None:
             return _long_enough(_secret_block(self.pii_key_block), f"the Secret block {self.pii_key_block!r}")
         path = self.key_file
+        if not path.exists() and not create:
+            raise MissingKey(
+                f"no personal-data key on this machine: set PIPELINE_PII_KEY or PIPELINE_PII_KEY_BLOCK, "
+                f"or make the key file {path} reachable here"
+            )
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as handle:
                 handle.write(secrets.token_hex(32))
         return path.read_text().strip().encode()
+
+
+class MissingKey(ValueError):
+    """A worker found no personal-data key (it never makes one up: the writer's would differ)."""
 
 
 def _long_enough(key: str, where: str) -> bytes:

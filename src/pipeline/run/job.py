@@ -6,10 +6,11 @@ Flows (`flows/`) and the CLI compose `run`; they hold no logic of their own.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import shutil
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import suppress
 from pathlib import Path
 
@@ -43,6 +44,7 @@ from pipeline.run.state import PipelineError
 from pipeline.sources import SOURCES
 
 MB = 1 << 20
+RUN_FOLDER = re.compile(r"\d{8}T\d{6}Z-[0-9a-f]{8}")  # a run's staging folder is named by its run_id
 
 
 def check_inputs(settings: Settings) -> None:
@@ -54,17 +56,21 @@ def check_inputs(settings: Settings) -> None:
         raise PipelineError(f"landing folder {raw} is a file, not a folder")
 
 
-def tasks(settings: Settings, plan: Plan, key: bytes) -> list[ChunkTask]:
-    """The plan's deliveries in chunks of about `chunk_mb`, one task each."""
-    stage_dir = settings.staging_dir / plan.run_id
+def tasks(settings: Settings, plan: Plan, key: bytes | None) -> list[ChunkTask]:
+    """The plan's deliveries in chunks of about `chunk_mb`, one task each (`key` None: workers find it).
+
+    Paths are absolute: a worker on another machine, started in another folder, finds them the same
+    (on shared storage mounted at the same place)."""
+    stage_dir = (settings.staging_dir / plan.run_id).absolute()
     return [
         ChunkTask(
             chunk_id=f"{n:05d}-{items[0].source}",
             source=items[0].source,
             items=tuple(items),
-            raw_dir=settings.raw_dir,
-            archive_dir=settings.archive_dir,
+            raw_dir=settings.raw_dir.absolute(),
+            archive_dir=settings.archive_dir.absolute(),
             stage_dir=stage_dir,
+            warehouse=settings.warehouse.absolute(),
             key=key,
             max_invalid_share=settings.max_invalid_share,
             max_delivery_bytes=settings.max_delivery_mb * MB,
@@ -80,6 +86,19 @@ def _read_files(plan: Plan, results: Sequence[ChunkResult]) -> pl.DataFrame:
     parts = [r.files.with_columns(pl.lit(r.source).alias("bron")) for r in results]
     files = pl.concat([pl.DataFrame(schema=FILE_SCHEMA | {"bron": pl.String}), *parts], how="diagonal")
     return files.with_columns(pl.col("bestand").is_in(list(from_landing)).alias("van_landing"))
+
+
+def checked_keys(results: Iterable[ChunkResult], key: bytes) -> Iterator[ChunkResult]:
+    """The chunks as they come, each checked to be pseudonymised with the writer's key: hashes from two
+    keys never meet."""
+    mine = state.key_fingerprint(key)
+    for result in results:
+        if result.key_fingerprint != mine:
+            raise PipelineError(
+                f"chunk {result.chunk_id} was read with another personal-data key than this run's: give every "
+                "worker the same PIPELINE_PII_KEY, PIPELINE_PII_KEY_BLOCK or key file as the machine that commits"
+            )
+        yield result
 
 
 def _quarantine(results: Sequence[ChunkResult]) -> pl.DataFrame:
@@ -201,12 +220,13 @@ def run(
             raise
         summary = RunSummary(plan.run_id, kind, dt.datetime.now(dt.UTC))
         stage_dir = settings.staging_dir / plan.run_id
+        _remove_leftovers(settings.staging_dir)
         try:
-            chunked = tasks(settings, plan, key)
+            chunked = tasks(settings, plan, None if runner.remote else key)
             expected = Counter(task.source for task in chunked)
             # Sources in the registry's order: the writer stages one while the readers read the next.
             chunked.sort(key=lambda task: list(SOURCES).index(task.source))
-            results = runner.stream("read", read_chunk, chunked)
+            results = checked_keys(runner.stream("read", read_chunk, chunked), key)
             runner.step("commit", commit, con, settings, plan, results, expected, summary)
             summary.status = VOLTOOID
         except Exception as problem:
@@ -249,6 +269,15 @@ def _record_refusal(con: duckdb.DuckDBPyConnection, kind: str, problem: Exceptio
 
 class PublishFailed(PipelineError):
     """The run committed its work but could not switch in a new published file."""
+
+
+def _remove_leftovers(staging: Path) -> None:
+    """Staging folders of earlier runs (a killed run, or a chunk a failed run could not stop on a
+    cluster): under the writer lock no other run is using them. DuckDB's spill folder stays."""
+    if staging.is_dir():
+        for folder in staging.iterdir():
+            if RUN_FOLDER.fullmatch(folder.name):
+                shutil.rmtree(folder, ignore_errors=True)
 
 
 def _remove(folder: Path) -> None:

@@ -49,6 +49,15 @@ class RunSummary:
     def as_dict(self) -> dict[str, object]:
         return {k: (v.isoformat() if isinstance(v, dt.datetime) else v) for k, v in vars(self).items()}
 
+    @staticmethod
+    def from_dict(found: Mapping[str, object]) -> RunSummary:
+        """The summary again from `as_dict` (what a flow run returns)."""
+        values = {
+            k: (dt.datetime.fromisoformat(v) if k in ("started", "ended") and isinstance(v, str) else v)
+            for k, v in found.items()
+        }
+        return RunSummary(**values)  # type: ignore[arg-type]
+
 
 def record_run(con: duckdb.DuckDBPyConnection, summary: RunSummary) -> None:
     """The run's row in `runs` and its findings in `meldingen` (written anew on every call)."""

@@ -26,7 +26,9 @@ from pipeline.core.contract import Source, polars_schema
 from pipeline.core.csvfile import FileRejected, read_csv_table
 from pipeline.core.landing_files import LandingFile, Unreadable, read_file
 from pipeline.core.privacy import screen
+from pipeline.core.settings import Settings
 from pipeline.run.ledger import AFGEWEZEN, VERWERKT
+from pipeline.run.state import key_fingerprint
 from pipeline.sources import SOURCES
 
 QUARANTINE_SCHEMA = {
@@ -283,7 +285,12 @@ class Item:
 
 @dataclass(frozen=True)
 class ChunkTask:
-    """Everything a worker needs, by value: it reaches the files by path (shared storage on a cluster)."""
+    """Everything a worker needs, by value: it reaches the files by path (shared storage on a cluster).
+
+    `key`: the personal-data key, for a worker on this machine. None for a worker elsewhere (a task
+    travels to a Dask worker over the network): that worker takes the key from its own settings,
+    `PIPELINE_PII_KEY`, `PIPELINE_PII_KEY_BLOCK` or the key file beside `warehouse` on shared storage.
+    """
 
     chunk_id: str
     source: str
@@ -291,7 +298,8 @@ class ChunkTask:
     raw_dir: Path
     archive_dir: Path
     stage_dir: Path
-    key: bytes
+    warehouse: Path
+    key: bytes | None
     max_invalid_share: float
     max_delivery_bytes: int
     read_timeout_s: float
@@ -299,7 +307,8 @@ class ChunkTask:
 
 @dataclass(frozen=True)
 class ChunkResult:
-    """What a worker hands back: small. The valid rows wait in `rows_file` (Parquet) for the writer."""
+    """What a worker hands back: small. The valid rows wait in `rows_file` (Parquet) for the writer,
+    who checks `key_fingerprint` (of the key the worker hashed with) against its own key."""
 
     chunk_id: str
     source: str
@@ -307,6 +316,7 @@ class ChunkResult:
     quarantine: pl.DataFrame
     rows_file: Path | None
     rows: int
+    key_fingerprint: str
     unreadable: tuple[tuple[str, str], ...] = field(default=())  # (path, reason) of items not read
 
 
@@ -321,6 +331,7 @@ def _fetch(task: ChunkTask, item: Item) -> Delivery:
 def read_chunk(task: ChunkTask) -> ChunkResult:
     """Read one chunk: fetch, read, archive the accepted deliveries, stage their valid rows."""
     source = SOURCES[task.source]
+    key = task.key if task.key is not None else Settings(warehouse=task.warehouse).hmac_key(create=False)
     deliveries: list[Delivery] = []
     unreadable: list[tuple[str, str]] = []
     for item in task.items:
@@ -330,7 +341,7 @@ def read_chunk(task: ChunkTask) -> ChunkResult:
             unreadable.append((item.path, problem.reason))  # the path is shown beside the reason
         except archive.ArchiveError as problem:
             unreadable.append((item.path, str(problem)))
-    read = read_deliveries(source, deliveries, task.key, task.max_invalid_share)
+    read = read_deliveries(source, deliveries, key, task.max_invalid_share)
     accepted = set(read.files.filter(pl.col("status") == VERWERKT)["sha256"].to_list())
     for delivery in deliveries:
         if delivery.sha256 in accepted:
@@ -342,7 +353,14 @@ def read_chunk(task: ChunkTask) -> ChunkResult:
         # in day order, so that a year's scan of the staged rows skips what lies outside it
         read.rows.sort("datum").write_parquet(rows_file, compression="lz4", statistics=True)
     return ChunkResult(
-        task.chunk_id, task.source, read.files, read.quarantine, rows_file, read.rows.height, tuple(unreadable)
+        task.chunk_id,
+        task.source,
+        read.files,
+        read.quarantine,
+        rows_file,
+        read.rows.height,
+        key_fingerprint(key),
+        tuple(unreadable),
     )
 
 

@@ -17,6 +17,10 @@ class Runner:
     """Runs the steps of a job in this process; `stream` spreads independent calls over `workers`
     processes (Polars and the readers release the GIL only in part, so threads would queue)."""
 
+    # True when `each` sends its calls over the network to workers elsewhere (a Dask cluster): then
+    # the calls carry no secrets, and the workers find the personal-data key themselves.
+    remote = False
+
     def __init__(self, progress: Progress | None = None, workers: int = 1) -> None:
         self.progress = progress
         self.workers = workers
