@@ -37,7 +37,9 @@ class PrefectRunner(Runner):
         return task(name=name, cache_policy=NO_CACHE)(fn)(*args)
 
     def stream(self, name: str, fn: Callable[[A], T], calls: Sequence[A]) -> Iterator[T]:
-        yield from self.each(name, fn, calls)
+        # Read now, not lazily inside the commit task that consumes the results: a task submitted from
+        # within another would carry that task's context (a DuckDB connection) to the cluster.
+        return iter(self.each(name, fn, calls))
 
     def each(self, name: str, fn: Callable[[A], T], calls: Sequence[A]) -> list[T]:
         if self.cluster is None:

@@ -81,7 +81,9 @@ import errno, importlib, sys
 module, name = sys.argv.pop(1).rsplit(".", 1)
 def no_space(*args, **kwargs):
     raise OSError(errno.ENOSPC, "No space left on device")
-setattr(importlib.import_module(module), name, no_space)
+target = importlib.import_module(module)
+getattr(target, name)  # a name that is gone would fake a full disk nowhere
+setattr(target, name, no_space)
 from pipeline.cli import app
 sys.argv[0] = "pipeline"
 app()
@@ -169,7 +171,9 @@ def _failed_nightly_on_a_full_disk_in_the_commit(s: Settings) -> tuple[str, list
     _calls_on(s.raw_dir, open_weekdays(dt.date(2020, 6, 1), dt.date(2020, 6, 4)))
     run(s, "backfill")
     _calls_on(s.raw_dir, [dt.date(2020, 6, 5)])
-    done = cli_with_full_disk("pipeline.run.stage.apply", "nightly", "--raw", s.raw_dir, "--warehouse", s.warehouse)
+    done = cli_with_full_disk(
+        "pipeline.run.stage.apply_source", "nightly", "--raw", s.raw_dir, "--warehouse", s.warehouse
+    )
     assert done.returncode == 1 and NO_SPACE in done.stderr, done.stderr
     return "2020-06-06", [rf"last run \S+ \(nightly\) mislukt: OSError: \[Errno 28\] {NO_SPACE}"]
 

@@ -6,6 +6,7 @@ serves `pipeline serve` against it, and triggers the deployments through the API
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import signal
@@ -16,6 +17,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -24,6 +26,7 @@ from tests.conftest import CALL_HEADER, call, rows, write
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 CLIENT = """
 import asyncio, json, sys, time
 from prefect.client.orchestration import get_client
@@ -53,7 +56,7 @@ result = {"cron": schedule.cron, "timezone": schedule.timezone, "backfill_schedu
 run = run_deployment("nightly/nightly", timeout=240, poll_interval=1)
 result["nightly_state"] = run.state.type.value
 result["nightly_artifacts"] = asyncio.run(artifacts(run.id))
-run = run_deployment("backfill/backfill", parameters={"from_year": 2020, "to_year": 2020}, timeout=240, poll_interval=1)
+run = run_deployment("backfill/backfill", parameters={"from_year": YEAR, "to_year": YEAR}, timeout=240, poll_interval=1)
 result["backfill_state"] = run.state.type.value
 print(json.dumps(result))
 """
@@ -115,7 +118,14 @@ def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
 
 def test_served_nightly_runs_through_the_api_and_loads_the_data(prefect_api: dict[str, str], tmp_path: Path) -> None:
     raw, warehouse = tmp_path / "raw", tmp_path / "wh" / "w.duckdb"
-    write(raw / "telefonie/telefonie_20200604.csv", CALL_HEADER, [call("b1", "2020-06-03T10:00:00+02:00")])
+    # A call of yesterday, delivered today: the flows fail when `pipeline status` finds a stale source.
+    today = dt.datetime.now(AMSTERDAM).date()
+    yesterday = today - dt.timedelta(days=1)
+    write(
+        raw / f"telefonie/telefonie_{today:%Y%m%d}.csv",
+        CALL_HEADER,
+        [call("b1", dt.datetime.combine(yesterday, dt.time(10), AMSTERDAM).isoformat())],
+    )
     env = {
         **prefect_api,
         "PIPELINE_RAW_DIR": str(raw),
@@ -133,7 +143,12 @@ def test_served_nightly_runs_through_the_api_and_loads_the_data(prefect_api: dic
     )
     try:
         client = subprocess.run(
-            [sys.executable, "-c", CLIENT], env=env, cwd=ROOT, capture_output=True, text=True, timeout=400
+            [sys.executable, "-c", CLIENT.replace("YEAR", str(yesterday.year))],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=400,
         )
         assert client.returncode == 0, client.stderr[-3000:] + (tmp_path / "serve.log").read_text()[-3000:]
         result = json.loads(client.stdout.strip().splitlines()[-1])
@@ -148,7 +163,7 @@ def test_served_nightly_runs_through_the_api_and_loads_the_data(prefect_api: dic
     assert result["backfill_state"] == "COMPLETED"
     assert any("deliveries processed | 1" in (a or "") for a in result["nightly_artifacts"])
     (figures,) = rows(warehouse, "SELECT jaar, telefoontjes_gemeente FROM kerncijfers")
-    assert figures == {"jaar": 2020, "telefoontjes_gemeente": 1}
+    assert figures == {"jaar": yesterday.year, "telefoontjes_gemeente": 1}
     kinds = [r["soort"] for r in rows(warehouse, "SELECT soort FROM runs ORDER BY gestart_op")]
     assert kinds == ["nightly", "backfill"]
 

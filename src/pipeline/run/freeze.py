@@ -105,7 +105,7 @@ def _year_figures(con: duckdb.DuckDBPyConnection, year: int) -> pl.DataFrame:
 def freeze(settings: Settings, year: int, replace: bool = False) -> Vaststelling:
     """Adopt the figures of `year` as they are now, with their manifest, and republish the warehouse."""
     if not settings.state_db.exists():  # checked before the lock: a mistyped path leaves no files behind
-        raise FreezeError(f"there is no warehouse at {settings.warehouse}: run 'pipeline backfill' first")
+        raise FreezeError(f"there is no warehouse at {settings.warehouse}; run 'pipeline backfill' first")
     with writer_lock(settings), state.connect(settings) as con:
         earlier = db.first(con, "SELECT vastgesteld_op FROM vaststellingen WHERE jaar = ?", [year])
         if earlier is not None and not replace:
