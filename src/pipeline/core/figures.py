@@ -76,26 +76,32 @@ def split(source: Source, records: pl.DataFrame, parts: Partitions) -> list[Part
     each with its local day in `datum`; look-back days only inform `prepare`.
     """
     prepared = source.prepare(records).filter(pl.col("datum").dt.year().is_in(sorted(parts.years)))
-    frame = prepared.with_columns(_period_columns(pl.col("datum")))
+    frame = prepared.with_columns(_period_columns(pl.col("datum"))).lazy()
     metrics = [figure.expr.alias(figure.name) for figure in source.figures]
-    days = sorted(parts.days)
     months = sorted(y * 100 + m for y, m in parts.months)
     month_key = pl.col("jaar") * 100 + pl.col("maand")
-    in_days = frame.filter(pl.col("datum").is_in(days))
+    whole = len(parts.days) == sum(366 if _leap(y) else 365 for y in parts.years)
+    in_days = frame if whole else frame.filter(pl.col("datum").is_in(sorted(parts.days)))
+    in_months = frame if whole else frame.filter(month_key.is_in(months))
     breakdown = source.breakdown
-    return [
-        Partitioned(source.figure_table("dag"), "dag", in_days.group_by("datum").agg(metrics).sort("datum")),
-        Partitioned(
-            source.figure_table("maand"),
-            "maand",
-            frame.filter(month_key.is_in(months)).group_by("jaar", "maand").agg(metrics).sort("jaar", "maand"),
-        ),
-        Partitioned(source.figure_table("jaar"), "jaar", frame.group_by("jaar").agg(metrics).sort("jaar")),
-        Partitioned(
-            breakdown.table,
-            "dag",
+    # One collect for the four tables: Polars runs them side by side over the one frame.
+    day, month, year, broken_down = pl.collect_all(
+        [
+            in_days.group_by("datum").agg(metrics).sort("datum"),
+            in_months.group_by("jaar", "maand").agg(metrics).sort("jaar", "maand"),
+            frame.group_by("jaar").agg(metrics).sort("jaar"),
             in_days.group_by("datum", *breakdown.keys)
             .agg(pl.len().cast(pl.Int64).alias("aantal"), *breakdown.sums)
             .sort("datum", *breakdown.keys, nulls_last=True),
-        ),
+        ]
+    )
+    return [
+        Partitioned(source.figure_table("dag"), "dag", day),
+        Partitioned(source.figure_table("maand"), "maand", month),
+        Partitioned(source.figure_table("jaar"), "jaar", year),
+        Partitioned(breakdown.table, "dag", broken_down),
     ]
+
+
+def _leap(year: int) -> bool:
+    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)

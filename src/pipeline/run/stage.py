@@ -24,7 +24,7 @@ from pipeline.run.figures import compute
 from pipeline.run.ledger import AFGEWEZEN, VERVANGEN, VERWERKT
 from pipeline.run.plan import Plan
 from pipeline.run.read import ChunkResult
-from pipeline.run.versions import current_versions
+from pipeline.run.versions import counted_positions, current_versions
 from pipeline.sources import SOURCES
 
 
@@ -118,11 +118,11 @@ def _winner_keys(source: Source, versions: pl.DataFrame) -> pl.DataFrame:
     return current_versions(source, versions).select("bestand", "regel")
 
 
-def _flag(source: Source, versions: pl.DataFrame, winners: pl.DataFrame) -> pl.Series:
-    marked = versions.select("bestand", "regel").join(
-        winners.with_columns(pl.lit(True).alias("telt")), on=["bestand", "regel"], how="left"
-    )
-    return marked["telt"].fill_null(False)
+def _decide(source: Source, versions: pl.DataFrame) -> tuple[pl.DataFrame, pl.Series]:
+    """The (bestand, regel) of the versions that count, and for every version whether it counts."""
+    positions = counted_positions(source, versions)
+    counts = pl.repeat(False, versions.height, dtype=pl.Boolean, eager=True).alias("telt").scatter(positions, True)
+    return versions.gather(positions).select("bestand", "regel"), counts
 
 
 def _merge_incremental(
@@ -185,8 +185,8 @@ def _rebuild(
     rows = _kept(source, files, keep)
     spanning = _spanning(con, source, files, keep)
     across = rows.join(spanning.lazy(), on=id_col, how="semi").collect()
-    decided = _winner_keys(source, across)
-    _insert_versions(con, source, across, _flag(source, across, decided))
+    decided, counts = _decide(source, across)
+    _insert_versions(con, source, across, counts)
     settled = across.join(decided, on=["bestand", "regel"], how="semi")
     for year in _years_in(con, files):
         within = (
@@ -194,8 +194,8 @@ def _rebuild(
             .join(spanning.lazy(), on=id_col, how="anti")
             .collect()
         )
-        winners = _winner_keys(source, within)
-        _insert_versions(con, source, within, _flag(source, within, winners))
+        winners, counts = _decide(source, within)
+        _insert_versions(con, source, within, counts)
         records = pl.concat(
             [
                 within.join(winners, on=["bestand", "regel"], how="semi"),

@@ -15,6 +15,16 @@ def current_versions(source: Source, versions: pl.DataFrame) -> pl.DataFrame:
     latest `gewijzigd`, a tie going to the file whose name sorts last. Identical repeats within a file
     collapse to one. Polars compares strings by their UTF-8 bytes, which is the agreement's byte order.
     """
-    named = versions.with_columns(pl.col("bestand").str.split("/").list.last().alias("bestand_naam"))
-    ordered = named.sort(list(source.version_order), nulls_last=False)
-    return ordered.unique(subset=[source.id_column], keep="last", maintain_order=True).drop("bestand_naam")
+    return versions.gather(counted_positions(source, versions))
+
+
+def counted_positions(source: Source, versions: pl.DataFrame) -> pl.Series:
+    """The row positions in `versions` of the versions that count, one per id, in the order above
+    (so that a caller marks them without joining the versions to the winners again)."""
+    order = list(source.version_order)
+    columns = dict.fromkeys([source.id_column, *(c for c in order if c != "bestand_naam"), "bestand"])
+    narrow = versions.lazy().select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("_rij"), *columns)
+    if "bestand_naam" in order:
+        narrow = narrow.with_columns(pl.col("bestand").str.split("/").list.last().alias("bestand_naam"))
+    last = narrow.sort(order, nulls_last=False).unique(subset=[source.id_column], keep="last", maintain_order=True)
+    return last.select("_rij").collect().to_series()

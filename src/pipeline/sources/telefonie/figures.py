@@ -25,17 +25,19 @@ def prepare(calls: pl.DataFrame) -> pl.DataFrame:
         (utrecht & (pl.col("afhandeling") == "beantwoord")).alias("beantwoord"),
     )
     # A repeat: an Utrecht call whose caller made an earlier Utrecht call in the 7 x 24 hours before.
-    mine = flagged.filter(pl.col("voor_utrecht") & pl.col("beller_hash").is_not_null()).sort(
-        "beller_hash", "gestart_op", "gesprek_id"
+    # In caller and time order, the latest earlier Utrecht call is the last one carried forward, and
+    # it is the same caller's when the caller carried with it is (no window per caller, no join back).
+    counted = pl.col("voor_utrecht") & pl.col("beller_hash").is_not_null()
+    earlier_start = pl.when(counted).then(pl.col("gestart_op")).shift(1).forward_fill()
+    earlier_caller = pl.when(counted).then(pl.col("beller_hash")).shift(1).forward_fill()
+    repeat = (
+        counted
+        & (earlier_caller == pl.col("beller_hash"))
+        & (pl.col("gestart_op") - earlier_start <= pl.duration(days=REPEAT_WINDOW_DAYS))
     )
-    previous = pl.col("gestart_op").shift(1).over("beller_hash")
-    repeats = mine.select(
-        "gesprek_id",
-        (previous.is_not_null() & (pl.col("gestart_op") - previous <= pl.duration(days=REPEAT_WINDOW_DAYS))).alias(
-            "herhaalbeller_7d"
-        ),
+    return flagged.sort("beller_hash", "gestart_op", "gesprek_id").with_columns(
+        repeat.fill_null(False).alias("herhaalbeller_7d")
     )
-    return flagged.join(repeats, on="gesprek_id", how="left").with_columns(pl.col("herhaalbeller_7d").fill_null(False))
 
 
 _gemeente = pl.col("voor_utrecht").sum().cast(pl.Int64)
