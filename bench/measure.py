@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import subprocess
 import sys
 import threading
@@ -197,6 +198,9 @@ def run_task(
     task_file.write_text(json.dumps(task, default=str))
     result_file.unlink(missing_ok=True)
     env = os.environ | {"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"}
+    # Linux hands a child this process's high-water mark when it starts: below it, the child's own
+    # figure cannot be told from ours, and is not reported (0).
+    inherited = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     with log.open("wb") as out:
         started = time.perf_counter()
         child = subprocess.Popen(
@@ -226,7 +230,7 @@ def run_task(
         wall_s=wall,
         peak_rss=sampler.peak,
         peak_processes=sampler.peak_processes,
-        max_process_rss=usage.ru_maxrss * 1024,  # KiB on Linux
+        max_process_rss=usage.ru_maxrss * 1024 if usage.ru_maxrss * 1024 > inherited else 0,  # KiB on Linux
         cpu_s=max(sampler.cpu_s, usage.ru_utime + usage.ru_stime),
         samples=sampler.samples,
         sample_cost_s=sampler.busy_s / max(sampler.samples, 1),
