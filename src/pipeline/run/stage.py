@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import duckdb
 import polars as pl
@@ -26,6 +27,8 @@ from pipeline.run.plan import Plan
 from pipeline.run.read import ChunkResult
 from pipeline.run.versions import counted_positions, current_versions
 from pipeline.sources import SOURCES
+
+PARQUET_FROM_ROWS = 100_000  # versions appended through a Parquet file from this many on
 
 
 @dataclass
@@ -110,8 +113,30 @@ def _kept(source: Source, files: Sequence[str], keep: pl.DataFrame) -> pl.LazyFr
     return rows.select(staged_columns(source))
 
 
-def _insert_versions(con: duckdb.DuckDBPyConnection, source: Source, versions: pl.DataFrame, counts: pl.Series) -> None:
-    db.insert(con, source.versions_table, versions.with_columns(counts.alias("telt")))
+def _insert_versions(
+    con: duckdb.DuckDBPyConnection,
+    source: Source,
+    versions: pl.DataFrame,
+    counts: pl.Series,
+    scratch: Path | None = None,
+) -> None:
+    """Append the versions with their `telt` flag. A large batch goes through a Parquet file in
+    `scratch`: DuckDB holds rows it took from an Arrow frame in memory until the transaction ends
+    (measured: 0.38 GiB per 2.4 M appointment versions, against 0.05 GiB from Parquet), and a backfill's
+    transaction takes every version of the history."""
+    rows = versions.with_columns(counts.alias("telt"))
+    if scratch is None or rows.height < PARQUET_FROM_ROWS:
+        db.insert(con, source.versions_table, rows)
+        return
+    path = scratch / f"_{source.versions_table}.parquet"
+    rows.write_parquet(path, compression="lz4")
+    try:
+        columns = ", ".join(f'"{c}"' for c in rows.columns)
+        con.execute(
+            f"INSERT INTO {source.versions_table} ({columns}) SELECT {columns} FROM read_parquet(?)", [str(path)]
+        )
+    finally:
+        path.unlink(missing_ok=True)
 
 
 def _winner_keys(source: Source, versions: pl.DataFrame) -> pl.DataFrame:
@@ -186,7 +211,8 @@ def _rebuild(
     spanning = _spanning(con, source, files, keep)
     across = rows.join(spanning.lazy(), on=id_col, how="semi").collect()
     decided, counts = _decide(source, across)
-    _insert_versions(con, source, across, counts)
+    scratch = Path(files[0]).parent if files else None  # the run's staging folder
+    _insert_versions(con, source, across, counts, scratch)
     settled = across.join(decided, on=["bestand", "regel"], how="semi")
     for year in _years_in(con, files):
         within = (
@@ -195,7 +221,7 @@ def _rebuild(
             .collect()
         )
         winners, counts = _decide(source, within)
-        _insert_versions(con, source, within, counts)
+        _insert_versions(con, source, within, counts, scratch)
         records = pl.concat(
             [
                 within.join(winners, on=["bestand", "regel"], how="semi"),
