@@ -229,6 +229,7 @@ def _rebuild(
             ]
         )
         yield year, records
+        del within, records  # before the next year is read: one year in memory, not two
 
 
 # --- figures ------------------------------------------------------------------------------------
@@ -285,13 +286,15 @@ def _rebuild_figures(
     """A whole backfill of one source: staged versions, the versions that count and every figure."""
     for table in (*(source.figure_table(g) for g in ("dag", "maand", "jaar")), source.breakdown.table):
         con.execute(f"DELETE FROM {table}")
-    tail: pl.DataFrame | None = None  # the year before, for figures that look back
+    tail: pl.DataFrame | None = None  # the look-back days of the year before, for figures that look back
     for year, records in _rebuild(con, source, files, keep):
         since = dt.date(year, 1, 1) - dt.timedelta(days=source.lookback_days)
         before = [tail.filter(pl.col("datum") >= since)] if tail is not None else []
         outcome.partitions += _replace_year(con, source, year, pl.concat([*before, records]))
         outcome.years.add(year)
-        tail = records
+        # only the days the next year looks back on: a whole year more would be held for a week
+        tail = records.filter(pl.col("datum") >= dt.date(year, 12, 31) - dt.timedelta(days=source.lookback_days))
+        del records
 
 
 def apply_source(
