@@ -70,7 +70,7 @@ class Settings(BaseSettings):
         description="Free-text breakdown values seen fewer times in a year are published as one group (1: never)",
     )
     duckdb_memory_mb: int = Field(
-        2048, ge=256, description="Memory DuckDB may use for the state database before it spills to disk"
+        1024, ge=256, description="Memory DuckDB may use for the state database before it spills to disk"
     )
 
     @field_validator("raw_dir", "warehouse")
