@@ -25,7 +25,7 @@ from pipeline.run.figures import compute
 from pipeline.run.ledger import AFGEWEZEN, VERVANGEN, VERWERKT
 from pipeline.run.plan import Plan
 from pipeline.run.read import ChunkResult
-from pipeline.run.versions import counted_positions, current_versions
+from pipeline.run.versions import counted_positions
 from pipeline.sources import SOURCES
 
 PARQUET_FROM_ROWS = 100_000  # versions appended through a Parquet file from this many on
@@ -139,10 +139,6 @@ def _insert_versions(
         path.unlink(missing_ok=True)
 
 
-def _winner_keys(source: Source, versions: pl.DataFrame) -> pl.DataFrame:
-    return current_versions(source, versions).select("bestand", "regel")
-
-
 def _decide(source: Source, versions: pl.DataFrame) -> tuple[pl.DataFrame, pl.Series]:
     """The (bestand, regel) of the versions that count, and for every version whether it counts."""
     positions = counted_positions(source, versions)
@@ -168,7 +164,7 @@ def _merge_incremental(
         return Partitions.of([]), ids
     _insert_versions(con, source, new_rows, pl.Series([False] * new_rows.height, dtype=pl.Boolean))
     candidates = db.ids_in(con, versions, id_col, ids)
-    winners = _winner_keys(source, candidates)
+    winners, _ = _decide(source, candidates)
     with db.registered(con, "_ids", ids.to_frame(id_col)), db.registered(con, "_winners", winners):
         con.execute(
             f"UPDATE {versions} SET telt = (bestand, regel) IN (SELECT (bestand, regel) FROM _winners) "
