@@ -20,8 +20,9 @@ import polars as pl
 
 from pipeline.core import db
 from pipeline.core.contract import Source, polars_schema
+from pipeline.core.figures import Partitioned, split
 from pipeline.core.periods import Partitions
-from pipeline.run.figures import compute
+from pipeline.run.figures import check, compute
 from pipeline.run.ledger import AFGEWEZEN, VERVANGEN, VERWERKT
 from pipeline.run.plan import Plan
 from pipeline.run.read import ChunkResult
@@ -105,12 +106,25 @@ def staged_columns(source: Source) -> list[str]:
     return list(dict.fromkeys([*polars_schema(source.model), "datum"]))
 
 
-def _kept(source: Source, files: Sequence[str], keep: pl.DataFrame) -> pl.LazyFrame:
-    """The readers' rows of the contents kept, lazily (Parquet statistics prune by day)."""
+def _kept(source: Source, files: Sequence[str], dropped: pl.DataFrame) -> pl.LazyFrame:
+    """The readers' rows of the contents kept, lazily (Parquet statistics prune by day).
+
+    The readers staged the rows of every accepted content; `dropped` (bestand, sha256) are those
+    that do not count after all (replaced within the run, withdrawn). Usually there are none, and
+    the rows are not joined at all."""
     if not files:
         return pl.LazyFrame(schema=polars_schema(source.model) | {"datum": pl.Date})
-    rows = pl.scan_parquet(list(files)).join(keep.lazy(), on=["bestand", "sha256"], how="semi")
+    rows = pl.scan_parquet(list(files))
+    if dropped.height:
+        rows = rows.join(dropped.lazy(), on=["bestand", "sha256"], how="anti")
     return rows.select(staged_columns(source))
+
+
+def dropped(results: Sequence[ChunkResult], keep: pl.DataFrame) -> pl.DataFrame:
+    """The contents whose rows the readers staged and that do not count: accepted, not kept."""
+    staged = [r.files.filter(pl.col("status") == VERWERKT).select("bestand", "sha256") for r in results]
+    read = pl.concat([keep.clear(), *staged])
+    return read.join(keep, on=["bestand", "sha256"], how="anti")
 
 
 def _insert_versions(
@@ -143,16 +157,16 @@ def _decide(source: Source, versions: pl.DataFrame) -> tuple[pl.DataFrame, pl.Se
     """The (bestand, regel) of the versions that count, and for every version whether it counts."""
     positions = counted_positions(source, versions)
     counts = pl.repeat(False, versions.height, dtype=pl.Boolean, eager=True).alias("telt").scatter(positions, True)
-    return versions.gather(positions).select("bestand", "regel"), counts
+    return versions.select("bestand", "regel").gather(positions), counts
 
 
 def _merge_incremental(
-    con: duckdb.DuckDBPyConnection, source: Source, files: Sequence[str], keep: pl.DataFrame, unstage: list[str]
+    con: duckdb.DuckDBPyConnection, source: Source, files: Sequence[str], dropped: pl.DataFrame, unstage: list[str]
 ) -> tuple[Partitions, pl.Series]:
     """Replace the staged rows of `unstage`, add the kept rows, and decide again which version counts
     for every id they touch; the days touched are those of the records before and after."""
     id_col, versions = source.id_column, source.versions_table
-    new_rows = _kept(source, files, keep).collect()
+    new_rows = _kept(source, files, dropped).collect()
     with db.registered(con, "_unstage", db.paths(unstage)):
         old = db.frame(
             con, f"SELECT DISTINCT {id_col} FROM {versions} WHERE bestand IN (SELECT bestand FROM _unstage)"
@@ -174,14 +188,16 @@ def _merge_incremental(
     return Partitions.of(before["datum"]) | Partitions.of(after["datum"]), ids
 
 
-def _spanning(con: duckdb.DuckDBPyConnection, source: Source, files: Sequence[str], keep: pl.DataFrame) -> pl.DataFrame:
+def _spanning(
+    con: duckdb.DuckDBPyConnection, source: Source, files: Sequence[str], dropped: pl.DataFrame
+) -> pl.DataFrame:
     """Ids whose kept versions fall in more than one year (a correction that moved a record past New Year)."""
     if not files:
         return pl.DataFrame(schema={source.id_column: pl.String})
-    with db.registered(con, "_keep", keep):
+    with db.registered(con, "_dropped", dropped):
         return db.frame(
             con,
-            f"SELECT {source.id_column} FROM read_parquet(?) r SEMI JOIN _keep k USING (bestand, sha256) "
+            f"SELECT {source.id_column} FROM read_parquet(?) r ANTI JOIN _dropped d USING (bestand, sha256) "
             f"GROUP BY {source.id_column} HAVING min(year(datum)) <> max(year(datum))",
             [list(files)],
         )
@@ -195,7 +211,7 @@ def _years_in(con: duckdb.DuckDBPyConnection, files: Sequence[str]) -> list[int]
 
 
 def _rebuild(
-    con: duckdb.DuckDBPyConnection, source: Source, files: Sequence[str], keep: pl.DataFrame
+    con: duckdb.DuckDBPyConnection, source: Source, files: Sequence[str], dropped: pl.DataFrame
 ) -> Iterator[tuple[int, pl.DataFrame]]:
     """Stage everything anew and decide every id, a year at a time; yields each year's records.
 
@@ -203,8 +219,8 @@ def _rebuild(
     span years are decided once, together, up front. Memory holds one year of one source."""
     con.execute(f"DELETE FROM {source.versions_table}")
     id_col = source.id_column
-    rows = _kept(source, files, keep)
-    spanning = _spanning(con, source, files, keep)
+    rows = _kept(source, files, dropped)
+    spanning = _spanning(con, source, files, dropped)
     across = rows.join(spanning.lazy(), on=id_col, how="semi").collect()
     decided, counts = _decide(source, across)
     scratch = Path(files[0]).parent if files else None  # the run's staging folder
@@ -263,34 +279,31 @@ def whole_years(years: Sequence[int]) -> Partitions:
     return Partitions.of(days)
 
 
-def _replace_year(con: duckdb.DuckDBPyConnection, source: Source, year: int, records: pl.DataFrame) -> int:
-    """Every figure partition of `year` from its records (and the look-back days before it)."""
-    parts = whole_years([year])
-    keys: dict[str, list[dt.date] | list[int]] = {
-        "dag": sorted(parts.days),
-        "maand": [year * 100 + m for m in range(1, 13)],
-        "jaar": [year],
-    }
-    for part in compute(source, records, parts):
-        db.replace_partitions(con, part.table, part.grain, keys[part.grain], part.frame)
-    return len(parts.days) + 12 + 1
-
-
 def _rebuild_figures(
-    con: duckdb.DuckDBPyConnection, source: Source, files: Sequence[str], keep: pl.DataFrame, outcome: Outcome
+    con: duckdb.DuckDBPyConnection, source: Source, files: Sequence[str], dropped: pl.DataFrame, outcome: Outcome
 ) -> None:
-    """A whole backfill of one source: staged versions, the versions that count and every figure."""
-    for table in (*(source.figure_table(g) for g in ("dag", "maand", "jaar")), source.breakdown.table):
-        con.execute(f"DELETE FROM {table}")
+    """A whole backfill of one source: staged versions, the versions that count and every figure.
+
+    The figure rows of all years are small (days, not records): they are checked against their
+    models once per table, not once per year (a check costs about the same for 365 rows as for 3,650)."""
     tail: pl.DataFrame | None = None  # the look-back days of the year before, for figures that look back
-    for year, records in _rebuild(con, source, files, keep):
+    computed: dict[tuple[str, str], list[pl.DataFrame]] = {}
+    for year, records in _rebuild(con, source, files, dropped):
         since = dt.date(year, 1, 1) - dt.timedelta(days=source.lookback_days)
         before = [tail.filter(pl.col("datum") >= since)] if tail is not None else []
-        outcome.partitions += _replace_year(con, source, year, pl.concat([*before, records]))
+        for part in split(source, pl.concat([*before, records]), whole_years([year])):
+            computed.setdefault((part.table, part.grain), []).append(part.frame)
+        outcome.partitions += len(whole_years([year]).days) + 12 + 1
         outcome.years.add(year)
         # only the days the next year looks back on: a whole year more would be held for a week
         tail = records.filter(pl.col("datum") >= dt.date(year, 12, 31) - dt.timedelta(days=source.lookback_days))
         del records
+    for table in (*(source.figure_table(g) for g in ("dag", "maand", "jaar")), source.breakdown.table):
+        con.execute(f"DELETE FROM {table}")
+    for (table, grain), frames in computed.items():
+        part = Partitioned(table, grain, pl.concat(frames))
+        check(source, part)
+        db.insert(con, table, part.frame)
 
 
 def apply_source(
@@ -303,10 +316,11 @@ def apply_source(
 ) -> None:
     """Stage, merge and recompute one source (inside the caller's transaction)."""
     files = [str(r.rows_file) for r in results if r.rows_file is not None]
+    not_counting = dropped(results, decision.keep)
     if plan.full:
-        _rebuild_figures(con, source, files, decision.keep, outcome)
+        _rebuild_figures(con, source, files, not_counting, outcome)
         return
-    merged, outcome.touched[source.name] = _merge_incremental(con, source, files, decision.keep, decision.unstage)
+    merged, outcome.touched[source.name] = _merge_incremental(con, source, files, not_counting, decision.unstage)
     parts = merged.widened(source.lookback_days)
     if plan.years is not None:
         parts = parts | whole_years(plan.years)
