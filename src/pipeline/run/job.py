@@ -140,14 +140,19 @@ def commit(
         decisions.append(decision)
 
     with db.transaction(con):
+        read: list[str] = []  # sources whose chunks are all in, not staged yet
         for result in results:
             done.append(result)
             waiting[result.source] -= 1
             if waiting[result.source] == 0:
-                stage_source(result.source)
-        for name in SOURCES:
-            if name not in expected:
-                stage_source(name)
+                read.append(result.source)
+            # The last source is staged once the readers have ended (the loop asks `results` once
+            # more), so that their memory is not held beside the writer's largest year.
+            if any(waiting.values()):
+                while read:
+                    stage_source(read.pop(0))
+        for name in [*read, *(name for name in SOURCES if name not in expected)]:
+            stage_source(name)
         decision = stage.Decision.combine(decisions)
         quarantine = _quarantine(done)
         unreadable = [(path, reason) for r in done for path, reason in r.unreadable]
@@ -224,8 +229,12 @@ def run(
         try:
             chunked = tasks(settings, plan, None if runner.remote else key)
             expected = Counter(task.source for task in chunked)
-            # Sources in the registry's order: the writer stages one while the readers read the next.
-            chunked.sort(key=lambda task: list(SOURCES).index(task.source))
+            size = Counter({task.source: 0 for task in chunked})
+            for task in chunked:
+                size[task.source] += sum(item.size for item in task.items)
+            # The smallest source first: the writer stages it while the readers read the next, and
+            # the largest, staged last, has the machine's memory to itself.
+            chunked.sort(key=lambda task: (size[task.source], list(SOURCES).index(task.source)))
             results = checked_keys(runner.stream("read", read_chunk, chunked), key)
             runner.step("commit", commit, con, settings, plan, results, expected, summary)
             summary.status = VOLTOOID
