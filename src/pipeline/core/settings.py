@@ -69,8 +69,9 @@ class Settings(BaseSettings):
         ge=1,
         description="Free-text breakdown values seen fewer times in a year are published as one group (1: never)",
     )
+    # 512: a backfill of 50 M rows peaks at 3.54 GiB for its process tree (3.83 GiB with 1024), no slower.
     duckdb_memory_mb: int = Field(
-        1024, ge=256, description="Memory DuckDB may use for the state database before it spills to disk"
+        512, ge=256, description="Memory DuckDB may use for the state database before it spills to disk"
     )
 
     @field_validator("raw_dir", "warehouse")
