@@ -229,9 +229,9 @@ def run(
         try:
             chunked = tasks(settings, plan, None if runner.remote else key)
             expected = Counter(task.source for task in chunked)
-            size = Counter({task.source: 0 for task in chunked})
-            for task in chunked:
-                size[task.source] += sum(item.size for item in task.items)
+            size: Counter[str] = Counter()
+            for item in plan.items:
+                size[item.source] += item.size
             # The smallest source first: the writer stages it while the readers read the next, and
             # the largest, staged last, has the machine's memory to itself.
             chunked.sort(key=lambda task: (size[task.source], list(SOURCES).index(task.source)))

@@ -120,7 +120,7 @@ def _kept(source: Source, files: Sequence[str], dropped: pl.DataFrame) -> pl.Laz
     return rows.select(staged_columns(source))
 
 
-def dropped(results: Sequence[ChunkResult], keep: pl.DataFrame) -> pl.DataFrame:
+def staged_not_counting(results: Sequence[ChunkResult], keep: pl.DataFrame) -> pl.DataFrame:
     """The contents whose rows the readers staged and that do not count: accepted, not kept."""
     staged = [r.files.filter(pl.col("status") == VERWERKT).select("bestand", "sha256") for r in results]
     read = pl.concat([keep.clear(), *staged])
@@ -291,9 +291,10 @@ def _rebuild_figures(
     for year, records in _rebuild(con, source, files, dropped):
         since = dt.date(year, 1, 1) - dt.timedelta(days=source.lookback_days)
         before = [tail.filter(pl.col("datum") >= since)] if tail is not None else []
-        for part in split(source, pl.concat([*before, records]), whole_years([year])):
+        parts = whole_years([year])
+        for part in split(source, pl.concat([*before, records]), parts):
             computed.setdefault((part.table, part.grain), []).append(part.frame)
-        outcome.partitions += len(whole_years([year]).days) + 12 + 1
+        outcome.partitions += len(parts.days) + len(parts.months) + len(parts.years)
         outcome.years.add(year)
         # only the days the next year looks back on: a whole year more would be held for a week
         tail = records.filter(pl.col("datum") >= dt.date(year, 12, 31) - dt.timedelta(days=source.lookback_days))
@@ -316,7 +317,7 @@ def apply_source(
 ) -> None:
     """Stage, merge and recompute one source (inside the caller's transaction)."""
     files = [str(r.rows_file) for r in results if r.rows_file is not None]
-    not_counting = dropped(results, decision.keep)
+    not_counting = staged_not_counting(results, decision.keep)
     if plan.full:
         _rebuild_figures(con, source, files, not_counting, outcome)
         return
