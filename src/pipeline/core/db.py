@@ -120,11 +120,6 @@ def ids_in(con: duckdb.DuckDBPyConnection, table: str, id_column: str, ids: pl.S
         return frame(con, f"SELECT t.* FROM {table} t SEMI JOIN _ids USING ({id_column})")
 
 
-def delete_ids(con: duckdb.DuckDBPyConnection, table: str, id_column: str, ids: pl.Series) -> None:
-    with registered(con, "_ids", ids.unique().to_frame(id_column)):
-        con.execute(f"DELETE FROM {table} WHERE {id_column} IN (SELECT {id_column} FROM _ids)")
-
-
 class WarehouseUnavailable(Exception):
     """The published warehouse cannot be read; the message is the one line the operator sees."""
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -45,7 +44,3 @@ class Partitions:
         """Also the days after each day, for figures that look back (repeat callers)."""
         extra = {d + dt.timedelta(days=i) for d in self.days for i in range(1, following_days + 1)}
         return Partitions(self.days | frozenset(extra))
-
-
-def days_in_year(year: int) -> int:
-    return 366 if calendar.isleap(year) else 365

@@ -23,6 +23,7 @@ from pipeline.core.locking import writer_lock
 from pipeline.core.settings import Settings
 from pipeline.publish import publish
 from pipeline.run import checks, stage, state
+from pipeline.run.errors import PipelineError
 from pipeline.run.ledger import (
     AFGEWEZEN,
     GENEGEERD,
@@ -40,7 +41,6 @@ from pipeline.run.ledger import (
 from pipeline.run.plan import BACKFILL, KEEPS_COUNTING, WITHDRAWN_PRESENT, Plan, make_plan
 from pipeline.run.read import FILE_SCHEMA, QUARANTINE_SCHEMA, ChunkResult, ChunkTask, chunks, read_chunk
 from pipeline.run.runner import Progress, Runner
-from pipeline.run.state import PipelineError
 from pipeline.sources import SOURCES
 
 MB = 1 << 20

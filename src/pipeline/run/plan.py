@@ -25,13 +25,23 @@ import duckdb
 
 from pipeline.core.landing_files import LandingFile, Scan
 from pipeline.run.ledger import AFGEWEZEN, INGETROKKEN, VERWERKT
-from pipeline.run.read import Item
 from pipeline.sources import SOURCES
 
 NIGHTLY, BACKFILL = "nightly", "backfill"
 # What a run says of a rejected re-delivery whose path counted before, and of withdrawn content seen again.
 KEEPS_COUNTING = " (the delivery accepted earlier under this name keeps counting)"
 WITHDRAWN_PRESENT = "withdrawn delivery: not counted"
+
+
+@dataclass(frozen=True)
+class Item:
+    """One delivery to read: from the landing folder (`entry`) or, given its `sha256`, the archive."""
+
+    source: str
+    path: str
+    size: int
+    entry: LandingFile | None = None
+    sha256: str | None = None
 
 
 @dataclass(frozen=True)

@@ -24,10 +24,11 @@ import polars as pl
 from pipeline.core import archive
 from pipeline.core.contract import Source, polars_schema
 from pipeline.core.csvfile import FileRejected, read_csv_table
-from pipeline.core.landing_files import LandingFile, Unreadable, read_file
+from pipeline.core.landing_files import Unreadable, read_file
 from pipeline.core.privacy import screen
 from pipeline.core.settings import Settings
 from pipeline.run.ledger import AFGEWEZEN, VERWERKT
+from pipeline.run.plan import Item
 from pipeline.run.state import key_fingerprint
 from pipeline.sources import SOURCES
 
@@ -273,17 +274,6 @@ def read_deliveries(source: Source, deliveries: Sequence[Delivery], key: bytes, 
 
 
 @dataclass(frozen=True)
-class Item:
-    """One delivery to read: from the landing folder (`entry`) or, given its `sha256`, the archive."""
-
-    source: str
-    path: str
-    size: int
-    entry: LandingFile | None = None
-    sha256: str | None = None
-
-
-@dataclass(frozen=True)
 class ChunkTask:
     """Everything a worker needs, by value: it reaches the files by path (shared storage on a cluster).
 
@@ -361,13 +351,6 @@ def read_chunk(task: ChunkTask) -> ChunkResult:
         read.rows.height,
         key_fingerprint(key),
         tuple(unreadable),
-    )
-
-
-def empty_rows(source: Source) -> pl.DataFrame:
-    """The staged rows' frame of a source with no rows (the model's columns, `datum` and `sha256`)."""
-    return pl.DataFrame(schema=polars_schema(source.model)).with_columns(
-        pl.lit(None, pl.Date).alias("datum"), pl.lit(None, pl.String).alias("sha256")
     )
 
 

@@ -20,15 +20,12 @@ from pipeline.core import db
 from pipeline.core.contract import polars_schema
 from pipeline.core.periods import Partitions
 from pipeline.core.settings import Settings
+from pipeline.run.errors import PipelineError
 from pipeline.run.figures import compute
 from pipeline.sources import SOURCES
 
 # Raised whenever the layout of the state database changes; an older database is rebuilt by a backfill.
 SCHEMA_VERSION = "3"
-
-
-class PipelineError(Exception):
-    """A run could not be done; the message is the one line the operator sees."""
 
 
 class StateError(PipelineError):

@@ -16,8 +16,8 @@ from pipeline.core.locking import writer_lock
 from pipeline.core.settings import Settings
 from pipeline.publish import publish
 from pipeline.run import checks, stage, state
+from pipeline.run.errors import PipelineError
 from pipeline.run.ledger import INGETROKKEN, VERWERKT, VOLTOOID, RunSummary, record_run
-from pipeline.run.state import PipelineError
 from pipeline.sources import SOURCES
 
 KIND = "intrekking"
