@@ -30,11 +30,9 @@ from pipeline.core.csvfile import (
     _header_fields,
     _Lines,
     _lines,
-    _never_closed,
-    _records,
     _Unusual,
     _utf8,
-    decode,
+    careful_records,
     normalise_header,
 )
 
@@ -267,14 +265,7 @@ def _fields_of_lines(buffer: bytes, lines: np.ndarray) -> list[list[str]]:
 
 def _careful(index: int, data: bytes, required: tuple[str, ...], optional: tuple[str, ...]) -> _Found:
     """One file with the csv module: records across lines, quotes anywhere, lone "\\r"."""
-    text, encoding = decode(data)
-    records, starts = _records(text)
-    if not records:
-        raise FileRejected("empty file: no header row")
-    opened = _never_closed(text, records[-1], starts[-1])
-    if opened is not None:
-        where = f"on line {opened} (in the record that starts on line {starts[-1]})" if opened != starts[-1] else ""
-        raise FileRejected(f"the quote opened {where or f'in the record on line {opened}'} is never closed")
+    encoding, records, starts = careful_records(data)
     header = records[0]
     file = _describe(header, encoding, required, optional)
     width = len(header)

@@ -359,8 +359,9 @@ def _never_closed(text: str, last: list[str], start_line: int) -> int | None:
         pos += 1  # the separator
 
 
-def _read_careful(data: bytes, required: Iterable[str], optional: Iterable[str] = ()) -> CsvTable:
-    """Tokenise any file with the csv module: records across lines, quotes anywhere, lone "\r"."""
+def careful_records(data: bytes) -> tuple[str, list[list[str]], list[int]]:
+    """The file's encoding, its records (the header first) and the line each starts on, by the csv
+    module; an empty file, or one with a quote that is never closed, is rejected."""
     text, encoding = decode(data)
     records, starts = _records(text)
     if not records:
@@ -371,6 +372,12 @@ def _read_careful(data: bytes, required: Iterable[str], optional: Iterable[str] 
     if opened is not None:
         where = f"on line {opened} (in the record that starts on line {starts[-1]})" if opened != starts[-1] else ""
         raise FileRejected(f"the quote opened {where or f'in the record on line {opened}'} is never closed")
+    return encoding, records, starts
+
+
+def _read_careful(data: bytes, required: Iterable[str], optional: Iterable[str] = ()) -> CsvTable:
+    """Tokenise any file with the csv module: records across lines, quotes anywhere, lone "\r"."""
+    encoding, records, starts = careful_records(data)
     header = records[0]
     wanted, positions, extra = _columns(header, required, optional)
     width = len(header)
