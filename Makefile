@@ -49,4 +49,5 @@ bench-large: setup
 	@$(BIN)/python -m bench --large $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) data warehouse/*.duckdb warehouse/*.state.duckdb warehouse/*.lock warehouse/*.key
+	rm -rf $(VENV) data warehouse/*.duckdb warehouse/*.state.duckdb warehouse/*.lock warehouse/*.key \
+		warehouse/*.archief warehouse/*.versies warehouse/*.staging

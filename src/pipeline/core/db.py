@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -46,8 +46,13 @@ def connect(path: Path, schema: str | None = None) -> Iterator[duckdb.DuckDBPyCo
         if schema:
             con.execute(schema)
         yield con
-    finally:
-        con.close()
+    except BaseException:
+        # The database's own checkpoint at closing must not hide why the work failed (a full disk
+        # fails both); what was committed is in its write-ahead log and is replayed on opening.
+        with suppress(duckdb.Error):
+            con.close()
+        raise
+    con.close()
 
 
 @contextmanager

@@ -42,6 +42,7 @@ class Item:
     size: int
     entry: LandingFile | None = None
     sha256: str | None = None
+    archive: tuple[str, str] | None = None  # the pack holding it, and the pack's SHA-256
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,8 @@ class Notice:
 
 @dataclass(frozen=True)
 class Counted:
-    """A delivery the ledger counts: its path, content and the days its records cover."""
+    """A delivery the ledger counts: its path, content, the days its records cover, and the archive
+    pack holding it (None: a blob of an earlier version's archive)."""
 
     source: str
     path: str
@@ -63,6 +65,7 @@ class Counted:
     size: int
     first_day: dt.date | None
     last_day: dt.date | None
+    archive: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,7 @@ class Plan:
     items: list[Item]
     counted: dict[str, Counted]  # path -> the delivery the ledger counts for it now
     withdrawn: frozenset[tuple[str, str]]  # (path, content) withdrawn: never taken in again
+    rejected: frozenset[tuple[str, str]]  # (path, content) rejected before
     landing: dict[str, LandingFile]  # path -> the delivery file in the landing folder
     notices: list[Notice]
 
@@ -107,14 +111,24 @@ def _classify(path: str) -> tuple[str | None, str | None]:
 
 def _counted(con: duckdb.DuckDBPyConnection) -> dict[str, Counted]:
     rows = con.execute(
-        "SELECT bron, bestand, sha256, grootte_bytes, eerste_dag, laatste_dag FROM leveringen WHERE status = ?",
+        "SELECT bron, bestand, sha256, grootte_bytes, eerste_dag, laatste_dag, archief, archief_sha256 "
+        "FROM leveringen WHERE status = ?",
         [VERWERKT],
     ).fetchall()
-    return {path: Counted(source, path, sha, size, first, last) for source, path, sha, size, first, last in rows}
+    return {
+        path: Counted(source, path, sha, size, first, last, (pack, pack_sha) if pack else None)
+        for source, path, sha, size, first, last, pack, pack_sha in rows
+    }
 
 
-def make_plan(con: duckdb.DuckDBPyConnection, scan: Scan, kind: str, years: Iterable[int] | None = None) -> Plan:
-    """Compare the landing folder with the ledger and decide what this run reads."""
+def make_plan(
+    con: duckdb.DuckDBPyConnection,
+    scan: Scan,
+    kind: str,
+    years: Iterable[int] | None = None,
+    run_id: str | None = None,
+) -> Plan:
+    """Compare the landing folder with the ledger and decide what this run reads (for run `run_id`)."""
     chosen = tuple(sorted(set(years))) if years is not None else None
     full = kind == BACKFILL and chosen is None
     counted = _counted(con)
@@ -150,23 +164,34 @@ def make_plan(con: duckdb.DuckDBPyConnection, scan: Scan, kind: str, years: Iter
                 Notice("verdwenen", path, "no longer in the landing folder; the archived delivery keeps counting")
             )
         if full or (chosen and _overlaps(delivery, chosen)):
-            items.append(Item(delivery.source, path, delivery.size, sha256=delivery.sha256))
+            # read from the archive; the landing folder's file at its path may repair a damaged pack
+            items.append(
+                Item(
+                    delivery.source,
+                    path,
+                    delivery.size,
+                    entry=landing.get(path),
+                    sha256=delivery.sha256,
+                    archive=delivery.archive,
+                )
+            )
     return Plan(
-        run_id=dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:8],
+        run_id=run_id or dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:8],
         kind=kind,
         full=full,
         years=chosen,
         items=items,
         counted=counted,
-        withdrawn=frozenset(
-            (path, sha)
-            for path, sha in con.execute(
-                "SELECT bestand, sha256 FROM leveringen WHERE status = ?", [INGETROKKEN]
-            ).fetchall()
-        ),
+        withdrawn=_contents(con, INGETROKKEN),
+        rejected=_contents(con, AFGEWEZEN),
         landing=landing,
         notices=notices,
     )
+
+
+def _contents(con: duckdb.DuckDBPyConnection, status: str) -> frozenset[tuple[str, str]]:
+    found = con.execute("SELECT bestand, sha256 FROM leveringen WHERE status = ?", [status]).fetchall()
+    return frozenset((path, sha) for path, sha in found)
 
 
 def _overlaps(delivery: Counted, years: tuple[int, ...]) -> bool:
