@@ -152,6 +152,10 @@ def write_pack(
     return target.relative_to(archive).as_posix(), hashlib.sha256(data).hexdigest()
 
 
+def _nulls(length: int, dtype: pl.DataType) -> pl.Series:
+    return pl.repeat(None, length, dtype=dtype, eager=True)
+
+
 def _kinds(values: pl.Series) -> pl.Series:
     """The personal-data kind of each value (null where the screen finds nothing), judged once per
     distinct value."""
@@ -159,13 +163,13 @@ def _kinds(values: pl.Series) -> pl.Series:
     found = pl.DataFrame({"v": distinct, "k": personal_kinds(distinct)}, schema={"v": pl.String, "k": pl.String})
     found = found.filter(pl.col("k").is_not_null())
     if found.is_empty():
-        return pl.Series([None] * len(values), dtype=pl.String)
+        return _nulls(len(values), pl.String())
     return values.rename("v").to_frame().join(found, on="v", how="left", maintain_order="left")["k"]
 
 
 def _sealed_column(values: pl.Series, kinds: pl.Series, key: bytes) -> pl.Series:
     """The sealed value where `kinds` is set, else null (only flagged values reach Python)."""
-    secrets = pl.Series([None] * len(values), dtype=pl.Binary)
+    secrets = _nulls(len(values), pl.Binary())
     where = kinds.is_not_null().arg_true()
     if where.len():
         secrets = secrets.scatter(where, pl.Series([seal(key, v) for v in values.gather(where)], dtype=pl.Binary))
@@ -178,12 +182,12 @@ def _seal_fields(rows: pl.DataFrame, screened: Mapping[str, pl.Series], key: byt
         if name not in rows.columns or not mask.any():
             continue
         values = rows[name]
-        judged = values if mask.all() else values.zip_with(mask, pl.Series([None] * len(values), dtype=pl.String))
+        judged = values if mask.all() else values.zip_with(mask, _nulls(len(values), pl.String()))
         kinds = _kinds(judged)
         if kinds.is_null().all():
             continue
         rows = rows.with_columns(
-            values.zip_with(kinds.is_null(), pl.Series([None] * len(values), dtype=pl.String)),
+            values.zip_with(kinds.is_null(), _nulls(len(values), pl.String())),
             _sealed_column(values, kinds, key).alias(SEALED_PREFIX + name),
             kinds.alias(KIND_PREFIX + name),
         )
@@ -215,8 +219,8 @@ def _seal_ragged(rows: pl.DataFrame, personal_positions: Mapping[str, Sequence[i
         ragged.filter(pl.col("_soort").is_not_null()).partition_by("_plaats", as_dict=True).items()
     ):
         name = f"#{position}"
-        placed = pl.Series([None] * rows.height, dtype=pl.Binary).scatter(part["_rij"], part["_inhoud"])
-        kinds = pl.Series([None] * rows.height, dtype=pl.String).scatter(part["_rij"], part["_soort"])
+        placed = _nulls(rows.height, pl.Binary()).scatter(part["_rij"], part["_inhoud"])
+        kinds = _nulls(rows.height, pl.String()).scatter(part["_rij"], part["_soort"])
         rows = rows.with_columns(placed.alias(SEALED_PREFIX + name), kinds.alias(KIND_PREFIX + name))
     kept = ragged.with_columns(pl.when(pl.col("_soort").is_null()).then(pl.col(VELDEN)).alias(VELDEN))
     regrouped = kept.group_by("_rij", maintain_order=True).agg(pl.col(VELDEN))

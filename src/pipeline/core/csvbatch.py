@@ -183,7 +183,10 @@ def _describe(header: list[str], encoding: str, required: tuple[str, ...], optio
 
 def _native(members: list[_Member], required: tuple[str, ...], optional: tuple[str, ...]) -> _Found:
     """Every file of `members` tokenised by Polars in one pass, each with its own header; raise
-    `_Unusual` if any is not ordinary."""
+    `_Unusual` if any is not ordinary. The files of one header layout lie side by side in the buffer,
+    so that each layout's rows are one slice of the result."""
+    by_layout = sorted(members, key=lambda member: _names(_header_fields(member[1])))
+    members = by_layout
     headers = [_header_fields(header_line) for _, header_line, _, _ in members]
     widths = np.array([len(h) for h in headers], dtype=np.int64)
     bodies = [_ended(rest) for _, _, rest, _ in members]
@@ -228,12 +231,13 @@ def _native(members: list[_Member], required: tuple[str, ...], optional: tuple[s
         pl.Series(LINE, line, dtype=pl.Int64),
         pl.Series("_keep", keep),
     )
-    layouts: dict[tuple[str, ...], list[int]] = {}
+    layouts: dict[tuple[str, ...], list[int]] = {}  # layout -> its files' places among the members
     for n, header in enumerate(headers):
-        layouts.setdefault(_names(header), []).append(int(indexes[n]))
+        layouts.setdefault(_names(header), []).append(n)
     parts = []
-    for names, files in layouts.items():  # the files of one layout take its header's names
-        mine = body.filter(pl.col("_keep") & pl.col(FILE).is_in(files)) if len(layouts) > 1 else body.filter("_keep")
+    for names, places in layouts.items():  # the files of one layout take its header's names
+        start, end = int(first_line[places[0]]), int(first_line[places[-1]] + counts[places[-1]])
+        mine = body.slice(start, end - start).filter("_keep")
         parts.append(mine.select(FILE, LINE, *(pl.col(f"_{p}").alias(name) for p, name in enumerate(names))))
     rows = pl.concat(parts, how="diagonal") if parts else pl.DataFrame(schema={FILE: pl.UInt32, LINE: pl.Int64})
     where = np.flatnonzero(misfit)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import suppress
+from contextlib import contextmanager, suppress
 
 import duckdb
 
@@ -137,36 +137,57 @@ def run(
     key = settings.hmac_key()
     with writer_lock(settings), state.connect(settings, rebuilding=kind == BACKFILL) as con:
         summary = recover.start(con, kind)
-        try:
-            state.check_key(con, key)
-            state.limit_memory(con, settings)
-            if rebuild_from_archive:
-                manifest.seed(con, settings, state.key_fingerprint(key))
-            recover.recover(con, settings, summary, key)
-            plan = runner.step("plan", make_plan, con, _scan(settings), kind, years, summary.run_id)
-            if not plan.full and _missing_staged(con, settings):
-                raise StateError(
-                    "staged files the state database names are missing: run a whole 'pipeline backfill' (without "
-                    "--from/--to) to stage every delivery anew from the archive"
-                )
+        with _recorded(con, summary):
+            plan = _plan(con, settings, summary, key, years, runner, rebuild_from_archive)
             chunked = tasks(settings, plan, None if runner.remote else key)
-            expected = Counter(task.source for task in chunked)
             results = checked_keys(runner.stream("read", read_chunk, chunked), key)
+            expected = Counter(task.source for task in chunked)
             each_year = _years_on(runner)
             runner.writer_step("commit", commit, con, settings, plan, results, expected, summary, key, each_year)
-            summary.status = VOLTOOID
-        except Exception as problem:
-            summary.status, summary.message = MISLUKT, f"{type(problem).__name__}: {problem}"[:1000]
-            if is_disk_full(problem) and not isinstance(problem, PipelineError):
-                raise DiskFull(f"{kind} failed, nothing was changed: {one_line(problem)}") from problem
-            raise
-        finally:
-            summary.ended = dt.datetime.now(dt.UTC)
-            with suppress(Exception):  # a database that cannot take the row has failed the run itself
-                record_run(con, summary)
         manifest.write(con, settings, summary.run_id, state.key_fingerprint(key))
         _publish(con, settings, summary, runner)
     return summary
+
+
+def _plan(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    summary: RunSummary,
+    key: bytes,
+    years: Iterable[int] | None,
+    runner: Runner,
+    rebuild_from_archive: bool,
+) -> Plan:
+    """Check the state database, clean up after earlier runs, and decide what this run reads."""
+    state.check_key(con, key)
+    state.limit_memory(con, settings)
+    if rebuild_from_archive:
+        manifest.seed(con, settings, state.key_fingerprint(key))
+    recover.recover(con, settings, summary, key)
+    plan = runner.step("plan", make_plan, con, _scan(settings), summary.kind, years, summary.run_id)
+    if not plan.full and _missing_staged(con, settings):
+        raise StateError(
+            "staged files the state database names are missing: run a whole 'pipeline backfill' (without "
+            "--from/--to) to stage every delivery anew from the archive"
+        )
+    return plan
+
+
+@contextmanager
+def _recorded(con: duckdb.DuckDBPyConnection, summary: RunSummary) -> Iterator[None]:
+    """The run's end in the run ledger: completed, or failed and why (a full disk named as one)."""
+    try:
+        yield
+        summary.status = VOLTOOID
+    except Exception as problem:
+        summary.status, summary.message = MISLUKT, f"{type(problem).__name__}: {problem}"[:1000]
+        if is_disk_full(problem) and not isinstance(problem, PipelineError):
+            raise DiskFull(f"{summary.kind} failed, nothing was changed: {one_line(problem)}") from problem
+        raise
+    finally:
+        summary.ended = dt.datetime.now(dt.UTC)
+        with suppress(Exception):  # a database that cannot take the row has failed the run itself
+            record_run(con, summary)
 
 
 def _missing_staged(con: duckdb.DuckDBPyConnection, settings: Settings) -> bool:

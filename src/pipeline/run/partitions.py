@@ -78,14 +78,16 @@ def folder(root: Path, source: str, year: int) -> Path:
 
 
 def write(root: Path, source: Source, kind: str, year: int, run_id: str, label: str, rows: pl.DataFrame) -> PartFile:
-    """Write one partition file of `rows` (all of `year`), in day order so that a scan of some days
-    reads only what it needs."""
+    """Write one partition file of `rows` (all of `year`). A current file is in day order, with
+    statistics, so that a scan of some days reads only what it needs; version files are read whole."""
     where = folder(root, source.name, year)
     for private in (root, where.parent, where):  # keyed hashes of personal data: the owner's only
         private.mkdir(exist_ok=True, mode=0o700)
     path = where / f"{run_id}-{label}{SUFFIX}"
-    rows = rows.select(staged_columns(source)).sort("datum")
-    rows.write_parquet(path, compression="lz4", statistics=True)
+    rows = rows.select(staged_columns(source))
+    if kind == CURRENT:
+        rows = rows.sort("datum")
+    rows.write_parquet(path, compression="lz4", statistics=kind == CURRENT)
     days = rows["datum"]
     deliveries = tuple(sorted(rows["bestand"].unique().to_list())) if kind == VERSIONS else ()
     return PartFile(
@@ -118,6 +120,27 @@ def scan(root: Path, source: Source, files: Iterable[PartFile]) -> pl.LazyFrame:
     if not paths:
         return empty(source)
     return pl.scan_parquet(paths).select(staged_columns(source))
+
+
+def rows_of(root: Path, source: Source, files: Sequence[PartFile], ids: pl.DataFrame) -> pl.DataFrame:
+    """The rows of `files` whose record is one of `ids`: only the id column of every file is read to
+    find the files that hold some, then those files (a nightly run touches a few records among years
+    of them)."""
+    id_col = source.id_column
+    by_path = {str(root / f.path): f for f in files}
+    if not by_path or ids.is_empty():
+        return empty(source).collect()
+    wanted = ids.lazy()
+    hits = (
+        pl.scan_parquet(list(by_path), include_file_paths="_pad")
+        .select(id_col, "_pad")
+        .join(wanted, on=id_col, how="semi")
+        .select("_pad")
+        .unique()
+        .collect()
+    )
+    holding = [by_path[path] for path in hits["_pad"].to_list()]
+    return scan(root, source, holding).join(wanted, on=id_col, how="semi").collect()
 
 
 @dataclass

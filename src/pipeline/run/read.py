@@ -572,11 +572,14 @@ def _archive(task: ChunkTask, source: Source, tokens: Tokens, read: BatchRead, k
         schema={"bestand": pl.String, "sha256": pl.String},
     )
     personal = {column(name) for name in source.personal}
-    hashes = read.pseudonyms.rename({c: PSEUDONYM_PREFIX + c for c in source.pseudonyms})
-    rows = tokens.rows.join(first_path, on=["bestand", "sha256"], how="semi")
-    rows = rows.select(c for c in rows.columns if c not in personal and not c.startswith(PSEUDONYM_PREFIX))
-    rows = rows.join(hashes, on=["bestand", "sha256", "regel"], how="left")
-    ragged = tokens.ragged.join(first_path, on=["bestand", "sha256"], how="semi")
+    # The keyed hashes are row for row those of the tokens (read_tokens keeps their order).
+    hashes = [read.pseudonyms[c].alias(PSEUDONYM_PREFIX + c) for c in source.pseudonyms]
+    rows = tokens.rows.select(
+        c for c in tokens.rows.columns if c not in personal and not c.startswith(PSEUDONYM_PREFIX)
+    )
+    packed_here = pl.col("sha256").is_in(list(accepted)) & pl.col("bestand").is_in(first_path["bestand"].implode())
+    rows = rows.with_columns(hashes).filter(packed_here)
+    ragged = tokens.ragged.filter(packed_here)
     together = pl.concat([rows, ragged], how="diagonal").drop("bestand")
     together = together.rename({"sha256": LEVERING, "regel": REGEL})
     quarantined = read.quarantine.join(first_path, on=["bestand", "sha256"], how="semi")

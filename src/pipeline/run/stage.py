@@ -251,11 +251,10 @@ def _merge(
     if ids.is_empty():
         return Partitions.of([]), ids
     partitions.merge_small(root, source, snapshot, staging.run_id, sorted({f.year for f in new_files}))
-    touched = ids.to_frame(id_col).lazy()
-    candidates = partitions.scan(root, source, snapshot.files(source.name, VERSIONS))
-    winners = decide(source, candidates.join(touched, on=id_col, how="semi").collect())
-    current = snapshot.files(source.name, CURRENT)
-    before = partitions.scan(root, source, current).join(touched, on=id_col, how="semi").select("datum").collect()
+    touched_ids = ids.to_frame(id_col)
+    touched = touched_ids.lazy()
+    winners = decide(source, partitions.rows_of(root, source, snapshot.files(source.name, VERSIONS), touched_ids))
+    before = partitions.rows_of(root, source, snapshot.files(source.name, CURRENT), touched_ids).select("datum")
     years = sorted(set(before["datum"].dt.year().to_list()) | set(winners["datum"].dt.year().to_list()))
     for year in years:
         old = snapshot.files(source.name, CURRENT, [year])
