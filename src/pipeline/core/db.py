@@ -146,9 +146,13 @@ def open_published(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
         reason = str(problem).strip().splitlines()[0] if str(problem).strip() else type(problem).__name__
         raise WarehouseUnavailable(f"{path} cannot be opened as a DuckDB warehouse: {reason}") from None
     try:
-        found = first(con, "SELECT count(*) FROM duckdb_views() WHERE view_name = 'kerncijfers' AND NOT internal")
+        found = first(
+            con,
+            "SELECT (SELECT count(*) FROM duckdb_tables() WHERE table_name = 'kerncijfers' AND NOT internal)"
+            " + (SELECT count(*) FROM duckdb_views() WHERE view_name = 'kerncijfers' AND NOT internal)",
+        )
         if not found or not found[0]:
-            raise WarehouseUnavailable(f"{path} is a DuckDB file but not a published warehouse (no view kerncijfers)")
+            raise WarehouseUnavailable(f"{path} is a DuckDB file but not a published warehouse (no table kerncijfers)")
         yield con
     finally:
         con.close()
