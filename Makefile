@@ -35,8 +35,8 @@ test: setup
 	@$(BIN)/pytest -n 2 --dist loadgroup -q
 
 lint: setup
-	@$(BIN)/ruff check src schemas flows tests bench
-	@$(BIN)/ruff format --check src schemas flows tests bench
+	@$(BIN)/ruff check src schemas flows tests bench bi
+	@$(BIN)/ruff format --check src schemas flows tests bench bi
 	@$(BIN)/mypy
 	@$(BIN)/lint-imports
 
