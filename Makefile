@@ -11,7 +11,7 @@ RAW := $(or $(PIPELINE_RAW_DIR),data/raw)
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: setup run test lint bench bench-large clean
+.PHONY: setup run test lint bench bench-large clean bi-check
 
 setup: $(SYNCED)
 
@@ -47,6 +47,18 @@ bench: setup
 # The same with the 50 M-row backfill (some 7 GB of generated deliveries in the cache).
 bench-large: setup
 	@$(BIN)/python -m bench --large $(BENCH_ARGS)
+
+# Apache Superset reads a freshly built sample warehouse through its REST API (bi/superset/check.py).
+# Superset comes from its own environment, pinned with hashes outside the project's lock; not in `make test`.
+BI_VENV := $(VENV)/bi-superset
+$(BI_VENV)/.synced: bi/superset/requirements.txt | $(SYNCED)
+	@rm -rf $(BI_VENV)
+	@$(BIN)/uv venv --quiet --python $(PYTHON) $(BI_VENV)
+	@$(BIN)/uv pip install --quiet --python $(BI_VENV)/bin/python --require-hashes -r bi/superset/requirements.txt
+	@touch $@
+
+bi-check: setup $(BI_VENV)/.synced
+	@$(BIN)/python bi/superset/check.py --superset $(BI_VENV)/bin/superset $(BI_CHECK_ARGS)
 
 clean:
 	rm -rf $(VENV) data warehouse/*.duckdb warehouse/*.state.duckdb warehouse/*.lock warehouse/*.key
