@@ -6,7 +6,8 @@ What a BI team does, scripted end to end, on this machine only (Superset listens
 2. makes a throwaway Superset: metadata database, admin and secret key in the check's folder;
 3. starts it, and through its REST API connects the warehouse read-only (`connect_args`), lists the
    schemas and their tables and views, and adds every one as a dataset;
-4. runs the yearly query in SQL Lab, and sums the day view per year in a chart data request;
+4. runs the yearly query in SQL Lab, and aggregates the day view per year in a chart data request
+   (counts summed, reachability as answered calls over calls);
 5. checks that no table, view or dataset name is listed twice, that the years are 2017-2020, and that
    both results give the published figures (reference/kerncijfers_utrecht_2017_2020.csv).
 
@@ -40,6 +41,8 @@ TARGETS = (REFERENCE, ROOT / "reference" / "zaken_illustratief.csv")  # as `make
 SYSTEM_SCHEMAS = {"information_schema", "pg_catalog"}  # DuckDB's own, listed by every client
 SYSTEM_CATALOGS = {"system", "temp"}
 YEARLY = "SELECT * FROM kerncijfers ORDER BY jaar"
+# Percentages of the reference table and the counts they are a ratio of (docs/bi.md).
+RATIOS = {"bereikbaarheid_pct": ("telefoontjes_beantwoord", "telefoontjes_gemeente")}
 ADMIN = "admin"
 
 
@@ -224,18 +227,20 @@ def check(api: Api, warehouse: Path, started: list[float]) -> None:
     compare("SQL Lab, kerncijfers", result["data"], expected, columns)
     step(f"SQL Lab: {YEARLY!r} gives the published figures of {sorted(expected)}", started)
 
-    # The day view summed per year by Superset's own query builder, as a chart would.
+    # The day view aggregated per year by Superset's own query builder, as a chart would: counts summed,
+    # a percentage as its summed numerator over its summed denominator (an average of days is wrong).
     day = next(d["id"] for d in datasets if d["table_name"] == "kerncijfers_dag" and d["schema"] == "main")
-    counts = [c for c in columns if not c.endswith("_pct")]  # percentages do not add up over days
-    metrics = [{"expressionType": "SQL", "sqlExpression": f"SUM({c})", "label": c} for c in counts]
+    sums = {c: f"SUM({c})" for c in columns if not c.endswith("_pct")}
+    ratios = {c: f"100.0 * SUM({n}) / SUM({d})" for c, (n, d) in RATIOS.items() if c in columns}
+    metrics = [{"expressionType": "SQL", "sqlExpression": sql, "label": c} for c, sql in (sums | ratios).items()]
     query = {"columns": ["jaar"], "metrics": metrics, "orderby": [[metrics[0], True]], "row_limit": 1000}
     chart = api.call(
         "POST",
         "/api/v1/chart/data",
         {"datasource": {"id": day, "type": "table"}, "queries": [query], "result_format": "json"},
     )
-    compare("chart data, kerncijfers_dag summed per jaar", chart["result"][0]["data"], expected, counts)
-    step(f"chart data: the day view summed per year gives the published {', '.join(counts)}", started)
+    compare("chart data, kerncijfers_dag per jaar", chart["result"][0]["data"], expected, [*sums, *ratios])
+    step(f"chart data: the day view per year gives the published {', '.join([*sums, *ratios])}", started)
 
 
 def main() -> int:
