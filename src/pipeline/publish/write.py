@@ -56,8 +56,9 @@ def breakdowns(con: duckdb.DuckDBPyConnection, rare_below: int) -> dict[str, pl.
     return found
 
 
-def _write(path: Path, con: duckdb.DuckDBPyConnection, tables: dict[str, pl.DataFrame]) -> None:
-    con.execute("ATTACH ? AS pub", [str(path)])
+def _write(path: Path, con: duckdb.DuckDBPyConnection, tables: dict[str, pl.DataFrame], storage_version: str) -> None:
+    # The file keeps this storage version when reopened below: BI clients older than DuckDB 2.0 read it.
+    con.execute("ATTACH ? AS pub (STORAGE_VERSION ?)", [str(path), storage_version])
     try:
         con.execute("CREATE SCHEMA pub.data")
         for table in LEDGER_TABLES:
@@ -100,7 +101,7 @@ def publish(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
     try:
         with atomic_output(target) as temporary:
             wal = temporary.with_name(temporary.name + ".wal")
-            _write(temporary, con, figures)
+            _write(temporary, con, figures, settings.storage_version)
     finally:
         if wal is not None:
             wal.unlink(missing_ok=True)
