@@ -175,11 +175,12 @@ def check_layout(state_schema: str) -> None:
 _CHECKED: list[tuple[str, tuple[Source, ...]]] = []
 
 
-def _write(path: Path, frames: Mapping[str, pl.DataFrame]) -> None:
+def _write(path: Path, frames: Mapping[str, pl.DataFrame], storage_version: str) -> None:
     scratch = _scratch(frames)
     try:
         layout = _layout(scratch)
-        scratch.execute("ATTACH ? AS pub", [str(path)])
+        # The file keeps this storage version: BI clients older than DuckDB 2.0 read it.
+        scratch.execute("ATTACH ? AS pub (STORAGE_VERSION ?)", [str(path), storage_version])
         try:
             statements = []  # one script: a statement per call costs more than the statement
             for table, text, columns in layout:
@@ -206,7 +207,7 @@ def publish(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
     try:
         with atomic_output(target) as temporary:
             wal = temporary.with_name(temporary.name + ".wal")
-            _write(temporary, frames)
+            _write(temporary, frames, settings.storage_version)
     finally:
         if wal is not None:
             wal.unlink(missing_ok=True)
