@@ -1,4 +1,4 @@
-"""`pipeline export`: the published views as CSV, Parquet or Excel, for tools that cannot open DuckDB.
+"""`pipeline export`: the published tables as CSV, Parquet or Excel, for tools that cannot open DuckDB.
 
 The export reads the published warehouse through one read-only connection, so every file shows the
 same published state, and it never blocks a run. Every file is written beside its final name and
@@ -19,7 +19,8 @@ import xlsxwriter
 
 from pipeline.core import db
 from pipeline.core.landing_files import atomic_output
-from pipeline.publish.definitions import view_comments
+from pipeline.publish import catalog
+from pipeline.publish.definitions import table_comments
 
 FORMATS = ("csv", "parquet", "xlsx")
 EXPLANATION = "toelichting"
@@ -31,29 +32,22 @@ class ExportError(Exception):
 
 
 def views(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """The BI-facing views of the published file: those with a definition first, in that order, then any other."""
-    found = [
-        name
-        for (name,) in con.execute(
-            "SELECT view_name FROM duckdb_views() WHERE NOT internal AND schema_name = 'main' "
-            "AND database_name = current_database() ORDER BY view_name"
-        ).fetchall()
-    ]
-    known = view_comments()
+    """The BI-facing tables of the published file: those with a definition first, in that order, then any other."""
+    found = list(catalog.relations(con))
+    known = table_comments()
     return [v for v in known if v in found] + [v for v in found if v not in known]
 
 
 def explanation(con: duckdb.DuckDBPyConnection, names: list[str]) -> pl.DataFrame:
     """One row per view (kolom empty) and per column: its type and its Dutch definition."""
     rows: list[dict[str, object]] = []
+    comments = catalog.relations(con)
     for view in names:
-        comment = db.first(
-            con, "SELECT comment FROM duckdb_views() WHERE view_name = ? AND schema_name = 'main'", [view]
-        )
-        rows.append({"view": view, "kolom": None, "datatype": None, "omschrijving": comment[0] if comment else None})
+        rows.append({"view": view, "kolom": None, "datatype": None, "omschrijving": comments.get(view)})
         for column, datatype, text in con.execute(
             "SELECT column_name, data_type, comment FROM duckdb_columns() "
-            "WHERE table_name = ? AND schema_name = 'main' ORDER BY column_index",
+            "WHERE table_name = ? AND schema_name = 'main' AND database_name = current_database() "
+            "ORDER BY column_index",
             [view],
         ).fetchall():
             rows.append({"view": view, "kolom": column, "datatype": datatype, "omschrijving": text})

@@ -28,6 +28,7 @@ import polars as pl
 from pipeline.core.db import WarehouseUnavailable, cannot_open, first, frame, open_published, table_exists
 from pipeline.core.locking import held_by, idle_writer
 from pipeline.core.settings import Settings
+from pipeline.publish import catalog
 from pipeline.publish.deliveries import missing_days, open_days_without_records
 from pipeline.sources import SOURCES
 
@@ -175,8 +176,7 @@ def _from_published(settings: Settings, today: dt.date, health: Health) -> None:
 
 def differences(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     """Figures of adopted years that the published warehouse now computes differently (empty if none)."""
-    present = first(con, "SELECT count(*) FROM duckdb_views() WHERE view_name = 'verschillen_vastgesteld'")
-    if not present or not present[0]:
+    if not catalog.has(con, "verschillen_vastgesteld"):
         return pl.DataFrame()
     return frame(con, "SELECT * FROM verschillen_vastgesteld")
 
@@ -194,7 +194,7 @@ def difference_lines(found: pl.DataFrame) -> list[str]:
         more = f" and {group.height - 4} more" if group.height > 4 else ""
         lines.append(
             f"adopted figures {year} (vastgesteld {group['vastgesteld_op'][0]:%Y-%m-%d}): {group.height} now differ: "
-            f"{shown}{more} (view verschillen_vastgesteld)"
+            f"{shown}{more} (table verschillen_vastgesteld)"
         )
     return lines
 

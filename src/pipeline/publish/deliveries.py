@@ -15,7 +15,12 @@ from pipeline.core import db
 from pipeline.core.calendar import WEEKDAYS_NL, ClosedDays, DeliveryCalendar
 from pipeline.sources import SOURCES
 
-MISSING_SCHEMA = {"bron": pl.String, "datum": pl.Date, "weekdag": pl.String}
+MISSING_SCHEMA: dict[str, pl.DataType] = {"bron": pl.String(), "datum": pl.Date(), "weekdag": pl.String()}
+FRESHNESS_SCHEMA: dict[str, pl.DataType] = {
+    "bron": pl.String(),
+    "laatste_dag_met_gegevens": pl.Date(),
+    "laatste_levering_verwerkt_op": pl.Datetime("us", "UTC"),
+}
 
 
 def missing_days(con: duckdb.DuckDBPyConnection, closed: ClosedDays) -> pl.DataFrame:
@@ -47,14 +52,7 @@ def freshness(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
                 "laatste_levering_verwerkt_op": last_delivery[0] if last_delivery else None,
             }
         )
-    return pl.DataFrame(
-        rows,
-        schema={
-            "bron": pl.String,
-            "laatste_dag_met_gegevens": pl.Date,
-            "laatste_levering_verwerkt_op": pl.Datetime("us", "UTC"),
-        },
-    )
+    return pl.DataFrame(rows, schema=FRESHNESS_SCHEMA)
 
 
 def open_days_without_records(last_day: dt.date, today: dt.date, calendar: DeliveryCalendar, closed: ClosedDays) -> int:

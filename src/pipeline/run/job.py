@@ -21,7 +21,7 @@ from pipeline.core import archive, db
 from pipeline.core.landing_files import LandingFolderError, Scan, scan
 from pipeline.core.locking import writer_lock
 from pipeline.core.settings import Settings
-from pipeline.publish import publish
+from pipeline.publish import LayoutError, check_layout, publish
 from pipeline.run import checks, stage, state
 from pipeline.run.ledger import (
     AFGEWEZEN,
@@ -48,7 +48,12 @@ RUN_FOLDER = re.compile(r"\d{8}T\d{6}Z-[0-9a-f]{8}")  # a run's staging folder i
 
 
 def check_inputs(settings: Settings) -> None:
-    """Refuse a run before anything is written: the landing folder must be a readable folder."""
+    """Refuse a run before anything is written: the landing folder must be a readable folder, and
+    everything the run would publish must be declared (`check_layout`)."""
+    try:
+        check_layout(state.SCHEMA)
+    except LayoutError as problem:
+        raise PipelineError(str(problem)) from None
     raw = settings.raw_dir
     if not raw.exists():
         raise PipelineError(f"landing folder {raw} does not exist")

@@ -110,10 +110,10 @@ def _failures(source: Source, typed: pl.DataFrame, text: pl.DataFrame) -> pl.Dat
         raise RuntimeError(f"{source.name}: parsed rows do not fit their schema:\n{cases}")
     reasons = pl.DataFrame(
         {
-            "column": [k[0] for k in source.reasons],
-            "kind": [k[1] for k in source.reasons],
-            "kolom": [v[0] for v in source.reasons.values()],
-            "reden": [v[1] for v in source.reasons.values()],
+            "column": [k[0] for k in source.reason_of],
+            "kind": [k[1] for k in source.reason_of],
+            "kolom": [v[0] for v in source.reason_of.values()],
+            "reden": [v[1] for v in source.reason_of.values()],
         }
     )
     found = cases.select(

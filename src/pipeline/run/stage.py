@@ -299,7 +299,7 @@ def _rebuild_figures(
         # only the days the next year looks back on: a whole year more would be held for a week
         tail = records.filter(pl.col("datum") >= dt.date(year, 12, 31) - dt.timedelta(days=source.lookback_days))
         del records
-    for table in (*(source.figure_table(g) for g in ("dag", "maand", "jaar")), source.breakdown.table):
+    for table in (*(source.figure_table(g) for g in ("dag", "maand", "jaar")), source.breakdown_table):
         con.execute(f"DELETE FROM {table}")
     for (table, grain), frames in computed.items():
         part = Partitioned(table, grain, pl.concat(frames))

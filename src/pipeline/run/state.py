@@ -24,7 +24,8 @@ from pipeline.run.figures import compute
 from pipeline.sources import SOURCES
 
 # Raised whenever the layout of the state database changes; an older database is rebuilt by a backfill.
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
+SCHEMA = db.sql_file(__package__, "state.sql")
 
 
 class PipelineError(Exception):
@@ -85,7 +86,7 @@ def check_version(con: duckdb.DuckDBPyConnection, rebuilding: bool) -> None:
 
 def _ensure_source_tables(con: duckdb.DuckDBPyConnection) -> None:
     for source in SOURCES.values():
-        if db.table_exists(con, source.breakdown.table):  # the last one a source creates
+        if db.table_exists(con, source.breakdown_table):  # the last one a source creates
             continue
         rows = pl.DataFrame(schema=polars_schema(source.model) | {"datum": pl.Date})
         with db.registered(con, "_rows", rows.with_columns(pl.lit(False).alias("telt"))):
