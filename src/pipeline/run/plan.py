@@ -20,10 +20,12 @@ import datetime as dt
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 import duckdb
 
 from pipeline.core.landing_files import LandingFile, Scan
+from pipeline.core.periods import LOCAL_TZ
 from pipeline.run.ledger import AFGEWEZEN, INGETROKKEN, VERWERKT
 from pipeline.run.read import Item
 from pipeline.sources import SOURCES
@@ -74,8 +76,9 @@ class Plan:
         return self.full or bool(self.items) or self.years is not None
 
 
-def _classify(path: str) -> tuple[str | None, str | None]:
-    """(source, None) for a delivery, (None, reason) for a file that is not one."""
+def _classify(path: str, today: dt.date) -> tuple[str | None, str | None]:
+    """(source, None) for a delivery, (None, reason) for a file that is not one (yet: a file that
+    names a day still to come is read once that day has come, as its records cannot lie after it)."""
     name = path.rsplit("/", 1)[-1]
     folders = path.split("/")[:-1]
     if name.startswith(".") or any(part.startswith(".") for part in folders):
@@ -89,9 +92,11 @@ def _classify(path: str) -> tuple[str | None, str | None]:
     if match is None:
         return None, f"name does not match {source.name}_<YYYYMMDD>[_<suffix>].csv"
     try:
-        dt.datetime.strptime(match.group(1), "%Y%m%d")
+        export_day = dt.datetime.strptime(match.group(1), "%Y%m%d").date()
     except ValueError:
         return None, "export date in the name is not a date"
+    if export_day > today:
+        return None, f"export date in the name ({export_day}) lies after today; it is read once that day has come"
     return source.name, None
 
 
@@ -118,8 +123,9 @@ def make_plan(con: duckdb.DuckDBPyConnection, scan: Scan, kind: str, years: Iter
     notices = [Notice("overgeslagen", s.shown, s.reason) for s in scan.skipped]
     landing: dict[str, LandingFile] = {}
     items: list[Item] = []
+    today = dt.datetime.now(ZoneInfo(LOCAL_TZ)).date()
     for entry in scan.files:
-        source, reason = _classify(entry.shown)
+        source, reason = _classify(entry.shown, today)
         if source is None:
             notices.append(Notice("genegeerd", entry.shown, reason or ""))
             continue

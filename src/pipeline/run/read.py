@@ -24,6 +24,7 @@ import polars as pl
 from pipeline.core import archive
 from pipeline.core.contract import Source, polars_schema
 from pipeline.core.csvfile import FileRejected, read_csv_table
+from pipeline.core.dates import violations
 from pipeline.core.landing_files import LandingFile, Unreadable, read_file
 from pipeline.core.privacy import screen
 from pipeline.core.settings import Settings
@@ -215,7 +216,7 @@ def read_deliveries(source: Source, deliveries: Sequence[Delivery], key: bytes, 
     typed = source.parse(text.drop("sha256"), key)
     # Free text is published as delivered: a value that looks like personal data never gets that far.
     typed = typed.with_columns(screen(pl.col(c), key).alias(c) for c in source.breakdown.free_text)
-    problems = pl.concat([_broken_values(source, text), _failures(source, typed, text)])
+    problems = pl.concat([_broken_values(source, text), _failures(source, typed, text), violations(source, typed)])
     located = problems.join(
         text.with_row_index("index").with_columns(pl.col("index").cast(pl.Int64)), on="index", how="left"
     )

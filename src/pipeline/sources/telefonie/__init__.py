@@ -54,4 +54,5 @@ SOURCE = Source(
     },
     sample=CallsSample(),
     report=report.sections,
+    moments={"gestart_op": "starttijd"},
 )

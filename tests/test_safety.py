@@ -1,0 +1,185 @@
+"""Issue 15, the safety items, case by case: no odd value stops a night, a touched file changes nothing,
+no export holds a formula, private files are the owner's, the personal-data screen is wider, and the
+messages say what is wrong.
+
+Each test is a case of the issue, run as there on real files, a real DuckDB and the real `pipeline`
+command (in a fresh process, with the environment a cron job has: `tests.test_operations.cli`).
+`docs/operations.md` ("Issue 15") records, per case, what the pipeline did before and does now.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from pipeline.core.settings import Settings
+from pipeline.run import run
+from tests.conftest import (
+    APPT_HEADER,
+    CALL_HEADER_NO_PII,
+    appointment,
+    call,
+    rows,
+    settings_for,
+    write,
+)
+from tests.test_operations import cli, problems
+
+# ---------------------------------------------------------------------------------------------
+# Item 1: dates in time
+# ---------------------------------------------------------------------------------------------
+
+ISSUE_HEADER = "gesprek_id;starttijd;nummer;keuze;wachtrij;afhandeling;wachttijd;gespreksduur"
+
+
+def _issue_calls(first: str, count: int = 30, day: str = "2020-01-06", prefix: str = "o") -> list[str]:
+    """The issue's file: one odd call first, then `count` ordinary ones."""
+    ordinary = [f"{prefix}{i};{day}T09:00:00+01:00;14030;Utrecht;Algemeen;beantwoord;30;120" for i in range(count)]
+    return [first, *ordinary]
+
+
+@pytest.mark.parametrize("kind", ["nightly", "backfill"])
+def test_item1_a_moment_no_date_can_hold_costs_its_row_not_every_night(tmp_path: Path, kind: str) -> None:
+    s = settings_for(tmp_path)
+    raw = s.raw_dir
+    # The issue's case: 9999-12-30 among 30 ordinary calls. Then 0001-01-01, and a moment that an
+    # offset carries past 9999-12-31, each in a file of its own.
+    write(
+        raw / "telefonie/telefonie_20200107.csv",
+        ISSUE_HEADER,
+        _issue_calls("y;9999-12-30T10:00:00+01:00;14030;Utrecht;Algemeen;beantwoord;30;120"),
+    )
+    write(
+        raw / "telefonie/telefonie_20200107_b.csv",
+        ISSUE_HEADER,
+        _issue_calls("z;0001-01-01T00:00:00+01:00;14030;Utrecht;Algemeen;beantwoord;30;120", prefix="b"),
+    )
+    write(
+        raw / "telefonie/telefonie_20200107_c.csv",
+        ISSUE_HEADER,
+        _issue_calls("x;9999-12-31T23:30:00-01:00;14030;Utrecht;Algemeen;beantwoord;30;120", prefix="c"),
+    )
+
+    done = cli(kind, "--raw", raw, "--warehouse", s.warehouse)
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr and "OverflowError" not in done.stderr
+    assert "3 deliveries processed, 0 rejected" in done.stderr
+    quarantined = rows(s.warehouse, "SELECT bestand, regel, kolom, reden, waarde FROM quarantaine ORDER BY bestand")
+    assert quarantined == [
+        {
+            "bestand": "telefonie/telefonie_20200107.csv",
+            "regel": 2,
+            "kolom": "starttijd",
+            "reden": "na exportdag",
+            "waarde": "9999-12-30T10:00:00+01:00",
+        },
+        {
+            "bestand": "telefonie/telefonie_20200107_b.csv",
+            "regel": 2,
+            "kolom": "starttijd",
+            "reden": "voor 2000",
+            "waarde": "0001-01-01T00:00:00+01:00",
+        },
+        {
+            "bestand": "telefonie/telefonie_20200107_c.csv",
+            "regel": 2,
+            "kolom": "starttijd",
+            "reden": "na exportdag",
+            "waarde": "9999-12-31T23:30:00-01:00",
+        },
+    ]
+    assert rows(s.warehouse, "SELECT jaar, telefoontjes_gemeente FROM kerncijfers") == [
+        {"jaar": 2020, "telefoontjes_gemeente": 90}
+    ]
+    # The next night goes as well.
+    again = cli("nightly", "--raw", raw, "--warehouse", s.warehouse)
+    assert again.returncode == 0, again.stderr
+
+
+def _weekday_calls(raw: Path, first: dt.date, last: dt.date) -> None:
+    """One call on every weekday, each delivered the next day in its own file."""
+    day = first
+    while day <= last:
+        if day.weekday() < 5:
+            write(
+                raw / f"telefonie/telefonie_{day + dt.timedelta(days=1):%Y%m%d}.csv",
+                CALL_HEADER_NO_PII,
+                [call(f"c{day:%Y%m%d}", f"{day}T10:00:00+01:00")[:-1]],
+            )
+        day += dt.timedelta(days=1)
+
+
+def _backfilled_quarantine(s: Settings) -> list[dict[str, object]]:
+    """A backfill that rejects no file for its invalid rows; the quarantine's line, column and reason."""
+    done = cli("backfill", "--raw", s.raw_dir, "--warehouse", s.warehouse, PIPELINE_MAX_INVALID_SHARE="1")
+    assert done.returncode == 0, done.stderr
+    return rows(s.warehouse, "SELECT regel, kolom, reden FROM quarantaine ORDER BY regel")
+
+
+def test_item1_future_and_epoch_moments_are_invalid_and_the_source_is_judged_stale(tmp_path: Path) -> None:
+    s = settings_for(tmp_path)
+    _weekday_calls(s.raw_dir, dt.date(2020, 1, 6), dt.date(2020, 1, 10))
+    odd = [call("future", "2031-03-16T09:00:00+01:00")[:-1], call("epoch", "1970-01-01T00:00:00+01:00")[:-1]]
+    write(s.raw_dir / "telefonie/telefonie_20200108_odd.csv", CALL_HEADER_NO_PII, odd)
+    assert _backfilled_quarantine(s) == [
+        {"regel": 2, "kolom": "starttijd", "reden": "na exportdag"},
+        {"regel": 3, "kolom": "starttijd", "reden": "voor 2000"},
+    ]
+    assert rows(s.warehouse, "SELECT jaar, telefoontjes_gemeente FROM kerncijfers") == [
+        {"jaar": 2020, "telefoontjes_gemeente": 5}
+    ]
+    fresh = rows(s.warehouse, "SELECT laatste_dag_met_gegevens FROM versheid WHERE bron = 'telefonie'")
+    assert fresh == [{"laatste_dag_met_gegevens": dt.date(2020, 1, 10)}]
+    assert rows(s.warehouse, "SELECT * FROM ontbrekende_leveringen") == []
+
+    # Judged three weeks later: stale, the days counted forwards, no missing day before 2020.
+    status = cli("status", "--warehouse", s.warehouse, "--today", "2020-02-01")
+    assert status.returncode == 3, status.stdout
+    assert "telefonie: last day with records 2020-01-10 (22 days ago)" in status.stdout
+    assert problems(status.stdout) == ["telefonie is stale: no records for 15 open days since 2020-01-10 (allowed: 3)"]
+
+
+def test_item1_appointments_ahead_count_but_do_not_make_a_source_fresh(tmp_path: Path) -> None:
+    s = settings_for(tmp_path)
+    visits = [appointment(f"v{i}", "06-01-2020", gewijzigd="2020-01-06T17:00:00+01:00") for i in range(3)]
+    booked = "2020-01-06T12:00:00+01:00"
+    visits += [
+        appointment("ahead", "06-01-2022", status="gepland", gewijzigd=booked),  # two years ahead: valid
+        appointment("too-far", "07-01-2022", status="gepland", gewijzigd=booked),
+        appointment("old", "31-12-1999", gewijzigd=booked),
+        appointment("later", "06-01-2020", gewijzigd="2020-01-07T00:00:00+01:00"),
+    ]
+    write(s.raw_dir / "afspraken/afspraken_20200106.csv", APPT_HEADER, visits)
+    assert _backfilled_quarantine(s) == [
+        {"regel": 6, "kolom": "datum", "reden": "te ver vooruit"},
+        {"regel": 7, "kolom": "datum", "reden": "voor 2000"},
+        {"regel": 8, "kolom": "gewijzigd", "reden": "na exportdag"},
+    ]
+    assert rows(s.warehouse, "SELECT jaar, afspraken_totaal FROM kerncijfers ORDER BY jaar") == [
+        {"jaar": 2020, "afspraken_totaal": 3},
+        {"jaar": 2022, "afspraken_totaal": 1},
+    ]
+    # The booking for 2022 says nothing of whether the system still delivers: the last day with
+    # records is the export day's, and the two years between are not missing deliveries.
+    fresh = rows(s.warehouse, "SELECT laatste_dag_met_gegevens FROM versheid WHERE bron = 'afspraken'")
+    assert fresh == [{"laatste_dag_met_gegevens": dt.date(2020, 1, 6)}]
+    assert rows(s.warehouse, "SELECT * FROM ontbrekende_leveringen") == []
+    status = cli("status", "--warehouse", s.warehouse, "--today", "2020-01-20")
+    assert "afspraken is stale: no records for 9 open days since 2020-01-06 (allowed: 3)" in problems(status.stdout)
+
+
+def test_item1_a_file_that_names_a_day_to_come_is_read_once_that_day_has_come(tmp_path: Path) -> None:
+    s = settings_for(tmp_path)
+    tomorrow = dt.datetime.now(ZoneInfo("Europe/Amsterdam")).date() + dt.timedelta(days=1)
+    name = f"telefonie/telefonie_{tomorrow:%Y%m%d}.csv"
+    write(s.raw_dir / name, CALL_HEADER_NO_PII, [call("c1", "2020-01-06T10:00:00+01:00")[:-1]])
+    summary = run(s, "nightly")
+    assert summary.processed == 0
+    assert (
+        "genegeerd",
+        name,
+        f"export date in the name ({tomorrow}) lies after today; it is read once that day has come",
+    ) in summary.notices
