@@ -10,9 +10,12 @@ command (in a fresh process, with the environment a cron job has: `tests.test_op
 from __future__ import annotations
 
 import datetime as dt
+import shutil
+import subprocess
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import duckdb
 import pytest
 
 from pipeline.core.settings import Settings
@@ -20,8 +23,11 @@ from pipeline.run import run
 from tests.conftest import (
     APPT_HEADER,
     CALL_HEADER_NO_PII,
+    CASE_HEADER,
     appointment,
     call,
+    case,
+    figures,
     rows,
     settings_for,
     write,
@@ -183,3 +189,85 @@ def test_item1_a_file_that_names_a_day_to_come_is_read_once_that_day_has_come(tm
         name,
         f"export date in the name ({tomorrow}) lies after today; it is read once that day has come",
     ) in summary.notices
+
+
+# ---------------------------------------------------------------------------------------------
+# Item 2: identity that survives `touch`
+# ---------------------------------------------------------------------------------------------
+
+
+def _some_deliveries(raw: Path) -> None:
+    _weekday_calls(raw, dt.date(2020, 1, 6), dt.date(2020, 1, 8))
+    write(raw / "afspraken/2020/afspraken_20200107.csv", APPT_HEADER, [appointment("a1", "06-01-2020")])
+    write(raw / "zaken/zaken_20200107.csv", CASE_HEADER, [case("z1", "2020-01-06T10:00:00+01:00")])
+
+
+def _touch(raw: Path, tmp: Path) -> Path:
+    for path in raw.rglob("*.csv"):
+        path.touch()
+    return raw
+
+
+def _copy_without_times(raw: Path, tmp: Path) -> Path:
+    for path in raw.rglob("*.csv"):
+        subprocess.run(["cp", str(path), str(tmp / "copy")], check=True)  # cp without -p: a new mtime
+        subprocess.run(["cp", str(tmp / "copy"), str(path)], check=True)
+    return raw
+
+
+def _restore_the_folder(raw: Path, tmp: Path) -> Path:
+    subprocess.run(["cp", "-r", str(raw), str(tmp / "backup")], check=True)
+    shutil.rmtree(raw)
+    subprocess.run(["cp", "-r", str(tmp / "backup"), str(raw)], check=True)
+    return raw
+
+
+def _restore_to_a_new_path(raw: Path, tmp: Path) -> Path:
+    subprocess.run(["cp", "-r", str(raw), str(tmp / "restored")], check=True)
+    return tmp / "restored"
+
+
+MISHAPS = {
+    "touch": _touch,
+    "cp without -p": _copy_without_times,
+    "the landing folder copied away and back": _restore_the_folder,
+    "the landing folder restored at a new path": _restore_to_a_new_path,
+}
+
+
+def _ledger_times(state_db: Path) -> dict[str, int]:
+    con = duckdb.connect(str(state_db), read_only=True)
+    try:
+        found = con.execute("SELECT bestand, gewijzigd_ns FROM leveringen WHERE status = 'verwerkt'").fetchall()
+    finally:
+        con.close()
+    return dict(found)
+
+
+@pytest.mark.parametrize("kind", ["nightly", "backfill"])
+@pytest.mark.parametrize("mishap", list(MISHAPS))
+def test_item2_same_path_and_bytes_is_the_same_delivery_whatever_its_time(
+    tmp_path: Path, mishap: str, kind: str
+) -> None:
+    s = settings_for(tmp_path)
+    _some_deliveries(s.raw_dir)
+    first = cli("backfill", "--raw", s.raw_dir, "--warehouse", s.warehouse)
+    assert first.returncode == 0, first.stderr
+    before = figures(s.warehouse)
+
+    raw = MISHAPS[mishap](s.raw_dir, tmp_path)
+    times = {p.relative_to(raw).as_posix(): p.stat().st_mtime_ns for p in raw.rglob("*.csv")}
+    assert times != _ledger_times(s.state_db)  # every file has another time than the ledger knows
+    done = cli(kind, "--raw", raw, "--warehouse", s.warehouse)
+    assert done.returncode == 0, done.stderr
+    assert figures(s.warehouse) == before
+    if kind == "nightly":
+        assert "nightly: 0 deliveries processed" in done.stderr
+    # The ledger knows the files by their new times: the next runs hash nothing, and agree.
+    assert _ledger_times(s.state_db) == times
+    for then in ["backfill", "nightly"] if kind == "nightly" else ["nightly"]:
+        again = cli(then, "--raw", raw, "--warehouse", s.warehouse)
+        assert again.returncode == 0, again.stderr
+        assert figures(s.warehouse) == before
+    assert "nightly: 0 deliveries processed" in again.stderr
+    assert rows(s.warehouse, "SELECT DISTINCT status FROM leveringen") == [{"status": "verwerkt"}]

@@ -163,7 +163,7 @@ def commit(
         archive.sync()  # the blobs the readers kept are on disk before the ledger refers to them
         record_quarantine(con, decision.ledger, quarantine)
         record_deliveries(con, plan.run_id, now, decision.ledger, decision.superseded, landing, not_read)
-        record_identities(con, withdrawn, landing)
+        record_identities(con, [*withdrawn, *plan.same_content], landing)
         summary.partitions, summary.years_recomputed = outcome.partitions, sorted(outcome.years)
         if settings.retention_days is not None:
             horizon = now.date() - dt.timedelta(days=settings.retention_days)
@@ -219,7 +219,7 @@ def run(
         try:
             state.check_key(con, key)
             state.limit_memory(con, settings)
-            plan = runner.step("plan", make_plan, con, _scan(settings), kind, years)
+            plan = runner.step("plan", make_plan, con, _scan(settings), kind, years, settings)
         except Exception as problem:
             _record_refusal(con, kind, problem)
             raise
