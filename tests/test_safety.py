@@ -12,8 +12,11 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import html
+import os
 import shutil
+import stat
 import subprocess
+import sys
 import zipfile
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -37,7 +40,7 @@ from tests.conftest import (
     settings_for,
     write,
 )
-from tests.test_operations import cli, problems
+from tests.test_operations import cli, one_line, problems
 
 # ---------------------------------------------------------------------------------------------
 # Item 1: dates in time
@@ -345,3 +348,97 @@ def test_item3_csv_prefix_rule_covers_tab_and_carriage_return_and_leaves_numbers
         None,
     ]
     assert safe.drop("tekst").equals(frame.drop("tekst"))
+
+
+# ---------------------------------------------------------------------------------------------
+# Item 5: owner-only files
+# ---------------------------------------------------------------------------------------------
+
+
+def _cli_under_umask(umask: int, *args: object, **env: str | None) -> subprocess.CompletedProcess[str]:
+    """`pipeline ARGS` as `cli` runs it, in a process whose umask is `umask`."""
+    from tests.test_operations import ROOT, _environment
+
+    return subprocess.run(
+        [sys.executable, "-m", "pipeline.cli", *map(str, args)],
+        capture_output=True,
+        encoding="utf-8",
+        timeout=180,
+        cwd=ROOT,
+        env=_environment(**env),
+        umask=umask,
+    )
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.lstat().st_mode)
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o000], ids=["umask 022", "umask 000"])
+def test_item5_private_files_are_the_owners_whatever_the_umask(tmp_path: Path, umask: int) -> None:
+    s = settings_for(tmp_path)
+    _weekday_calls(s.raw_dir, dt.date(2020, 1, 6), dt.date(2020, 1, 7))
+    write(s.raw_dir / "telefonie/telefonie_20200108_fout.csv", CALL_HEADER_NO_PII, [call("x", "later")[:-1]])
+    # No PIPELINE_PII_KEY: the key file is made too.
+    first = _cli_under_umask(umask, "backfill", "--raw", s.raw_dir, "--warehouse", s.warehouse, PIPELINE_PII_KEY=None)
+    assert first.returncode == 0, first.stderr
+    _weekday_calls(s.raw_dir, dt.date(2020, 1, 8), dt.date(2020, 1, 8))
+    second = _cli_under_umask(umask, "nightly", "--raw", s.raw_dir, "--warehouse", s.warehouse, PIPELINE_PII_KEY=None)
+    assert second.returncode == 0, second.stderr
+
+    folder = s.warehouse.parent
+    made = sorted(p for p in folder.rglob("*"))
+    names = {p.relative_to(folder).as_posix() for p in made}
+    assert {"w.duckdb", "w.state.duckdb", "w.key", "w.lock", "w.archief"} <= names
+    exposed = {p.relative_to(folder).as_posix(): oct(_mode(p)) for p in made if p != s.warehouse and _mode(p) & 0o077}
+    assert exposed == {}
+    assert _mode(s.warehouse) == 0o644  # the published file: every BI reader reads it, only its owner writes
+    assert _mode(s.key_file) == 0o600 and _mode(s.state_db) == 0o600 and _mode(s.lock_file) == 0o600
+    assert _mode(s.archive_dir) == 0o700
+    assert _mode(folder) == 0o755  # BI readers pass through the warehouse's folder
+
+
+def test_item5_duckdb_makes_its_files_owner_only_while_the_state_database_is_open(tmp_path: Path) -> None:
+    from pipeline.run import state
+
+    s = settings_for(tmp_path)
+    wal = s.state_db.with_name(s.state_db.name + ".wal")
+    before = os.umask(0o000)
+    try:
+        with state.connect(s) as con:
+            assert os.umask(0o077) == 0o077  # the process's umask while it is open (read by setting it again)
+            con.execute("CHECKPOINT")
+            con.execute("INSERT INTO meta VALUES ('probe', 'x')")  # a write: DuckDB makes its log anew
+            assert wal.exists()
+            assert _mode(wal) == 0o600 and _mode(s.state_db) == 0o600
+        assert os.umask(0o000) == 0o000  # given back afterwards
+    finally:
+        os.umask(before)
+
+
+def test_item5_private_files_an_older_version_left_open_are_narrowed(tmp_path: Path) -> None:
+    s = settings_for(tmp_path)
+    _weekday_calls(s.raw_dir, dt.date(2020, 1, 6), dt.date(2020, 1, 6))
+    assert cli("backfill", "--raw", s.raw_dir, "--warehouse", s.warehouse).returncode == 0
+    for path in (s.state_db, s.lock_file):
+        path.chmod(0o644)
+    assert cli("nightly", "--raw", s.raw_dir, "--warehouse", s.warehouse).returncode == 0
+    assert _mode(s.state_db) == 0o600 and _mode(s.lock_file) == 0o600
+
+
+@pytest.mark.parametrize("mode", [0o644, 0o640, 0o604])
+def test_item5_a_key_file_others_can_read_is_refused_saying_how_to_fix_it(tmp_path: Path, mode: int) -> None:
+    s = settings_for(tmp_path)
+    _weekday_calls(s.raw_dir, dt.date(2020, 1, 6), dt.date(2020, 1, 6))
+    s.key_file.parent.mkdir(parents=True)
+    s.key_file.write_text("k" * 64)
+    s.key_file.chmod(mode)
+    for kind in ("nightly", "backfill"):
+        done = cli(kind, "--raw", s.raw_dir, "--warehouse", s.warehouse, PIPELINE_PII_KEY=None)
+        assert one_line(done) == (
+            f"pipeline: the personal-data key file {s.key_file} can be read or changed by others (mode {mode:04o}); "
+            f"make it the owner's only: chmod 600 {s.key_file}"
+        )
+    assert sorted(p.name for p in s.key_file.parent.iterdir()) == ["w.key"]  # nothing else was made
+    s.key_file.chmod(0o600)
+    assert cli("nightly", "--raw", s.raw_dir, "--warehouse", s.warehouse, PIPELINE_PII_KEY=None).returncode == 0

@@ -19,6 +19,7 @@ from pipeline import export as exporting
 from pipeline import status as health
 from pipeline.core.db import WarehouseUnavailable
 from pipeline.core.locking import WriterBusy
+from pipeline.core.private import PrivateFileExposed
 from pipeline.core.settings import Settings
 from pipeline.report import html as html_report
 from pipeline.report import table as key_table
@@ -106,7 +107,7 @@ def _run(
             summary = _backfill_on_dask(settings, years, dask_address, dask_workers)
         else:
             summary = _run_here(settings, kind, years)
-    except (PipelineError, WriterBusy) as problem:
+    except (PipelineError, WriterBusy, PrivateFileExposed) as problem:
         _fail(str(problem))
         return
     except Exception as problem:

@@ -17,6 +17,7 @@ import polars as pl
 from pipeline.core import db
 from pipeline.core.landing_files import atomic_output, remove_stale_temporaries
 from pipeline.core.privacy import group_rare
+from pipeline.core.private import publishable
 from pipeline.core.settings import Settings
 from pipeline.publish import definitions
 from pipeline.publish.deliveries import freshness, missing_days
@@ -101,6 +102,7 @@ def publish(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
         with atomic_output(target) as temporary:
             wal = temporary.with_name(temporary.name + ".wal")
             _write(temporary, con, figures)
+            publishable(temporary)  # for BI tools of any account, whatever the umask
     finally:
         if wal is not None:
             wal.unlink(missing_ok=True)

@@ -27,6 +27,7 @@ from pipeline.core.csvfile import FileRejected, read_csv_table
 from pipeline.core.dates import violations
 from pipeline.core.landing_files import LandingFile, Unreadable, read_file
 from pipeline.core.privacy import screen
+from pipeline.core.private import make_private_dir
 from pipeline.core.settings import Settings
 from pipeline.run.ledger import AFGEWEZEN, VERWERKT
 from pipeline.run.state import key_fingerprint
@@ -349,7 +350,8 @@ def read_chunk(task: ChunkTask) -> ChunkResult:
             archive.keep(task.archive_dir, delivery.sha256, delivery.data)
     rows_file = None
     if read.rows.height:
-        task.stage_dir.mkdir(parents=True, exist_ok=True)
+        for folder in (task.stage_dir.parent, task.stage_dir):  # rows with free text as delivered
+            make_private_dir(folder)
         rows_file = task.stage_dir / f"{task.chunk_id}.parquet"
         # in day order, so that a year's scan of the staged rows skips what lies outside it
         read.rows.sort("datum").write_parquet(rows_file, compression="lz4", statistics=True)
