@@ -13,6 +13,7 @@ import csv
 import datetime as dt
 import html
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -32,6 +33,7 @@ from tests.conftest import (
     APPT_HEADER,
     CALL_HEADER_NO_PII,
     CASE_HEADER,
+    all_text,
     appointment,
     call,
     case,
@@ -442,3 +444,73 @@ def test_item5_a_key_file_others_can_read_is_refused_saying_how_to_fix_it(tmp_pa
     assert sorted(p.name for p in s.key_file.parent.iterdir()) == ["w.key"]  # nothing else was made
     s.key_file.chmod(0o600)
     assert cli("nightly", "--raw", s.raw_dir, "--warehouse", s.warehouse, PIPELINE_PII_KEY=None).returncode == 0
+
+
+# ---------------------------------------------------------------------------------------------
+# Item 6: a wider screen
+# ---------------------------------------------------------------------------------------------
+
+BSNS_IN_GROUPS = ("111-222-333", "111 222 333", "1112.22.333")  # 111222333 passes the eleven-test
+PHONE_IN_NAME = "0611112222"
+EMAIL_AS_HEADER = "jan.jansen@example.nl"
+
+
+def test_item6_a_bsn_in_groups_in_free_text_is_never_published(tmp_path: Path) -> None:
+    s = settings_for(tmp_path)
+    lines = [
+        call(f"b{n}-{i}", f"2020-03-16T10:{n:02d}:{i:02d}+01:00", wachtrij=bsn)[:-1]
+        for n, bsn in enumerate(BSNS_IN_GROUPS)
+        for i in range(6)  # seen 6 times: often enough to be published
+    ]
+    write(s.raw_dir / "telefonie/telefonie_20200317.csv", CALL_HEADER_NO_PII, lines)
+    done = cli("backfill", "--raw", s.raw_dir, "--warehouse", s.warehouse, PIPELINE_RARE_BELOW="5")
+    assert done.returncode == 0, done.stderr
+    queues = rows(s.warehouse, "SELECT wachtrij, sum(aantal) AS n FROM telefoontjes_uitsplitsing GROUP BY 1")
+    assert sorted(r["n"] for r in queues) == [6, 6, 6]
+    assert all(r["wachtrij"].startswith("[bsn #") for r in queues), queues
+    text = all_text(s.warehouse)
+    assert not [bsn for bsn in BSNS_IN_GROUPS if bsn in text]
+
+
+def test_item6_file_and_header_names_are_screened_before_they_are_published_or_printed(tmp_path: Path) -> None:
+    s = settings_for(tmp_path)
+    named = f"telefonie/telefonie_20200108_{PHONE_IN_NAME}.csv"
+    write(s.raw_dir / named, CALL_HEADER_NO_PII, [call("c1", "2020-01-07T10:00:00+01:00")[:-1]])
+    header = f"{CALL_HEADER_NO_PII};{EMAIL_AS_HEADER}"
+    write(s.raw_dir / "telefonie/telefonie_20200108_extra.csv", header, [call("c2", "2020-01-07T11:00:00+01:00")])
+    twice = f"{CALL_HEADER_NO_PII};{EMAIL_AS_HEADER};{EMAIL_AS_HEADER.upper()}"
+    write(s.raw_dir / "telefonie/telefonie_20200108_dubbel.csv", twice, [])
+    write(s.raw_dir / f"telefonie/{PHONE_IN_NAME}.txt", CALL_HEADER_NO_PII, [])  # ignored: not a delivery's name
+    write(s.raw_dir / f"telefonie/telefonie_20200108_{PHONE_IN_NAME}_leeg.csv", "", [])  # rejected: empty
+
+    outputs = []
+    for kind in ("backfill", "nightly"):
+        done = cli(kind, "--raw", s.raw_dir, "--warehouse", s.warehouse)
+        assert done.returncode == 0, done.stderr
+        outputs.append(done.stdout + done.stderr)
+    status = cli("status", "--warehouse", s.warehouse, "--today", "2020-01-09")
+    outputs.append(status.stdout + status.stderr)
+    assert "nightly: 0 deliveries processed" in outputs[1]  # the ledger still knows the files by their paths
+    for where, text in (
+        ("the runs' and status's output", "\n".join(outputs)),
+        ("the published file", all_text(s.warehouse)),
+    ):
+        assert PHONE_IN_NAME not in text, where
+        assert EMAIL_AS_HEADER not in text.lower(), where
+    shown = {r["bestand"]: r for r in rows(s.warehouse, "SELECT * FROM leveringen")}
+    masked = next(name for name in shown if name.startswith("telefonie/telefonie_20200108_[telefoonnummer #"))
+    assert masked.endswith("].csv") and shown[masked]["status"] == "verwerkt"
+    extra = shown["telefonie/telefonie_20200108_extra.csv"]["extra_kolommen"]
+    assert re.fullmatch(r"\[e-mailadres #[0-9a-f]{12}\]", extra), extra
+    twice_reason = shown["telefonie/telefonie_20200108_dubbel.csv"]["reden"]
+    assert re.fullmatch(r"column '\[e-mailadres #[0-9a-f]{12}\]' appears twice in the header", twice_reason)
+    notices = rows(s.warehouse, "SELECT DISTINCT soort, bestand FROM meldingen ORDER BY ALL")
+    assert [n["soort"] for n in notices] == ["afgewezen", "afgewezen", "genegeerd"]
+    assert all("[telefoonnummer #" in n["bestand"] for n in notices if n["soort"] == "genegeerd")
+    # The private ledger keeps the real paths: they identify the files.
+    con = duckdb.connect(str(s.state_db), read_only=True)
+    try:
+        private = {path for (path,) in con.execute("SELECT bestand FROM leveringen").fetchall()}
+    finally:
+        con.close()
+    assert named in private

@@ -16,7 +16,7 @@ import polars as pl
 
 from pipeline.core import db
 from pipeline.core.landing_files import atomic_output, remove_stale_temporaries
-from pipeline.core.privacy import group_rare
+from pipeline.core.privacy import group_rare, screen_names
 from pipeline.core.private import publishable
 from pipeline.core.settings import Settings
 from pipeline.publish import definitions
@@ -34,6 +34,7 @@ LEDGER_TABLES = (
     "vastgestelde_cijfers",
     "vastgestelde_leveringen",
 )
+NAMING_FILES = ("quarantaine", "leveringen", "meldingen", "vastgestelde_leveringen")  # with `bestand`
 
 
 def _comment(value: str) -> str:
@@ -57,12 +58,24 @@ def breakdowns(con: duckdb.DuckDBPyConnection, rare_below: int) -> dict[str, pl.
     return found
 
 
-def _write(path: Path, con: duckdb.DuckDBPyConnection, tables: dict[str, pl.DataFrame]) -> None:
+def _screened(con: duckdb.DuckDBPyConnection, table: str, key: bytes) -> pl.DataFrame:
+    """A ledger table with its file names screened for personal data: the private ledger keeps the
+    real paths (they identify the files), the published one shows them screened."""
+    frame = db.frame(con, f"SELECT * FROM {table}")
+    shown = screen_names(frame["bestand"].unique().to_list(), key)
+    return frame.with_columns(pl.col("bestand").replace_strict(shown, return_dtype=pl.String))
+
+
+def _write(path: Path, con: duckdb.DuckDBPyConnection, tables: dict[str, pl.DataFrame], key: bytes) -> None:
     con.execute("ATTACH ? AS pub", [str(path)])
     try:
         con.execute("CREATE SCHEMA pub.data")
         for table in LEDGER_TABLES:
-            con.execute(f"CREATE TABLE pub.data.{table} AS SELECT * FROM {table}")
+            if table in NAMING_FILES:
+                with db.registered(con, "_table", _screened(con, table, key)):
+                    con.execute(f"CREATE TABLE pub.data.{table} AS SELECT * FROM _table")
+            else:
+                con.execute(f"CREATE TABLE pub.data.{table} AS SELECT * FROM {table}")
         for name, frame in tables.items():
             with db.registered(con, "_table", frame):
                 con.execute(f"CREATE TABLE pub.data.{name} AS SELECT * FROM _table")
@@ -101,7 +114,7 @@ def publish(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
     try:
         with atomic_output(target) as temporary:
             wal = temporary.with_name(temporary.name + ".wal")
-            _write(temporary, con, figures)
+            _write(temporary, con, figures, settings.hmac_key(create=False))
             publishable(temporary)  # for BI tools of any account, whatever the umask
     finally:
         if wal is not None:

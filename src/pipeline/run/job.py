@@ -20,6 +20,7 @@ import polars as pl
 from pipeline.core import archive, db
 from pipeline.core.landing_files import LandingFolderError, Scan, scan
 from pipeline.core.locking import writer_lock
+from pipeline.core.privacy import screen_message, screen_messages, screen_name, screen_names
 from pipeline.core.settings import Settings
 from pipeline.publish import publish
 from pipeline.run import checks, stage, state
@@ -171,6 +172,7 @@ def commit(
             summary.pseudonyms_removed = stage.erase_pseudonyms(con, horizon)
         _summarise(summary, plan, decision.ledger, quarantine, unreadable)
         summary.notices += [("ingetrokken_aanwezig", path, WITHDRAWN_PRESENT) for path, _ in withdrawn]
+        _screen(summary, settings.hmac_key(create=False))  # the run's key: no task carries it
         summary.rows_valid = sum(r.rows for r in done)
         checks.reconcile(con, None if plan.full else outcome.touched)
         record_run(con, summary)
@@ -199,6 +201,18 @@ def _summarise(
     summary.ignored_files = [f"{path} ({reason})" for kind, path, reason in notices if kind == "genegeerd"]
     summary.ignored = len(summary.ignored_files)
     summary.skipped = sum(kind == "overgeslagen" for kind, _, _ in notices)
+
+
+def _screen(summary: RunSummary, key: bytes) -> None:
+    """What the run says of files, printed and kept in `meldingen`, with names screened for personal
+    data (`bron_20200108_0611112222.csv`); the ledger keeps the real paths it recognises files by."""
+    names = screen_names([path for _, path, _ in summary.notices], key)
+    reasons = screen_messages([reason for _, _, reason in summary.notices], key)
+    summary.notices = [(kind, names[path], reasons[reason]) for kind, path, reason in summary.notices]
+    summary.rejected_files = [
+        (screen_name(path, key), screen_message(reason, key)) for path, reason in summary.rejected_files
+    ]
+    summary.ignored_files = [screen_message(line, key) for line in summary.ignored_files]
 
 
 def run(

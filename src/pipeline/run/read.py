@@ -26,7 +26,7 @@ from pipeline.core.contract import Source, polars_schema
 from pipeline.core.csvfile import FileRejected, read_csv_table
 from pipeline.core.dates import violations
 from pipeline.core.landing_files import LandingFile, Unreadable, read_file
-from pipeline.core.privacy import screen
+from pipeline.core.privacy import screen, screen_message, screen_names
 from pipeline.core.private import make_private_dir
 from pipeline.core.settings import Settings
 from pipeline.run.ledger import AFGEWEZEN, VERWERKT
@@ -162,6 +162,12 @@ def _check_types(source: Source, rows: pl.DataFrame) -> None:
         raise RuntimeError(f"{source.name}: parsed rows do not fit their model: {found} instead of {expected}")
 
 
+def _shown_names(columns: Sequence[str], key: bytes) -> str | None:
+    """Unknown columns as the ledger lists them: a header name may hold personal data too."""
+    shown = screen_names(columns, key)
+    return ", ".join(shown[c] for c in columns) or None
+
+
 def _day_range(rows: pl.DataFrame) -> pl.DataFrame:
     return rows.group_by("bestand", "sha256").agg(
         pl.col("datum").min().alias("eerste_dag"), pl.col("datum").max().alias("laatste_dag")
@@ -177,8 +183,9 @@ def read_deliveries(source: Source, deliveries: Sequence[Delivery], key: bytes, 
         where = {"bestand": delivery.path, "sha256": delivery.sha256, "grootte_bytes": len(delivery.data)}
         try:
             table = read_csv_table(delivery.data, source.required, source.personal)
-        except FileRejected as err:
-            file_rows.append(where | {"status": AFGEWEZEN, "rijen": 0, "ongeldige_rijen": 0, "reden": str(err)})
+        except FileRejected as err:  # the reason may quote the file's header names
+            reason = screen_message(str(err), key)
+            file_rows.append(where | {"status": AFGEWEZEN, "rijen": 0, "ongeldige_rijen": 0, "reden": reason})
             continue
         frames.append(
             table.rows.with_columns(pl.lit(delivery.path).alias("bestand"), pl.lit(delivery.sha256).alias("sha256"))
@@ -200,7 +207,7 @@ def read_deliveries(source: Source, deliveries: Sequence[Delivery], key: bytes, 
             | {
                 "status": VERWERKT,
                 "rijen": table.rows.height + len(table.ragged),
-                "extra_kolommen": ", ".join(table.extra_columns) or None,
+                "extra_kolommen": _shown_names(table.extra_columns, key),
                 "codering": table.encoding,
             }
         )
