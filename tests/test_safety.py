@@ -514,3 +514,105 @@ def test_item6_file_and_header_names_are_screened_before_they_are_published_or_p
     finally:
         con.close()
     assert named in private
+
+
+# ---------------------------------------------------------------------------------------------
+# Item 9 (parts): messages that say what is wrong
+# ---------------------------------------------------------------------------------------------
+
+
+def _xlsx_bytes() -> bytes:
+    import io
+
+    import xlsxwriter
+
+    buffer = io.BytesIO()
+    book = xlsxwriter.Workbook(buffer)
+    sheet = book.add_worksheet()
+    for column, name in enumerate(ISSUE_HEADER.split(";")):
+        sheet.write_string(0, column, name)
+    book.close()
+    return buffer.getvalue()
+
+
+def _zip_bytes() -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("telefonie_20200107.csv", ISSUE_HEADER + "\n")
+    return buffer.getvalue()
+
+
+NOT_CSV = "not CSV text; deliveries are ;-separated text (export the sheet as CSV)"
+WRONG_FILES = {
+    "telefonie_20200107_komma.csv": (
+        (
+            ISSUE_HEADER.replace(";", ",")
+            + "\n"
+            + _issue_calls("x;2020-01-06T10:00:00+01:00;14030;Utrecht;A;verbroken;3;0")[1].replace(";", ",")
+            + "\n"
+        ).encode(),
+        "the file looks comma-separated (',' between the header's columns); the agreement asks for ';'",
+    ),
+    "telefonie_20200107_tab.csv": (
+        (ISSUE_HEADER.replace(";", "\t") + "\n").encode(),
+        "the file looks tab-separated ('\\t' between the header's columns); the agreement asks for ';'",
+    ),
+    "telefonie_20200107_excel.csv": (_xlsx_bytes(), f"an Excel workbook (.xlsx, a ZIP archive), {NOT_CSV}"),
+    "telefonie_20200107_zip.csv": (_zip_bytes(), f"a ZIP archive (bytes 50 4B 03 04 'PK'), {NOT_CSV}"),
+    "telefonie_20200107_xls.csv": (
+        b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(range(256)) * 8,
+        f"an old Excel workbook (.xls) or another Office file (OLE2, bytes D0 CF 11 E0), {NOT_CSV}",
+    ),
+}
+
+
+def test_item9_a_file_of_another_shape_is_named_for_what_it_is(tmp_path: Path) -> None:
+    s = settings_for(tmp_path)
+    for name, (data, _) in WRONG_FILES.items():
+        (s.raw_dir / "telefonie").mkdir(parents=True, exist_ok=True)
+        (s.raw_dir / "telefonie" / name).write_bytes(data)
+    done = cli("nightly", "--raw", s.raw_dir, "--warehouse", s.warehouse)
+    assert done.returncode == 0, done.stderr
+    for name, (_, reason) in WRONG_FILES.items():
+        assert f"  rejected telefonie/{name}: {reason}\n" in done.stderr
+    assert "is missing" not in done.stderr and "neither UTF-8" not in done.stderr
+    ledger = rows(s.warehouse, "SELECT bestand, status, reden FROM leveringen ORDER BY bestand")
+    assert {r["bestand"]: (r["status"], r["reden"]) for r in ledger} == {
+        f"telefonie/{name}": ("afgewezen", reason) for name, (_, reason) in WRONG_FILES.items()
+    }
+
+
+@pytest.mark.parametrize("address", ["notaurl", "tcp://scheduler", "http://10.0.0.5:8786", "tcp://10.0.0.5:99999"])
+def test_item9_a_dask_address_that_is_none_is_refused_in_one_line(tmp_path: Path, address: str) -> None:
+    s = settings_for(tmp_path)
+    s.raw_dir.mkdir(parents=True)
+    done = cli("backfill", "--raw", s.raw_dir, "--warehouse", s.warehouse, "--dask-address", address)
+    assert one_line(done) == (
+        f"pipeline: --dask-address {address!r} is not the address of a Dask scheduler: give tcp://HOST:PORT, as "
+        "'dask scheduler' prints it (for example tcp://10.0.0.5:8786; tls:// for a cluster with TLS)"
+    )
+    assert not s.warehouse.parent.exists()
+
+
+@pytest.mark.parametrize("where", ["inside the landing folder", "below a source's folder", "the landing folder itself"])
+def test_item9_a_warehouse_in_the_landing_folder_is_refused_before_anything_is_made(tmp_path: Path, where: str) -> None:
+    raw = tmp_path / "raw"
+    _weekday_calls(raw, dt.date(2020, 1, 6), dt.date(2020, 1, 6))
+    warehouse = {
+        "inside the landing folder": raw / "wh" / "w.duckdb",
+        "below a source's folder": raw / "telefonie" / "w.duckdb",
+        "the landing folder itself": raw,
+    }[where]
+    before = sorted(raw.rglob("*"))
+    for kind in ("nightly", "backfill"):
+        done = cli(kind, "--raw", raw, "--warehouse", warehouse, PIPELINE_PII_KEY=None)
+        assert one_line(done) == (
+            f"pipeline: the warehouse {warehouse} is inside the landing folder {raw}: its own files (key, lock, "
+            "archive) would be taken for deliveries; give a warehouse outside the landing folder"
+        )
+    assert sorted(raw.rglob("*")) == before  # no key, lock, archive or database
+    # A warehouse beside the landing folder, whose name starts the same, is no problem.
+    beside = cli("nightly", "--raw", raw, "--warehouse", tmp_path / "raw-wh" / "w.duckdb")
+    assert beside.returncode == 0, beside.stderr

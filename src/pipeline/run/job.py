@@ -6,6 +6,7 @@ Flows (`flows/`) and the CLI compose `run`; they hold no logic of their own.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 import shutil
 import uuid
@@ -55,6 +56,14 @@ def check_inputs(settings: Settings) -> None:
         raise PipelineError(f"landing folder {raw} does not exist")
     if not raw.is_dir():
         raise PipelineError(f"landing folder {raw} is a file, not a folder")
+    # Its own files (key, lock, archive) would show up as deliveries, and the landing folder is the
+    # source systems' (they clean it up): the warehouse lives elsewhere.
+    landing, warehouse = Path(os.path.realpath(raw)), Path(os.path.realpath(settings.warehouse))
+    if warehouse == landing or landing in warehouse.parents:
+        raise PipelineError(
+            f"the warehouse {settings.warehouse} is inside the landing folder {raw}: its own files (key, lock, "
+            "archive) would be taken for deliveries; give a warehouse outside the landing folder"
+        )
 
 
 def tasks(settings: Settings, plan: Plan, key: bytes | None) -> list[ChunkTask]:
