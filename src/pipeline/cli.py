@@ -136,8 +136,11 @@ def _run(
     )
     for kind_of, path, reason in summary.notices:
         err.print(f"  {NOTICE_WORDS.get(kind_of, kind_of)} {path}: {reason}", highlight=False)
-    for line in health.published_differences(settings.warehouse):
-        err.print(f"  [yellow]{line}[/yellow]", highlight=False)
+    try:
+        for line in health.published_differences(settings.warehouse):
+            err.print(f"  [yellow]{line}[/yellow]", highlight=False)
+    except WarehouseUnavailable as problem:  # published, but a client holds or changed it: say so
+        err.print(f"  [yellow]{problem}[/yellow]", highlight=False)
 
 
 def _run_here(settings: Settings, kind: str, years: list[int] | None) -> RunSummary:

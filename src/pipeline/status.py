@@ -25,7 +25,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipeline.core.db import WarehouseUnavailable, first, frame, open_published, table_exists
+from pipeline.core.db import WarehouseUnavailable, cannot_open, first, frame, open_published, table_exists
 from pipeline.core.locking import held_by, idle_writer
 from pipeline.core.settings import Settings
 from pipeline.publish.deliveries import last_day_with_records, missing_days, open_days_without_records
@@ -63,8 +63,7 @@ def _state(settings: Settings, health: Health) -> Iterator[duckdb.DuckDBPyConnec
         try:
             con = duckdb.connect(str(settings.state_db), read_only=True)
         except duckdb.Error as problem:
-            reason = str(problem).strip().splitlines()[0]
-            health.problems.append(f"the state database {settings.state_db} cannot be opened: {reason}")
+            health.problems.append(f"the state database {cannot_open(settings.state_db, problem, '')}")
             yield None
             return
         try:
@@ -140,12 +139,11 @@ def check(settings: Settings, today: dt.date | None = None) -> Health:
             _from_state(con, settings, today, health)
     if con is None and not health.problems:
         _from_published(settings, today, health)
-    if settings.warehouse.exists():
-        try:
-            health.lines += published_differences(settings.warehouse)
-        except WarehouseUnavailable as problem:
-            if str(problem) not in health.problems:  # found already when it was read above
-                health.problems.append(str(problem))
+    try:  # a published file that is missing, locked or changed by a client is a problem, state or not
+        health.lines += published_differences(settings.warehouse)
+    except WarehouseUnavailable as problem:
+        if str(problem) not in health.problems:  # found already when it was read above
+            health.problems.append(str(problem))
     return health
 
 

@@ -8,6 +8,7 @@ import secrets
 from pathlib import Path
 from typing import Annotated, cast
 
+import duckdb
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -70,6 +71,13 @@ class Settings(BaseSettings):
         ge=1,
         description="Free-text breakdown values seen fewer times in a year are published as one group (1: never)",
     )
+    # v1.0.0 (storage format 64) is the oldest format DuckDB 2.0 writes; every DuckDB client from 0.10 on
+    # reads it, where a file in 2.0's own format is refused by every 1.x client (docs/bi.md).
+    storage_version: str = Field(
+        "v1.0.0",
+        description="DuckDB storage version of the published file: the oldest DuckDB client that must read it "
+        "(v1.0.0, ..., latest)",
+    )
     # 512: a backfill of 50 M rows peaks at 3.54 GiB for its process tree (3.83 GiB with 1024), no slower.
     duckdb_memory_mb: int = Field(
         512, ge=256, description="Memory DuckDB may use for the state database before it spills to disk"
@@ -79,6 +87,17 @@ class Settings(BaseSettings):
     @classmethod
     def _expand(cls, value: Path) -> Path:
         return value.expanduser()
+
+    @field_validator("storage_version")
+    @classmethod
+    def _known_storage_version(cls, value: str) -> str:
+        # Only DuckDB knows its versions: asked now, a typo stops the start, not the night's publish.
+        try:
+            with duckdb.connect() as con:
+                con.execute("ATTACH ':memory:' AS probe (STORAGE_VERSION ?)", [value])
+        except duckdb.Error as problem:
+            raise ValueError(str(problem).split(", valid options")[0] + " (e.g. v1.0.0, v1.4.0 or latest)") from None
+        return value
 
     @field_validator("closed_holidays", "closed_dates", mode="before")
     @classmethod

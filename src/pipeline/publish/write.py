@@ -66,8 +66,11 @@ def _screened(con: duckdb.DuckDBPyConnection, table: str, key: bytes) -> pl.Data
     return frame.with_columns(pl.col("bestand").replace_strict(shown, return_dtype=pl.String))
 
 
-def _write(path: Path, con: duckdb.DuckDBPyConnection, tables: dict[str, pl.DataFrame], key: bytes) -> None:
-    con.execute("ATTACH ? AS pub", [str(path)])
+def _write(
+    path: Path, con: duckdb.DuckDBPyConnection, tables: dict[str, pl.DataFrame], storage_version: str, key: bytes
+) -> None:
+    # The file keeps this storage version when reopened below: BI clients older than DuckDB 2.0 read it.
+    con.execute("ATTACH ? AS pub (STORAGE_VERSION ?)", [str(path), storage_version])
     try:
         con.execute("CREATE SCHEMA pub.data")
         for table in LEDGER_TABLES:
@@ -114,7 +117,7 @@ def publish(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
     try:
         with atomic_output(target) as temporary:
             wal = temporary.with_name(temporary.name + ".wal")
-            _write(temporary, con, figures, settings.hmac_key(create=False))
+            _write(temporary, con, figures, settings.storage_version, settings.hmac_key(create=False))
             publishable(temporary)  # for BI tools of any account, whatever the umask
     finally:
         if wal is not None:
