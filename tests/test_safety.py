@@ -516,6 +516,21 @@ def test_item6_file_and_header_names_are_screened_before_they_are_published_or_p
     assert named in private
 
 
+def test_item6_a_command_without_the_key_still_publishes_no_name_in_clear(tmp_path: Path) -> None:
+    s = settings_for(tmp_path)
+    named = f"telefonie/telefonie_20200108_{PHONE_IN_NAME}.csv"
+    write(s.raw_dir / named, CALL_HEADER_NO_PII, [call("c1", "2020-01-07T10:00:00+01:00")[:-1]])
+    _weekday_calls(s.raw_dir, dt.date(2020, 1, 6), dt.date(2020, 1, 6))
+    assert cli("backfill", "--raw", s.raw_dir, "--warehouse", s.warehouse).returncode == 0
+    # withdraw needs no personal-data key, and this machine has none (no variable, no key file)
+    done = cli("withdraw", "--warehouse", s.warehouse, "--file", named, "--reason", "test", PIPELINE_PII_KEY=None)
+    assert done.returncode == 0, done.stderr
+    assert not s.key_file.exists()
+    assert PHONE_IN_NAME not in all_text(s.warehouse)
+    shown = {r["bestand"]: r["status"] for r in rows(s.warehouse, "SELECT bestand, status FROM leveringen")}
+    assert shown["telefonie/telefonie_20200108_[telefoonnummer].csv"] == "ingetrokken"
+
+
 # ---------------------------------------------------------------------------------------------
 # Item 9 (parts): messages that say what is wrong
 # ---------------------------------------------------------------------------------------------

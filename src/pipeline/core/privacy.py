@@ -375,7 +375,7 @@ _DELIVERY_PREFIX = re.compile(r"^[A-Za-z]+_(?:19|20)[0-9]{2}(?:0[1-9]|1[0-2])(?:
 _EXTENSION = re.compile(r"(?i:\.(?:csv|tmp|txt|zip|xlsx?|gz|bak|part))+$")
 _LETTER_DIGIT = re.compile(r"(?<=[A-Za-z])(?=[0-9])|(?<=[0-9])(?=[A-Za-z])")
 # A mask (`mask`): screened already, its hex digits no number of anyone's.
-_MASKED = re.compile(r"\[[a-z\-]+ #[0-9a-f]{12}\]")
+_MASKED = re.compile(r"\[[a-z\-]+(?: #[0-9a-f]{12})?\]")
 _WORDS = re.compile(rf"({_MASKED.pattern}|\s+)")
 _QUOTING = "'\"`()[]{}<>,;:"
 
@@ -403,15 +403,19 @@ def _parts(name: str) -> list[tuple[str, str, str]]:
     return found
 
 
-def screen_names(names: Iterable[str], key: bytes) -> dict[str, str]:
+def screen_names(names: Iterable[str], key: bytes | None) -> dict[str, str]:
     """Each name (a path below the landing folder, a header name) as it may be published or printed:
-    see "Names" in the module's rules. Each distinct part is judged once, in one pass."""
+    see "Names" in the module's rules. Each distinct part is judged once, in one pass. Without a key
+    (a command that needs none, on a machine without it) a personal part is only its kind: `[bsn]`."""
     parts = {name: _parts(name) for name in set(names)}
     middles = sorted({m for found in parts.values() for _, m, _ in found if m and not _MASKED.fullmatch(m)})
     kinds = personal_kinds(pl.Series([_as_words(m) for m in middles], dtype=pl.String)).fill_null(
         personal_kinds(pl.Series([_as_split_words(m) for m in middles], dtype=pl.String))
     )
-    masked = masks(pl.Series(middles, dtype=pl.String), kinds, key)
+    if key is None:
+        masked = kinds.map_elements(lambda kind: f"[{kind}]", return_dtype=pl.String)
+    else:
+        masked = masks(pl.Series(middles, dtype=pl.String), kinds, key)
     replaced = {m: shown for m, shown, kind in zip(middles, masked, kinds, strict=True) if kind is not None}
     return {
         name: "/".join(head + replaced.get(middle, middle) + tail for head, middle, tail in found)

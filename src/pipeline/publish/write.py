@@ -58,7 +58,16 @@ def breakdowns(con: duckdb.DuckDBPyConnection, rare_below: int) -> dict[str, pl.
     return found
 
 
-def _screened(con: duckdb.DuckDBPyConnection, table: str, key: bytes) -> pl.DataFrame:
+def _names_key(settings: Settings) -> bytes | None:
+    """The personal-data key for masks of file names; None where a command that needs no key (withdraw,
+    freeze) runs without one: names are then masked by their kind alone, never shown in clear."""
+    try:
+        return settings.hmac_key(create=False)
+    except ValueError:  # no key here, or a key file others can read
+        return None
+
+
+def _screened(con: duckdb.DuckDBPyConnection, table: str, key: bytes | None) -> pl.DataFrame:
     """A ledger table with its file names screened for personal data: the private ledger keeps the
     real paths (they identify the files), the published one shows them screened."""
     frame = db.frame(con, f"SELECT * FROM {table}")
@@ -67,7 +76,11 @@ def _screened(con: duckdb.DuckDBPyConnection, table: str, key: bytes) -> pl.Data
 
 
 def _write(
-    path: Path, con: duckdb.DuckDBPyConnection, tables: dict[str, pl.DataFrame], storage_version: str, key: bytes
+    path: Path,
+    con: duckdb.DuckDBPyConnection,
+    tables: dict[str, pl.DataFrame],
+    storage_version: str,
+    key: bytes | None,
 ) -> None:
     # The file keeps this storage version when reopened below: BI clients older than DuckDB 2.0 read it.
     con.execute("ATTACH ? AS pub (STORAGE_VERSION ?)", [str(path), storage_version])
@@ -117,7 +130,7 @@ def publish(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
     try:
         with atomic_output(target) as temporary:
             wal = temporary.with_name(temporary.name + ".wal")
-            _write(temporary, con, figures, settings.storage_version, settings.hmac_key(create=False))
+            _write(temporary, con, figures, settings.storage_version, _names_key(settings))
             publishable(temporary)  # for BI tools of any account, whatever the umask
     finally:
         if wal is not None:
