@@ -52,9 +52,10 @@ Names (`screen_names`): a path below the landing folder, a header name, or a mes
 them, is judged part by part before it is published or printed. Each folder name and file name
 (and each word of a message) is judged as free text, with `_` and the boundary between a letter
 and a digit separating words (`bron_20200108_0611112222.csv`, `tel0612345678`); a part that
-holds personal data becomes its mask (`bron_20200108_[telefoonnummer #…].csv`). A delivery's
-source and export day (`bron_20200108`) and a file's extension (`.csv`) are kept as they are, and
-so is a mask: screening twice changes nothing.
+holds personal data becomes its mask (`bron_20200108_[telefoonnummer #…].csv`). A day written
+`yyyymmdd` in a name is taken for a day, not judged as an 8-digit BSN. A delivery's source and
+export day (`bron_20200108`) and a file's extension (`.csv`) are kept as they are, and so is a
+mask: screening twice changes nothing.
 
 Digit runs that match none of these are not personal. In particular a 10-digit number that does
 not start with `0` (a Unix time such as `1584346443`, an order number) is not flagged: in the
@@ -371,7 +372,10 @@ def keyed_hash(values: pl.Series, key: bytes) -> pl.Series:
 
 # A delivery's name starts with its source and export day (`bron_20200316`): the agreement's
 # words, kept readable; so is a file's extension (`.csv`, `.csv.tmp`; not `.nl` of an address).
-_DELIVERY_PREFIX = re.compile(r"^[A-Za-z]+_(?:19|20)[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])(?=[_.]|$)_?")
+_DAY = r"(?:19|20)[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])"  # yyyymmdd
+_DELIVERY_PREFIX = re.compile(rf"^\.?[A-Za-z]+_{_DAY}(?=[_.]|$)_?")
+# A day written yyyymmdd in a name is a day (an export day, a correction's), not an 8-digit BSN.
+_NAMED_DAY = re.compile(rf"(?<![0-9A-Za-z]){_DAY}(?![0-9A-Za-z])")
 _EXTENSION = re.compile(r"(?i:\.(?:csv|tmp|txt|zip|xlsx?|gz|bak|part))+$")
 _LETTER_DIGIT = re.compile(r"(?<=[A-Za-z])(?=[0-9])|(?<=[0-9])(?=[A-Za-z])")
 # A mask (`mask`): screened already, its hex digits no number of anyone's.
@@ -381,13 +385,13 @@ _QUOTING = "'\"`()[]{}<>,;:"
 
 
 def _as_words(part: str) -> str:
-    """A part of a name as free text: `_` separates words."""
-    return part.replace("_", " ")
+    """A part of a name as free text: `_` separates words; a day yyyymmdd is no number to judge."""
+    return _NAMED_DAY.sub(" ", part.replace("_", " "))
 
 
 def _as_split_words(part: str) -> str:
     """The same, a letter beside a digit separating words too (`tel0612345678`)."""
-    return _LETTER_DIGIT.sub(" ", _as_words(part))
+    return _as_words(_LETTER_DIGIT.sub(" ", part))
 
 
 def _parts(name: str) -> list[tuple[str, str, str]]:
