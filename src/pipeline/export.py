@@ -5,6 +5,11 @@ same published state, and it never blocks a run. Every file is written beside it
 renamed into place, so a reader of the export folder never sees half a file. The Dutch definitions
 of the views and their columns travel along: `toelichting.<ext>` (a sheet `toelichting` in Excel)
 lists them, and Parquet files also carry them as field metadata (`description`).
+
+Delivered text never runs when staff open an export (OWASP "CSV Injection"): Excel cells are written
+as text, never as a formula or a link; in CSV a text that starts with `=`, `+`, `-`, `@`, a tab or a
+carriage return gets a single quote in front (`csv_safe`), unless it is only a number. Number
+columns are numbers, negative ones too.
 """
 
 from __future__ import annotations
@@ -25,6 +30,17 @@ from pipeline.publish.definitions import table_comments
 FORMATS = ("csv", "parquet", "xlsx")
 EXPLANATION = "toelichting"
 EXCEL_MAX_ROWS = 1_048_575  # a worksheet's rows, less the header
+# What a spreadsheet reads as the start of a formula (OWASP), and the prefix that makes it text.
+FORMULA_START = r"^[=+\-@\t\r]"
+PLAIN_NUMBER = r"^[+-]?[0-9]+(?:[.,][0-9]+)?$"
+TEXT_PREFIX = "'"
+# Every cell as what it is: a string starting with '=' is no formula, a URL no link, digits no number.
+EXCEL_OPTIONS = {
+    "remove_timezone": True,
+    "strings_to_formulas": False,
+    "strings_to_urls": False,
+    "strings_to_numbers": False,
+}
 
 
 class ExportError(Exception):
@@ -53,6 +69,18 @@ def explanation(con: duckdb.DuckDBPyConnection, names: list[str]) -> pl.DataFram
             rows.append({"view": view, "kolom": column, "datatype": datatype, "omschrijving": text})
     return pl.DataFrame(
         rows, schema={"view": pl.String, "kolom": pl.String, "datatype": pl.String, "omschrijving": pl.String}
+    )
+
+
+def csv_safe(frame: pl.DataFrame) -> pl.DataFrame:
+    """Text columns with the OWASP prefix where a spreadsheet would take the text for a formula."""
+    text = [name for name, kind in frame.schema.items() if kind == pl.String]
+    return frame.with_columns(
+        pl.when(pl.col(name).str.contains(FORMULA_START) & ~pl.col(name).str.contains(PLAIN_NUMBER))
+        .then(pl.lit(TEXT_PREFIX) + pl.col(name))
+        .otherwise(pl.col(name))
+        .alias(name)
+        for name in text
     )
 
 
@@ -92,7 +120,7 @@ def export(warehouse: Path, fmt: str, out_dir: Path) -> list[Path]:
             raise ExportError(f"{', '.join(too_long)} has more rows than an Excel sheet holds; export csv or parquet")
         path = out_dir / f"{warehouse.stem}.xlsx"
         with atomic_output(path) as temporary:
-            workbook = xlsxwriter.Workbook(str(temporary), {"remove_timezone": True})
+            workbook = xlsxwriter.Workbook(str(temporary), EXCEL_OPTIONS)
             try:
                 for name, frame in frames.items():
                     _for_excel(frame).write_excel(
@@ -106,7 +134,7 @@ def export(warehouse: Path, fmt: str, out_dir: Path) -> list[Path]:
         path = out_dir / f"{name}.{fmt}"
         with atomic_output(path) as temporary:
             if fmt == "csv":
-                frame.write_csv(temporary)
+                csv_safe(frame).write_csv(temporary)
             else:
                 mine = about.filter(pl.col("view") == name).iter_rows(named=True)
                 described = {r["kolom"]: r["omschrijving"] for r in mine}

@@ -25,11 +25,11 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipeline.core.db import WarehouseUnavailable, cannot_open, first, frame, open_published, table_exists
+from pipeline.core.db import WarehouseUnavailable, cannot_open, frame, open_published, table_exists
 from pipeline.core.locking import held_by, idle_writer
 from pipeline.core.settings import Settings
 from pipeline.publish import catalog
-from pipeline.publish.deliveries import missing_days, open_days_without_records
+from pipeline.publish.deliveries import last_day_with_records, missing_days, open_days_without_records
 from pipeline.sources import SOURCES
 
 SHOWN_GAPS = 15
@@ -155,7 +155,7 @@ def _from_state(con: duckdb.DuckDBPyConnection, settings: Settings, today: dt.da
     last_days = {}
     for source in SOURCES.values():
         if table_exists(con, source.current_table):
-            last_days[source.name] = (first(con, f"SELECT max(datum) FROM {source.current_table}") or (None,))[0]
+            last_days[source.name] = last_day_with_records(con, source)
     _freshness(last_days, settings, today, health)
     _gaps(missing_days(con, settings.closed_days()), health)
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import zstandard
 
 from pipeline.core.landing_files import atomic_output
+from pipeline.core.private import make_private_dir
 
 # A fast level: a first backfill compresses every delivery. Measured on the sample's deliveries: level
 # -3 makes them 3.0x smaller at 420 MB/s per core, level 1 4.5x at 260 MB/s, which cost the sample's
@@ -40,8 +41,8 @@ def keep(archive: Path, sha256: str, data: bytes) -> bool:
     target = blob(archive, sha256)
     if target.is_file():
         return False
-    archive.mkdir(parents=True, exist_ok=True, mode=0o700)  # raw deliveries hold personal data
-    target.parent.mkdir(exist_ok=True, mode=0o700)
+    for folder in (archive, target.parent):  # raw deliveries hold personal data
+        make_private_dir(folder)
     # Not synced one by one: the writer syncs once before its commit refers to the blobs (`sync`).
     with atomic_output(target, durable=False) as temporary:
         temporary.write_bytes(zstandard.ZstdCompressor(level=LEVEL).compress(data))

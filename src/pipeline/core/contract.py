@@ -355,6 +355,12 @@ class Source:
     checks: tuple[tuple[str, pl.Expr], ...] = ()
     lookback_days: int = 0
     pseudonyms: tuple[str, ...] = ()
+    # Dates in time (spec/raw-data.md, applied to every row by `core.dates`): the model's columns that
+    # record when something happened (`moments`: never after the end of the file's export day) and
+    # its days that may lie ahead of it (`days_ahead`: by at most two years), each with the delivered
+    # column the quarantine names. Every date and moment of the model is one or the other.
+    moments: dict[str, str] = field(default_factory=dict)
+    days_ahead: dict[str, str] = field(default_factory=dict)
     file_pattern: re.Pattern[str] = field(init=False)
     reason_of: dict[tuple[str, str], tuple[str, str]] = field(init=False)
 

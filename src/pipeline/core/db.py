@@ -17,6 +17,8 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from pipeline.core.private import narrow, owner_only_files
+
 PARTITION_COLUMNS = {"dag": ("datum",), "maand": ("jaar", "maand"), "jaar": ("jaar",)}
 
 
@@ -40,15 +42,21 @@ def first(con: duckdb.DuckDBPyConnection, query: str, params: Sequence[Any] | No
 
 @contextmanager
 def connect(path: Path, schema: str | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A read-write connection in UTC, with the statements `schema` run first (CREATE ... IF NOT EXISTS)."""
-    con = duckdb.connect(str(path))
-    try:
-        con.execute("SET TimeZone = 'UTC'")
-        if schema:
-            con.execute(schema)
-        yield con
-    finally:
-        con.close()
+    """A read-write connection in UTC, with the statements `schema` run first (CREATE ... IF NOT EXISTS).
+
+    The database is private: every file DuckDB makes while it is open (the database, its write-ahead
+    log, spill files) is its owner's only (`core.private`), and one made before that is narrowed."""
+    with owner_only_files():
+        for made in (path, path.with_name(path.name + ".wal")):
+            narrow(made)
+        con = duckdb.connect(str(path))
+        try:
+            con.execute("SET TimeZone = 'UTC'")
+            if schema:
+                con.execute(schema)
+            yield con
+        finally:
+            con.close()
 
 
 @contextmanager

@@ -13,6 +13,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from pipeline.core.calendar import DEFAULT_CLOSED_HOLIDAYS, ClosedDays
+from pipeline.core.private import OWNER_FILE, check_owner_only, make_warehouse_dir
 
 # Prefect must never phone home from this product, whichever entry point imports it first.
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -142,7 +143,8 @@ class Settings(BaseSettings):
 
         Taken from `PIPELINE_PII_KEY`; else from the Prefect Secret block named by
         `PIPELINE_PII_KEY_BLOCK`; else from a key file beside the warehouse that is created once with
-        a random key (readable by its owner only), so that hashes stay stable from run to run.
+        a random key (readable by its owner only), so that hashes stay stable from run to run. A key
+        file that others can read is refused (`PrivateFileExposed`, saying how to put it right).
         `create=False` (a worker on a cluster): a missing key file is an error, never a new key.
         """
         if self.pii_key is not None:
@@ -156,10 +158,11 @@ class Settings(BaseSettings):
                 f"or make the key file {path} reachable here"
             )
         if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            make_warehouse_dir(path.parent)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, OWNER_FILE)
             with os.fdopen(fd, "w") as handle:
                 handle.write(secrets.token_hex(32))
+        check_owner_only(path, "the personal-data key file")
         return path.read_text().strip().encode()
 
 

@@ -27,7 +27,8 @@ from pipeline.core.contract import Source, polars_schema
 from pipeline.core.figures import split
 from pipeline.core.landing_files import atomic_output, remove_stale_temporaries
 from pipeline.core.periods import Partitions
-from pipeline.core.privacy import group_rare
+from pipeline.core.privacy import group_rare, screen_names
+from pipeline.core.private import publishable
 from pipeline.core.settings import Settings
 from pipeline.publish import definitions
 from pipeline.publish.definitions import LayoutError
@@ -46,6 +47,7 @@ LEDGER_TABLES = (
     "vastgestelde_cijfers",
     "vastgestelde_leveringen",
 )
+NAMING_FILES = ("quarantaine", "leveringen", "meldingen", "vastgestelde_leveringen")  # with `bestand`
 
 
 def _comment(value: str) -> str:
@@ -70,12 +72,32 @@ def breakdowns(con: duckdb.DuckDBPyConnection, rare_below: int) -> dict[str, pl.
 
 
 def inputs(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[str, pl.DataFrame]:
-    """Everything the published tables are made of, by their name in schema `data`."""
+    """Everything the published tables are made of, by their name in schema `data`; the ledger's file
+    names screened for personal data (the private ledger keeps the real paths: they identify the files)."""
     frames = kerncijfers(con) | breakdowns(con, settings.rare_below)
     frames["ontbrekende_leveringen"] = missing_days(con, settings.closed_days())
     frames["versheid"] = freshness(con)
     frames["definities"] = pl.DataFrame(definitions.definities(), infer_schema_length=None)
-    return frames | {table: db.frame(con, f"SELECT * FROM {table}") for table in LEDGER_TABLES}
+    key = _names_key(settings)
+    for table in LEDGER_TABLES:
+        frame = db.frame(con, f"SELECT * FROM {table}")
+        frames[table] = _screened(frame, key) if table in NAMING_FILES else frame
+    return frames
+
+
+def _names_key(settings: Settings) -> bytes | None:
+    """The personal-data key for masks of file names; None where a command that needs no key (withdraw,
+    freeze) runs without one: names are then masked by their kind alone, never shown in clear."""
+    try:
+        return settings.hmac_key(create=False)
+    except ValueError:  # no key here, or a key file others can read
+        return None
+
+
+def _screened(frame: pl.DataFrame, key: bytes | None) -> pl.DataFrame:
+    """A ledger table with its file names screened for personal data."""
+    shown = screen_names(frame["bestand"].unique().to_list(), key)
+    return frame.with_columns(pl.col("bestand").replace_strict(shown, return_dtype=pl.String))
 
 
 def _empty_inputs() -> dict[str, pl.DataFrame]:
@@ -208,6 +230,7 @@ def publish(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
         with atomic_output(target) as temporary:
             wal = temporary.with_name(temporary.name + ".wal")
             _write(temporary, frames, settings.storage_version)
+            publishable(temporary)  # for BI tools of any account, whatever the umask
     finally:
         if wal is not None:
             wal.unlink(missing_ok=True)

@@ -6,6 +6,7 @@ Flows (`flows/`) and the CLI compose `run`; they hold no logic of their own.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 import shutil
 import uuid
@@ -20,6 +21,7 @@ import polars as pl
 from pipeline.core import archive, db
 from pipeline.core.landing_files import LandingFolderError, Scan, scan
 from pipeline.core.locking import writer_lock
+from pipeline.core.privacy import screen_message, screen_messages, screen_name, screen_names
 from pipeline.core.settings import Settings
 from pipeline.publish import LayoutError, check_layout, publish
 from pipeline.run import checks, stage, state
@@ -59,6 +61,14 @@ def check_inputs(settings: Settings) -> None:
         raise PipelineError(f"landing folder {raw} does not exist")
     if not raw.is_dir():
         raise PipelineError(f"landing folder {raw} is a file, not a folder")
+    # Its own files (key, lock, archive) would show up as deliveries, and the landing folder is the
+    # source systems' (they clean it up): the warehouse lives elsewhere.
+    landing, warehouse = Path(os.path.realpath(raw)), Path(os.path.realpath(settings.warehouse))
+    if warehouse == landing or landing in warehouse.parents:
+        raise PipelineError(
+            f"the warehouse {settings.warehouse} is inside the landing folder {raw}: its own files (key, lock, "
+            "archive) would be taken for deliveries; give a warehouse outside the landing folder"
+        )
 
 
 def tasks(settings: Settings, plan: Plan, key: bytes | None) -> list[ChunkTask]:
@@ -168,7 +178,7 @@ def commit(
         archive.sync()  # the blobs the readers kept are on disk before the ledger refers to them
         record_quarantine(con, decision.ledger, quarantine)
         record_deliveries(con, plan.run_id, now, decision.ledger, decision.superseded, landing, not_read)
-        record_identities(con, withdrawn, landing)
+        record_identities(con, [*withdrawn, *plan.same_content], landing)
         summary.partitions, summary.years_recomputed = outcome.partitions, sorted(outcome.years)
         if settings.retention_days is not None:
             horizon = now.date() - dt.timedelta(days=settings.retention_days)
@@ -176,6 +186,7 @@ def commit(
             summary.pseudonyms_removed = stage.erase_pseudonyms(con, horizon)
         _summarise(summary, plan, decision.ledger, quarantine, unreadable)
         summary.notices += [("ingetrokken_aanwezig", path, WITHDRAWN_PRESENT) for path, _ in withdrawn]
+        _screen(summary, settings.hmac_key(create=False))  # the run's key: no task carries it
         summary.rows_valid = sum(r.rows for r in done)
         checks.reconcile(con, None if plan.full else outcome.touched)
         record_run(con, summary)
@@ -206,6 +217,18 @@ def _summarise(
     summary.skipped = sum(kind == "overgeslagen" for kind, _, _ in notices)
 
 
+def _screen(summary: RunSummary, key: bytes) -> None:
+    """What the run says of files, printed and kept in `meldingen`, with names screened for personal
+    data (`bron_20200108_0611112222.csv`); the ledger keeps the real paths it recognises files by."""
+    names = screen_names([path for _, path, _ in summary.notices], key)
+    reasons = screen_messages([reason for _, _, reason in summary.notices], key)
+    summary.notices = [(kind, names[path], reasons[reason]) for kind, path, reason in summary.notices]
+    summary.rejected_files = [
+        (screen_name(path, key), screen_message(reason, key)) for path, reason in summary.rejected_files
+    ]
+    summary.ignored_files = [screen_message(line, key) for line in summary.ignored_files]
+
+
 def run(
     settings: Settings,
     kind: str,
@@ -224,7 +247,7 @@ def run(
         try:
             state.check_key(con, key)
             state.limit_memory(con, settings)
-            plan = runner.step("plan", make_plan, con, _scan(settings), kind, years)
+            plan = runner.step("plan", make_plan, con, _scan(settings), kind, years, settings)
         except Exception as problem:
             _record_refusal(con, kind, problem)
             raise

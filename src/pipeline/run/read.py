@@ -24,8 +24,10 @@ import polars as pl
 from pipeline.core import archive
 from pipeline.core.contract import Source, polars_schema
 from pipeline.core.csvfile import FileRejected, read_csv_table
+from pipeline.core.dates import violations
 from pipeline.core.landing_files import LandingFile, Unreadable, read_file
-from pipeline.core.privacy import screen
+from pipeline.core.privacy import screen, screen_message, screen_names
+from pipeline.core.private import make_private_dir
 from pipeline.core.settings import Settings
 from pipeline.run.ledger import AFGEWEZEN, VERWERKT
 from pipeline.run.state import key_fingerprint
@@ -160,6 +162,12 @@ def _check_types(source: Source, rows: pl.DataFrame) -> None:
         raise RuntimeError(f"{source.name}: parsed rows do not fit their model: {found} instead of {expected}")
 
 
+def _shown_names(columns: Sequence[str], key: bytes) -> str | None:
+    """Unknown columns as the ledger lists them: a header name may hold personal data too."""
+    shown = screen_names(columns, key)
+    return ", ".join(shown[c] for c in columns) or None
+
+
 def _day_range(rows: pl.DataFrame) -> pl.DataFrame:
     return rows.group_by("bestand", "sha256").agg(
         pl.col("datum").min().alias("eerste_dag"), pl.col("datum").max().alias("laatste_dag")
@@ -175,8 +183,9 @@ def read_deliveries(source: Source, deliveries: Sequence[Delivery], key: bytes, 
         where = {"bestand": delivery.path, "sha256": delivery.sha256, "grootte_bytes": len(delivery.data)}
         try:
             table = read_csv_table(delivery.data, source.required, source.personal)
-        except FileRejected as err:
-            file_rows.append(where | {"status": AFGEWEZEN, "rijen": 0, "ongeldige_rijen": 0, "reden": str(err)})
+        except FileRejected as err:  # the reason may quote the file's header names
+            reason = screen_message(str(err), key)
+            file_rows.append(where | {"status": AFGEWEZEN, "rijen": 0, "ongeldige_rijen": 0, "reden": reason})
             continue
         frames.append(
             table.rows.with_columns(pl.lit(delivery.path).alias("bestand"), pl.lit(delivery.sha256).alias("sha256"))
@@ -198,7 +207,7 @@ def read_deliveries(source: Source, deliveries: Sequence[Delivery], key: bytes, 
             | {
                 "status": VERWERKT,
                 "rijen": table.rows.height + len(table.ragged),
-                "extra_kolommen": ", ".join(table.extra_columns) or None,
+                "extra_kolommen": _shown_names(table.extra_columns, key),
                 "codering": table.encoding,
             }
         )
@@ -215,7 +224,7 @@ def read_deliveries(source: Source, deliveries: Sequence[Delivery], key: bytes, 
     typed = source.parse(text.drop("sha256"), key)
     # Free text is published as delivered: a value that looks like personal data never gets that far.
     typed = typed.with_columns(screen(pl.col(c), key).alias(c) for c in source.breakdown.free_text)
-    problems = pl.concat([_broken_values(source, text), _failures(source, typed, text)])
+    problems = pl.concat([_broken_values(source, text), _failures(source, typed, text), violations(source, typed)])
     located = problems.join(
         text.with_row_index("index").with_columns(pl.col("index").cast(pl.Int64)), on="index", how="left"
     )
@@ -348,7 +357,8 @@ def read_chunk(task: ChunkTask) -> ChunkResult:
             archive.keep(task.archive_dir, delivery.sha256, delivery.data)
     rows_file = None
     if read.rows.height:
-        task.stage_dir.mkdir(parents=True, exist_ok=True)
+        for folder in (task.stage_dir.parent, task.stage_dir):  # rows with free text as delivered
+            make_private_dir(folder)
         rows_file = task.stage_dir / f"{task.chunk_id}.parquet"
         # in day order, so that a year's scan of the staged rows skips what lies outside it
         read.rows.sort("datum").write_parquet(rows_file, compression="lz4", statistics=True)

@@ -270,13 +270,7 @@ def refresh_figures(con: duckdb.DuckDBPyConnection, source: Source, parts: Parti
 
 
 def whole_years(years: Sequence[int]) -> Partitions:
-    days = []
-    for year in years:
-        day = dt.date(year, 1, 1)
-        while day.year == year:
-            days.append(day)
-            day += dt.timedelta(days=1)
-    return Partitions.of(days)
+    return Partitions.whole_years(years)
 
 
 def _rebuild_figures(

@@ -44,4 +44,6 @@ SOURCE = Source(
     },
     sample=AppointmentsSample(),
     report=report.sections,
+    moments={"gewijzigd_op": "gewijzigd"},
+    days_ahead={"datum": "datum"},  # appointments are booked in advance
 )

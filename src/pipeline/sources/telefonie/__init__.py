@@ -59,4 +59,5 @@ SOURCE = Source(
     },
     sample=CallsSample(),
     report=report.sections,
+    moments={"gestart_op": "starttijd"},
 )

@@ -52,4 +52,5 @@ SOURCE = Source(
     },
     sample=CasesSample(),
     report=report.sections,
+    moments={"afgerond_op": "afgerond_op", "gewijzigd_op": "gewijzigd"},
 )
