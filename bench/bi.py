@@ -46,7 +46,7 @@ QUERIES: Final[tuple[tuple[str, str, Parameters], ...]] = (
         "telefoontjes per wachtrij en keuze in een jaar",
         """SELECT wachtrij, keuze, sum(aantal) AS gesprekken,
                   round(sum(wachttijd_s_totaal) / sum(aantal), 1) AS gemiddelde_wachttijd_s
-           FROM telefoontjes_uitsplitsing WHERE jaar = ? AND voor_utrecht
+           FROM telefonie_uitsplitsing WHERE jaar = ? AND voor_utrecht
            GROUP BY wachtrij, keuze ORDER BY gesprekken DESC""",
         _year,
     ),

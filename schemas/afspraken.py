@@ -8,6 +8,7 @@ import datetime as dt
 import pandera.polars as pa
 from pandera.engines.polars_engine import DateTime
 
+from pipeline.core.contract import Reason, Rule
 from schemas.kerncijfers import PERIODE
 
 LOCATIES_GETELD = ("Stadskantoor", "Wijkservicecentrum Vleuten-De Meern")
@@ -41,17 +42,15 @@ class AfspraakVersieRij(pa.DataFrameModel):
         coerce = False
 
 
-REDENEN: dict[tuple[str, str], tuple[str, str]] = {
-    ("afspraak_id", "not_nullable"): ("afspraak_id", "empty id"),
-    ("afspraak_id", "str_length"): ("afspraak_id", "empty id"),
-    ("kanaal", "not_nullable"): ("kanaal", "unknown channel"),
-    ("kanaal", "isin"): ("kanaal", "unknown channel"),
-    ("datum", "not_nullable"): ("datum", "not a date dd-mm-jjjj"),
-    ("tijd", "not_nullable"): ("tijd", "not a time hh:mm"),
-    ("status", "not_nullable"): ("status", "unknown status"),
-    ("status", "isin"): ("status", "unknown status"),
-    ("gewijzigd_op", "not_nullable"): ("gewijzigd", "not an ISO 8601 time with offset"),
-}
+# Per delivered column, the rules of the model that guard it and the reason the quarantine gives.
+REDENEN = (
+    Reason("afspraak_id", "afspraak_id", (Rule.REQUIRED, Rule.LENGTH), "lege id"),
+    Reason("kanaal", "kanaal", (Rule.REQUIRED, Rule.ALLOWED), "onbekend kanaal"),
+    Reason("datum", "datum", (Rule.REQUIRED,), "geen datum dd-mm-jjjj"),
+    Reason("tijd", "tijd", (Rule.REQUIRED,), "geen tijd uu:mm"),
+    Reason("status", "status", (Rule.REQUIRED, Rule.ALLOWED), "onbekende status"),
+    Reason("gewijzigd", "gewijzigd_op", (Rule.REQUIRED,), "geen ISO 8601-tijd met offset"),
+)
 
 
 class AfsprakenUitsplitsingDag(pa.DataFrameModel):

@@ -2,8 +2,8 @@
 
 A figure's definition is written once, in its declaration; here it becomes the column's
 description, which the warehouse publishes as the column comment. Each schema's `unique` is its
-grain and is enforced. Bounds follow from the unit in the name: `_pct` lies in 0-100 (a change in
-% may be negative), counts and seconds are never negative.
+grain and is enforced. Types and bounds follow from each figure's declared unit and aggregation
+(`Figure.dtype`, `Unit.minimum`/`maximum`), never from its name.
 """
 
 from __future__ import annotations
@@ -13,7 +13,9 @@ from collections.abc import Iterable, Sequence
 import pandera.polars as pa
 import polars as pl
 
-from pipeline.core.contract import AnyFigure
+from pipeline.core.contract import GRAIN_KEYS, PERIOD_COLUMNS, AnyFigure
+
+__all__ = ["GRAIN_KEYS", "PERIODE", "PERIOD_COLUMNS", "figure_schema"]
 
 PERIODE: dict[str, str] = {
     "jaar": "Kalenderjaar in Nederlandse tijd (Europe/Amsterdam).",
@@ -21,32 +23,20 @@ PERIODE: dict[str, str] = {
     "datum": "Kalenderdag in Nederlandse tijd (Europe/Amsterdam); een gesprek om 23:30 UTC op 31 december "
     "hoort bij 1 januari.",
 }
-GRAIN_KEYS: dict[str, tuple[str, ...]] = {"dag": ("datum",), "maand": ("jaar", "maand"), "jaar": ("jaar",)}
-# Columns of each grain's table besides the figures (the day table also names its month and year).
-PERIOD_COLUMNS: dict[str, tuple[str, ...]] = {
-    "dag": ("datum", "jaar", "maand"),
-    "maand": ("jaar", "maand"),
-    "jaar": ("jaar",),
-}
 
 
-def dtype(figure: AnyFigure) -> type[pl.DataType]:
-    return pl.Int64 if figure.decimals == 0 else pl.Float64
-
-
-def _checks(name: str) -> list[pa.Check]:
-    if name.endswith("verandering_pct"):
-        return []
-    if name.endswith("_pct"):
-        return [pa.Check.in_range(0, 100)]
-    return [pa.Check.ge(0)]
+def _bounds(figure: AnyFigure) -> list[pa.Check]:
+    low, high = figure.unit.minimum, figure.unit.maximum
+    if low is not None and high is not None:
+        return [pa.Check.in_range(low, high)]
+    return [pa.Check.ge(low)] if low is not None else []
 
 
 def _period(name: str) -> pa.Column:
     if name == "datum":
         return pa.Column(pl.Date, description=PERIODE[name])
     bounds = pa.Check.in_range(1900, 2200) if name == "jaar" else pa.Check.in_range(1, 12)
-    return pa.Column(pl.Int64, bounds, description=PERIODE[name])
+    return pa.Column(pl.Int32, bounds, description=PERIODE[name])
 
 
 def figure_schema(
@@ -61,10 +51,8 @@ def figure_schema(
     """
     period = tuple(period_columns) if period_columns is not None else PERIOD_COLUMNS[grain]
     columns = {name: _period(name) for name in period}
-    for figure in sorted(figures, key=lambda f: f.order):
-        columns[figure.name] = pa.Column(
-            dtype(figure), _checks(figure.name), nullable=True, description=figure.definition
-        )
+    for figure in figures:
+        columns[figure.name] = pa.Column(figure.dtype, _bounds(figure), nullable=True, description=figure.definition)
     frame_checks = [pa.Check(lambda data, expr=expr: data.lazyframe.select(expr), name=name) for name, expr in checks]
     return pa.DataFrameSchema(
         columns, checks=frame_checks, unique=list(GRAIN_KEYS[grain]), strict=True, name=f"kerncijfers_{grain}"

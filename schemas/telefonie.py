@@ -9,6 +9,7 @@ import pandera.polars as pa
 import polars as pl
 from pandera.engines.polars_engine import DateTime
 
+from pipeline.core.contract import Reason, Rule
 from schemas.kerncijfers import PERIODE
 
 NUMMER_14030 = "14030"
@@ -77,27 +78,31 @@ class GesprekRij(pa.DataFrameModel):
         coerce = False
 
 
-# Column of the delivery a rule is about, and the reason written in the quarantine.
-REDENEN: dict[tuple[str, str], tuple[str, str]] = {
-    ("gesprek_id", "not_nullable"): ("gesprek_id", "empty id"),
-    ("gesprek_id", "str_length"): ("gesprek_id", "empty id"),
-    ("gestart_op", "not_nullable"): ("starttijd", "not an ISO 8601 time with offset"),
-    ("nummer", "not_nullable"): ("nummer", "unknown number"),
-    ("nummer", "isin"): ("nummer", "unknown number"),
-    ("keuze", "isin"): ("keuze", "unknown choice"),
-    ("keuze", "keuze_op_030"): ("keuze", "a choice on a 030 call"),
-    ("afhandeling", "not_nullable"): ("afhandeling", "unknown outcome"),
-    ("afhandeling", "isin"): ("afhandeling", "unknown outcome"),
-    ("afhandeling", "doorschakeling_inconsistent"): (
+# Per delivered column, the rules of the model that guard it and the reason the quarantine gives.
+REDENEN = (
+    Reason("gesprek_id", "gesprek_id", (Rule.REQUIRED, Rule.LENGTH), "lege id"),
+    Reason("starttijd", "gestart_op", (Rule.REQUIRED,), "geen ISO 8601-tijd met offset"),
+    Reason("nummer", "nummer", (Rule.REQUIRED, Rule.ALLOWED), "onbekend nummer"),
+    Reason("keuze", "keuze", (Rule.ALLOWED,), "onbekende keuze"),
+    Reason("keuze", "keuze", ("keuze_op_030",), "keuze bij een gesprek op 030"),
+    Reason("afhandeling", "afhandeling", (Rule.REQUIRED, Rule.ALLOWED), "onbekende afhandeling"),
+    Reason(
         "afhandeling",
-        "inconsistent forwarding: doorgeschakeld exactly when 14030 with Zeist, Houten, Nieuwegein or IJsselstein",
+        "afhandeling",
+        ("doorschakeling_inconsistent",),
+        "doorschakeling klopt niet: doorgeschakeld precies bij 14030 met Zeist, Houten, Nieuwegein of IJsselstein",
     ),
-    ("wachttijd_s", "not_nullable"): ("wachttijd", "not a whole number of seconds"),
-    ("wachttijd_s", "greater_than_or_equal_to"): ("wachttijd", "negative seconds"),
-    ("gespreksduur_s", "not_nullable"): ("gespreksduur", "not a whole number of seconds"),
-    ("gespreksduur_s", "greater_than_or_equal_to"): ("gespreksduur", "negative seconds"),
-    ("gespreksduur_s", "gespreksduur_zonder_antwoord"): ("gespreksduur", "conversation seconds on a call not answered"),
-}
+    Reason("wachttijd", "wachttijd_s", (Rule.REQUIRED,), "geen heel aantal seconden"),
+    Reason("wachttijd", "wachttijd_s", (Rule.MINIMUM,), "negatief aantal seconden"),
+    Reason("gespreksduur", "gespreksduur_s", (Rule.REQUIRED,), "geen heel aantal seconden"),
+    Reason("gespreksduur", "gespreksduur_s", (Rule.MINIMUM,), "negatief aantal seconden"),
+    Reason(
+        "gespreksduur",
+        "gespreksduur_s",
+        ("gespreksduur_zonder_antwoord",),
+        "gespreksduur bij een niet beantwoord gesprek",
+    ),
+)
 
 
 class TelefonieUitsplitsingDag(pa.DataFrameModel):

@@ -9,6 +9,7 @@ import pandera.polars as pa
 import polars as pl
 from pandera.engines.polars_engine import DateTime
 
+from pipeline.core.contract import Reason, Rule
 from schemas.kerncijfers import PERIODE
 
 ZAAKTYPEN = ("reisdocument", "rijbewijs", "geboorteaangifte", "verhuizing", "uittreksel")
@@ -67,27 +68,28 @@ class ZaakVersieRij(pa.DataFrameModel):
         coerce = False
 
 
-# Column of the delivery a rule is about, and the reason written in the quarantine.
-REDENEN: dict[tuple[str, str], tuple[str, str]] = {
-    ("zaak_id", "not_nullable"): ("zaak_id", "empty id"),
-    ("zaak_id", "str_length"): ("zaak_id", "empty id"),
-    ("zaaktype", "not_nullable"): ("zaaktype", "unknown case type"),
-    ("zaaktype", "isin"): ("zaaktype", "unknown case type"),
-    ("kanaal", "not_nullable"): ("kanaal", "unknown channel"),
-    ("kanaal", "isin"): ("kanaal", "unknown channel"),
-    ("kanaal", "thuisbezorgd_alleen_documenten"): (
+# Per delivered column, the rules of the model that guard it and the reason the quarantine gives.
+REDENEN = (
+    Reason("zaak_id", "zaak_id", (Rule.REQUIRED, Rule.LENGTH), "lege id"),
+    Reason("zaaktype", "zaaktype", (Rule.REQUIRED, Rule.ALLOWED), "onbekend zaaktype"),
+    Reason("kanaal", "kanaal", (Rule.REQUIRED, Rule.ALLOWED), "onbekend kanaal"),
+    Reason(
         "kanaal",
-        "thuisbezorgd is only possible for a reisdocument or rijbewijs",
+        "kanaal",
+        ("thuisbezorgd_alleen_documenten",),
+        "thuisbezorgd kan alleen bij een reisdocument of rijbewijs",
     ),
-    ("status", "not_nullable"): ("status", "unknown status"),
-    ("status", "isin"): ("status", "unknown status"),
-    ("afgerond_op", "afgerond_op_onleesbaar"): ("afgerond_op", "not an ISO 8601 time with offset"),
-    ("afgerond_op_geleverd", "afgerond_op_bij_status"): (
+    Reason("status", "status", (Rule.REQUIRED, Rule.ALLOWED), "onbekende status"),
+    Reason("afgerond_op", "afgerond_op", ("afgerond_op_onleesbaar",), "geen ISO 8601-tijd met offset"),
+    Reason("afgerond_op", "afgerond_op_geleverd", (Rule.REQUIRED,), "afgerond_op ontbreekt"),
+    Reason(
         "afgerond_op",
-        "afgerond_op must be filled exactly when the status is afgerond",
+        "afgerond_op_geleverd",
+        ("afgerond_op_bij_status",),
+        "afgerond_op moet gevuld zijn precies als de status afgerond is",
     ),
-    ("gewijzigd_op", "not_nullable"): ("gewijzigd", "not an ISO 8601 time with offset"),
-}
+    Reason("gewijzigd", "gewijzigd_op", (Rule.REQUIRED,), "geen ISO 8601-tijd met offset"),
+)
 
 
 class ZakenUitsplitsingDag(pa.DataFrameModel):

@@ -263,13 +263,13 @@ def all_text(path: Path) -> str:
 
 
 def view_contents(path: Path, skip: Iterable[str] = ("runs", "meldingen")) -> dict[str, list[tuple[Any, ...]]]:
-    """Every published view's rows as a sorted list, leaving out columns that record when a run happened."""
+    """Every published table's rows as a sorted list, leaving out columns that record when a run happened."""
     con = duckdb.connect(str(path), read_only=True)
     try:
         views = [
             name
             for (name,) in con.execute(
-                "SELECT view_name FROM duckdb_views() WHERE schema_name = 'main' AND NOT internal"
+                "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main' AND NOT internal"
             ).fetchall()
             if name not in set(skip)
         ]
@@ -317,7 +317,7 @@ FIGURE_VIEWS = (
     "kerncijfers",
     "kerncijfers_maand",
     "kerncijfers_dag",
-    "telefoontjes_uitsplitsing",
+    "telefonie_uitsplitsing",
     "afspraken_uitsplitsing",
     "quarantaine",
 )
@@ -393,7 +393,7 @@ def figure_rows(source: str, records: pl.DataFrame, days: Iterable[dt.date]) -> 
         dag=parts[src.figure_table("dag")],
         maand=parts[src.figure_table("maand")],
         jaar=parts[src.figure_table("jaar")],
-        uitsplitsing=parts[src.breakdown.table],
+        uitsplitsing=parts[src.breakdown_table],
     )
 
 

@@ -321,7 +321,7 @@ def test_sqlalchemy_duckdb_engine_reads_views_during_a_nightly_run(landing: Land
     from sqlalchemy import create_engine, inspect, text
     from sqlalchemy.pool import NullPool
 
-    from pipeline.publish.definitions import view_comments
+    from pipeline.publish.definitions import table_comments
 
     engine = create_engine(f"duckdb:///{landing.warehouse}", connect_args={"read_only": True}, poolclass=NullPool)
     state_sql = text(STATE_QUERY)
@@ -337,7 +337,7 @@ def test_sqlalchemy_duckdb_engine_reads_views_during_a_nightly_run(landing: Land
         return [tel, bez, lev]
 
     before = read()
-    assert set(view_comments()) <= set(inspect(engine).get_view_names())
+    assert set(table_comments()) == set(inspect(engine).get_table_names())
     _bulk_deliveries(landing, files=5, calls=100, visits=30)
     command = [sys.executable, "-m", "pipeline.cli", "nightly", "--raw", str(landing.raw)]
     nightly = subprocess.Popen(
@@ -413,16 +413,16 @@ def test_sqlalchemy_reflects_view_columns_with_their_comments(landing: Landing) 
 # --- 3. definitions with the data ---------------------------------------------------------------
 
 
-def test_every_column_of_every_view_has_a_dutch_definition(landing: Landing) -> None:
+def test_every_column_of_every_table_has_a_dutch_definition(landing: Landing) -> None:
     con = duckdb.connect(str(landing.warehouse), read_only=True)
     try:
         views = con.execute(
-            "SELECT view_name, comment FROM duckdb_views() "
+            "SELECT table_name, comment FROM duckdb_tables() "
             "WHERE NOT internal AND schema_name = 'main' AND database_name = current_database()"
         ).fetchall()
         missing = con.execute(
-            "SELECT c.table_name, c.column_name FROM duckdb_columns() c JOIN duckdb_views() v "
-            "ON v.view_name = c.table_name AND v.schema_name = c.schema_name AND v.database_name = c.database_name "
+            "SELECT c.table_name, c.column_name FROM duckdb_columns() c JOIN duckdb_tables() v "
+            "ON v.table_name = c.table_name AND v.schema_name = c.schema_name AND v.database_name = c.database_name "
             "WHERE NOT v.internal AND v.schema_name = 'main' AND v.database_name = current_database() "
             "AND coalesce(trim(c.comment), '') = ''"
         ).fetchall()

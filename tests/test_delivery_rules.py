@@ -51,7 +51,7 @@ def test_encodings_utf8_utf8_bom_and_windows_1252(landing: Landing) -> None:
     assert codering == {"utf8.csv": "utf-8", "bom.csv": "utf-8-sig", "ansi.csv": "cp1252"}
     assert {r["status"] for r in out.rows("leveringen")} == {"verwerkt"}
     assert {r["product"] for r in out.rows("afspraken_uitsplitsing")} == {"Paspoort", "Rijbewijs — spoed"}
-    assert {r["wachtrij"] for r in out.rows("telefoontjes_uitsplitsing")} == {"Burgerzaken é"}
+    assert {r["wachtrij"] for r in out.rows("telefonie_uitsplitsing")} == {"Burgerzaken é"}
 
 
 def test_no_personal_data_anywhere_in_the_warehouse(landing: Landing) -> None:
@@ -108,7 +108,7 @@ def test_crlf_and_lf_line_endings(landing: Landing) -> None:
         ("telefonie/telefonie_20200316.csv", 3, "99"),
         ("telefonie/telefonie_20200317.csv", 3, "99"),  # no '\r' left on any value
     ]
-    assert {r["wachtrij"] for r in out.rows("telefoontjes_uitsplitsing")} == {"Algemeen"}
+    assert {r["wachtrij"] for r in out.rows("telefonie_uitsplitsing")} == {"Algemeen"}
 
 
 def test_quoted_fields_with_separator_quotes_and_line_breaks(landing: Landing) -> None:
@@ -120,11 +120,13 @@ def test_quoted_fields_with_separator_quotes_and_line_breaks(landing: Landing) -
     ).encode("utf-8")
     landing.write("telefonie/telefonie_20200316.csv", data)
     out = landing.run(max_invalid_share=1.0)
-    queues = {r["wachtrij"] for r in out.rows("telefoontjes_uitsplitsing")}
+    queues = {r["wachtrij"] for r in out.rows("telefonie_uitsplitsing")}
     assert queues == {'Werk; en "Inkomen"', "Parkeren\r\nvergunning"}
     assert out.year(2020)["telefoontjes_gemeente"] == 2
     # the quoted line break makes q2 span lines 3-4, so q3 starts on physical line 5
-    assert [(r["regel"], r["kolom"], r["reden"]) for r in out.quarantine()] == [(5, "wachttijd", "negative seconds")]
+    assert [(r["regel"], r["kolom"], r["reden"]) for r in out.quarantine()] == [
+        (5, "wachttijd", "negatief aantal seconden")
+    ]
 
 
 def test_header_names_in_any_case_order_and_with_spaces(landing: Landing) -> None:
@@ -176,7 +178,7 @@ def test_values_are_trimmed(landing: Landing) -> None:
     y = out.year(2020)
     assert (y["telefoontjes_gemeente"], y["wachttijd_gemiddeld_s"]) == (1, 20.0)
     assert y["baliebezoeken_met_afspraak"] == 1  # 'Stadskantoor' after trimming is a counted location
-    assert [r["wachtrij"] for r in out.rows("telefoontjes_uitsplitsing")] == ["Algemeen"]
+    assert [r["wachtrij"] for r in out.rows("telefonie_uitsplitsing")] == ["Algemeen"]
 
 
 # ---------------------------------------------------------------------------------------------

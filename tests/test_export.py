@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from pipeline.cli import app
-from pipeline.publish.definitions import view_comments
+from pipeline.publish.definitions import table_comments
 from tests.conftest import APPT_HEADER_NO_PII, CALL_HEADER_NO_PII, Landing
 
 
@@ -47,7 +47,7 @@ def _views(warehouse: Path) -> dict[str, pl.DataFrame]:
         names = [
             n
             for (n,) in con.execute(
-                "SELECT view_name FROM duckdb_views() WHERE NOT internal AND schema_name = 'main'"
+                "SELECT table_name FROM duckdb_tables() WHERE NOT internal AND schema_name = 'main'"
             ).fetchall()
         ]
         return {n: con.sql(f'SELECT * FROM "{n}"').pl() for n in names}
@@ -61,7 +61,7 @@ def test_csv_export_writes_every_view_and_the_definitions(warehouse: Path, tmp_p
     )
     assert result.exit_code == 0, result.output
     views = _views(warehouse)
-    assert set(view_comments()) <= set(views)
+    assert set(table_comments()) <= set(views)
     written = {p.stem for p in (tmp_path / "csv").iterdir()}
     assert written == {*views, "toelichting"}, "one file per view, and the explanation; no temporary files left"
 
@@ -98,7 +98,7 @@ def test_parquet_export_keeps_types_and_carries_the_definitions(warehouse: Path,
     schema = pq.read_schema(tmp_path / "kerncijfers_dag.parquet")
     assert schema.field("datum").type == "date32[day]"
     assert b"Europe/Amsterdam" in schema.field("datum").metadata[b"description"]
-    assert schema.metadata[b"description"].decode() == view_comments()["kerncijfers_dag"]
+    assert schema.metadata[b"description"].decode() == table_comments()["kerncijfers_dag"]
 
 
 def test_xlsx_export_is_one_workbook_with_a_sheet_per_view(warehouse: Path, tmp_path: Path) -> None:

@@ -239,7 +239,7 @@ def check_breakdowns_add_up(out: Published) -> None:
         "datum", "telefoontjes_platform", "telefoontjes_gemeente", "afspraken_totaal"
     )
     calls = (
-        out.frame("telefoontjes_uitsplitsing")
+        out.frame("telefonie_uitsplitsing")
         .group_by("datum")
         .agg(
             pl.sum("aantal").alias("platform"), pl.col("aantal").filter(pl.col("voor_utrecht")).sum().alias("gemeente")

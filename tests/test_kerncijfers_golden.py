@@ -35,8 +35,12 @@ def test_verandering_pct_keeps_the_sign_and_rounds_halves_away_from_zero(landing
 def test_figures_that_cannot_be_computed_are_null(landing: Landing) -> None:
     # 2017: one visit. 2018: nothing. 2019: appointments only. 2020: calls, all forwarded to Zeist
     # (none are Utrecht's).
-    landing.appointments("afspraken/afspraken_20170702.csv", appointment("v", "01-07-2017"))
-    landing.appointments("afspraken/afspraken_20190702.csv", appointment("a", "01-07-2019"))
+    landing.appointments(
+        "afspraken/afspraken_20170702.csv", appointment("v", "01-07-2017", gewijzigd="2017-07-01T17:00:00+02:00")
+    )
+    landing.appointments(
+        "afspraken/afspraken_20190702.csv", appointment("a", "01-07-2019", gewijzigd="2019-07-01T17:00:00+02:00")
+    )
     landing.calls(
         "telefonie/telefonie_20200702.csv",
         call("z", "2020-07-01T09:00:00+02:00", keuze="Zeist", afhandeling="doorgeschakeld"),
@@ -57,7 +61,7 @@ def test_figures_that_cannot_be_computed_are_null(landing: Landing) -> None:
 def test_closed_days_count_zero_within_a_source_month_and_days_add_up_to_months(landing: Landing) -> None:
     # Calls on Fri 3 and Mon 6 January 2020 only; no calls in February; one in March.
     landing.calls(
-        "telefonie/telefonie_20200107.csv",
+        "telefonie/telefonie_20200303.csv",  # exported after its last call (dates in time)
         call("c1", "2020-01-03T10:00:00+01:00"),
         call("c2", "2020-01-06T10:00:00+01:00"),
         call("c3", "2020-03-02T10:00:00+01:00"),

@@ -108,7 +108,7 @@ def test_a_redelivered_file_replaces_the_earlier_content(tmp_path: Path) -> None
 # original, a later overlapping export, a stale appointment re-export, an invalid row and a
 # rejected file. Their order of arrival must not matter.
 DELIVERIES: dict[str, tuple[str, list[str]]] = {
-    "telefonie/telefonie_20191231.csv": (
+    "telefonie/telefonie_20200101.csv": (  # exported on 1 January: c2's 00:30 local had come
         CALL_HEADER,
         [call("c1", "2019-12-30T10:00:00+01:00"), call("c2", "2019-12-31T23:30:00Z", afhandeling="verbroken")],
     ),
@@ -122,11 +122,11 @@ DELIVERIES: dict[str, tuple[str, list[str]]] = {
         ]
         + [call(f"f{i}", "2020-01-02T12:00:00+01:00", beller="0611111111") for i in range(20)],
     ),
-    "telefonie/telefonie_20200102_correctie.csv": (
+    "telefonie/telefonie_20200103_correctie.csv": (
         CALL_HEADER,
         [call("c3", "2020-01-03T09:00:00+01:00", afhandeling="verbroken", beller="0611111111")],
     ),
-    "telefonie/telefonie_20200103.csv": (
+    "telefonie/telefonie_20200106.csv": (
         CALL_HEADER,
         [call("c2", "2020-01-01T00:30:00+01:00", afhandeling="beantwoord"), call("c7", "2020-01-06T09:00:00+01:00")],
     ),

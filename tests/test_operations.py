@@ -436,7 +436,7 @@ def test_case2_personal_data_in_the_wrong_column_is_never_published(tmp_path: Pa
         ("afspraken_20200317_fout.csv", 3, "tijd"): _mask("telefoonnummer", PHONE_IN_TIME),
     }
     # The breakdowns mask what looks personal, and group what is rare (a name cannot be recognised).
-    queues = {r["wachtrij"] for r in rows(s.warehouse, "SELECT DISTINCT wachtrij FROM telefoontjes_uitsplitsing")}
+    queues = {r["wachtrij"] for r in rows(s.warehouse, "SELECT DISTINCT wachtrij FROM telefonie_uitsplitsing")}
     assert queues == {"Algemeen", _mask("telefoonnummer", PHONE_IN_QUEUE)}
     found = rows(s.warehouse, "SELECT locatie, product, sum(aantal) AS n FROM afspraken_uitsplitsing GROUP BY ALL")
     assert {(r["locatie"], r["product"], r["n"]) for r in found} == {

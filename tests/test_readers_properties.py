@@ -280,6 +280,11 @@ _INVALID_CALLS = [
     lambda i: call("", "2020-03-15T09:00:00+01:00"),
     lambda i: call(f"c{i}", "2020-03-15T09:00:00+01:00", afhandeling="x", wachttijd="y", nummer="z"),  # 3 reasons
     lambda i: f"c{i};2020-03-15T09:00:00+01:00;14030",
+    # dates in time: after the export day, before 2000, and moments no Python date can hold
+    lambda i: call(f"c{i}", "2020-11-20T09:00:00+01:00"),
+    lambda i: call(f"c{i}", "1970-01-01T00:00:00Z"),
+    lambda i: call(f"c{i}", "9999-12-31T23:30:00-01:00"),
+    lambda i: call(f"c{i}", "0001-01-01T00:00:00+01:00"),
 ]
 _VALID_APPOINTMENTS = [
     lambda i: appointment(f"a{i}", "15-03-2020"),
@@ -291,6 +296,9 @@ _INVALID_APPOINTMENTS = [
     lambda i: appointment(f"a{i}", "15-03-2020", status="verplaatst", kanaal="brief"),  # 2 reasons
     lambda i: appointment(f"a{i}", "15-03-2020", gewijzigd="2020-03-15T10:00:00"),
     lambda i: f"a{i};Stadskantoor;balie",
+    lambda i: appointment(f"a{i}", "31-12-9999"),
+    lambda i: appointment(f"a{i}", "01-01-1900"),
+    lambda i: appointment(f"a{i}", "15-03-2020", gewijzigd="2031-01-01T10:00:00+01:00"),
 ]
 _KINDS = {
     "telefonie": (CALL_COLUMNS, _VALID_CALLS, _INVALID_CALLS),
@@ -310,7 +318,7 @@ def _batches(draw: st.DrawFn) -> tuple[str, float, dict[str, list[tuple[str, boo
             make = valid[which % len(valid)] if ok else invalid[which % len(invalid)]
             rows.append((make(i), ok))
             i += 1
-        files[f"{source}/{source}_2020031{n}.csv"] = rows
+        files[f"{source}/{source}_2020111{n}.csv"] = rows  # exported after every valid row's day
     threshold = draw(st.sampled_from([0.05, 0.25, 1.0]))
     return source, threshold, files
 

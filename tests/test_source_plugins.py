@@ -11,15 +11,18 @@ What counts as naming a source:
   words there; not inside a longer word (`Burgerzaken`, `telefonieplatform` are ordinary Dutch);
 - the names it declares that carry its identity without its name: its id column, its tables in the
   state database and the published file, its views and its figures (`gesprek_id`,
-  `telefoontjes_uitsplitsing`, `baliebezoeken_met_afspraak`, ...);
+  `telefonie_uitsplitsing`, `baliebezoeken_met_afspraak`, ...);
 - a file or folder named after any of these.
-Not counted: the columns several sources share or that are plain Dutch (`datum`, `status`,
-`kanaal`), and the personal-data column names the privacy screen documents as examples.
+Not counted: a name another registered source declares too (two suppliers may both call their id
+`gesprek_id`: the name then identifies neither), the columns that are plain Dutch (`datum`,
+`status`, `kanaal`), and the personal-data column names the privacy screen documents as examples.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
+from collections.abc import Mapping
 from pathlib import Path
 
 from pipeline.core.contract import Source
@@ -30,18 +33,24 @@ SCANNED = ("src", "flows", "schemas")
 REGISTRY = Path("src/pipeline/sources/__init__.py")
 
 
-def names_of(source: Source) -> set[str]:
-    """Every name that identifies `source`: its name, id column, tables, views and figures."""
+def declared_names(source: Source) -> set[str]:
+    """Every name `source` declares: its name, id column, tables, views and figures."""
     return {
         source.name,
         source.id_column,
         source.versions_table,
         source.current_table,
         *(source.figure_table(grain) for grain in ("dag", "maand", "jaar")),
-        source.breakdown.table,
+        source.breakdown_table,
         *source.view_comments,
         *(figure.name for figure in source.all_figures),
     }
+
+
+def names_of(source: Source, sources: Mapping[str, Source] = SOURCES) -> set[str]:
+    """The names that identify `source`: those it declares that no other registered source declares."""
+    shared = {name for other in sources.values() if other.name != source.name for name in declared_names(other)}
+    return declared_names(source) - shared
 
 
 def own_files(source: Source) -> tuple[Path, ...]:
@@ -66,11 +75,11 @@ def _is_under(path: Path, places: tuple[Path, ...]) -> bool:
     return any(path == place or place in path.parents for place in places)
 
 
-def violations() -> list[str]:
+def violations(sources: Mapping[str, Source] = SOURCES) -> list[str]:
     """`path:line: text` for every place outside a source's own files that names it."""
     found = []
-    for source in SOURCES.values():
-        pattern = _pattern(names_of(source))
+    for source in sources.values():
+        pattern = _pattern(names_of(source, sources))
         allowed = (*own_files(source), REGISTRY)
         for path in _files():
             if _is_under(path, allowed):
@@ -101,15 +110,35 @@ def test_the_check_sees_what_it_must_see() -> None:
             for path in _files()
             if _is_under(path, own_files(source)) or path == REGISTRY
         )
-        pattern = _pattern(names_of(source))
+        pattern = _pattern(declared_names(source))
         seen = {match.lower() for match in pattern.findall(own)}
         tables = {
             source.versions_table,
             source.current_table,
             *(source.figure_table(g) for g in ("dag", "maand", "jaar")),
         }
-        assert names_of(source) - tables <= seen, (source.name, names_of(source) - tables - seen)
+        assert declared_names(source) - tables <= seen, (source.name, declared_names(source) - tables - seen)
     # Words that only contain a source's name are ordinary Dutch, not the source.
     assert not _pattern({"zaken", "telefonie"}).search("Burgerzaken; telefonieplatform; zaaksysteem")
     hits = _pattern({"zaken", "telefonie"}).findall("FROM zaken_uitsplitsing; sources/Telefonie/; schemas.zaken")
     assert [h.lower() for h in hits] == ["zaken", "telefonie", "zaken"]
+
+
+def test_a_fourth_source_may_share_its_id_column_with_another() -> None:
+    """A supplier whose export names its id like another supplier's (`gesprek_id`) can be added without
+    changing this test: a shared name identifies neither source, in either direction."""
+    calls = SOURCES["telefonie"]
+    fourth = dataclasses.replace(
+        calls,
+        name="videobellen",
+        figures=(),
+        year_figures=(),
+        checks=(),
+        view_comments={"videobellen_uitsplitsing": "Videogesprekken per dag."},
+    )
+    assert fourth.id_column == calls.id_column == "gesprek_id"
+    registered = {**SOURCES, fourth.name: fourth}
+    assert "gesprek_id" not in names_of(calls, registered) | names_of(fourth, registered)
+    assert "gesprek_id" in names_of(calls)  # alone, it identifies the calls
+    shared = [v for v in violations(registered) if "(gesprek_id)" in v]
+    assert not shared, shared

@@ -179,7 +179,7 @@ def test_generate_backfill_and_report_outside_the_checkout(published: Installed)
         # every source's views (SQL beside its module) are there and filled
         breakdown = {
             view: con.execute(f"SELECT sum(aantal) FROM {view}").fetchone()
-            for view in ("telefoontjes_uitsplitsing", "afspraken_uitsplitsing", "zaken_uitsplitsing")
+            for view in ("telefonie_uitsplitsing", "afspraken_uitsplitsing", "zaken_uitsplitsing")
         }
     finally:
         con.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -19,6 +20,7 @@ from pipeline import export as exporting
 from pipeline import status as health
 from pipeline.core.db import WarehouseUnavailable
 from pipeline.core.locking import WriterBusy
+from pipeline.core.private import PrivateFileExposed
 from pipeline.core.settings import Settings
 from pipeline.report import html as html_report
 from pipeline.report import table as key_table
@@ -67,6 +69,17 @@ NOTICE_WORDS = {
 }
 
 
+# A scheduler's address as Dask takes it: a protocol it speaks over the network, a host, a port.
+DASK_ADDRESS = re.compile(
+    r"(?:(?:tcp|tls|ucx)://)?(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.\-]*[A-Za-z0-9])?):(?P<port>[0-9]{1,5})"
+)
+
+
+def _is_dask_address(address: str) -> bool:
+    found = DASK_ADDRESS.fullmatch(address)
+    return found is not None and 0 < int(found.group("port")) < 65536
+
+
 def _fail(message: str) -> None:
     err.print(f"[red]pipeline: {message}[/red]", highlight=False)
     raise typer.Exit(1)
@@ -109,7 +122,7 @@ def _run(
             summary = _backfill_on_dask(settings, years, dask_address, dask_workers, rebuild_from_archive)
         else:
             summary = _run_here(settings, kind, years, rebuild_from_archive)
-    except (PipelineError, WriterBusy) as problem:
+    except (PipelineError, WriterBusy, PrivateFileExposed) as problem:
         _fail(str(problem))
         return
     except Exception as problem:
@@ -126,8 +139,11 @@ def _run(
     )
     for kind_of, path, reason in summary.notices:
         err.print(f"  {NOTICE_WORDS.get(kind_of, kind_of)} {path}: {reason}", highlight=False)
-    for line in health.published_differences(settings.warehouse):
-        err.print(f"  [yellow]{line}[/yellow]", highlight=False)
+    try:
+        for line in health.published_differences(settings.warehouse):
+            err.print(f"  [yellow]{line}[/yellow]", highlight=False)
+    except WarehouseUnavailable as problem:  # published, but a client holds or changed it: say so
+        err.print(f"  [yellow]{problem}[/yellow]", highlight=False)
 
 
 def _run_here(settings: Settings, kind: str, years: list[int] | None, rebuild_from_archive: bool) -> RunSummary:
@@ -202,6 +218,11 @@ def backfill(
         years = list(range(first, last + 1))
     if dask_address and dask_workers is not None:
         _fail("give --dask-address (an existing cluster) or --dask-workers (a local one), not both")
+    if dask_address is not None and not _is_dask_address(dask_address):
+        _fail(
+            f"--dask-address {dask_address!r} is not the address of a Dask scheduler: give tcp://HOST:PORT, "
+            "as 'dask scheduler' prints it (for example tcp://10.0.0.5:8786; tls:// for a cluster with TLS)"
+        )
     _run("backfill", raw, warehouse, years, dask_address, dask_workers, rebuild_from_archive)
 
 

@@ -1,10 +1,15 @@
-"""`pipeline export`: the published views as CSV, Parquet or Excel, for tools that cannot open DuckDB.
+"""`pipeline export`: the published tables as CSV, Parquet or Excel, for tools that cannot open DuckDB.
 
 The export reads the published warehouse through one read-only connection, so every file shows the
 same published state, and it never blocks a run. Every file is written beside its final name and
 renamed into place, so a reader of the export folder never sees half a file. The Dutch definitions
 of the views and their columns travel along: `toelichting.<ext>` (a sheet `toelichting` in Excel)
 lists them, and Parquet files also carry them as field metadata (`description`).
+
+Delivered text never runs when staff open an export (OWASP "CSV Injection"): Excel cells are written
+as text, never as a formula or a link; in CSV a text that starts with `=`, `+`, `-`, `@`, a tab or a
+carriage return gets a single quote in front (`csv_safe`), unless it is only a number. Number
+columns are numbers, negative ones too.
 """
 
 from __future__ import annotations
@@ -19,11 +24,23 @@ import xlsxwriter
 
 from pipeline.core import db
 from pipeline.core.landing_files import atomic_output
-from pipeline.publish.definitions import view_comments
+from pipeline.publish import catalog
+from pipeline.publish.definitions import table_comments
 
 FORMATS = ("csv", "parquet", "xlsx")
 EXPLANATION = "toelichting"
 EXCEL_MAX_ROWS = 1_048_575  # a worksheet's rows, less the header
+# What a spreadsheet reads as the start of a formula (OWASP), and the prefix that makes it text.
+FORMULA_START = r"^[=+\-@\t\r]"
+PLAIN_NUMBER = r"^[+-]?[0-9]+(?:[.,][0-9]+)?$"
+TEXT_PREFIX = "'"
+# Every cell as what it is: a string starting with '=' is no formula, a URL no link, digits no number.
+EXCEL_OPTIONS = {
+    "remove_timezone": True,
+    "strings_to_formulas": False,
+    "strings_to_urls": False,
+    "strings_to_numbers": False,
+}
 
 
 class ExportError(Exception):
@@ -31,34 +48,39 @@ class ExportError(Exception):
 
 
 def views(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """The BI-facing views of the published file: those with a definition first, in that order, then any other."""
-    found = [
-        name
-        for (name,) in con.execute(
-            "SELECT view_name FROM duckdb_views() WHERE NOT internal AND schema_name = 'main' "
-            "AND database_name = current_database() ORDER BY view_name"
-        ).fetchall()
-    ]
-    known = view_comments()
+    """The BI-facing tables of the published file: those with a definition first, in that order, then any other."""
+    found = list(catalog.relations(con))
+    known = table_comments()
     return [v for v in known if v in found] + [v for v in found if v not in known]
 
 
 def explanation(con: duckdb.DuckDBPyConnection, names: list[str]) -> pl.DataFrame:
     """One row per view (kolom empty) and per column: its type and its Dutch definition."""
     rows: list[dict[str, object]] = []
+    comments = catalog.relations(con)
     for view in names:
-        comment = db.first(
-            con, "SELECT comment FROM duckdb_views() WHERE view_name = ? AND schema_name = 'main'", [view]
-        )
-        rows.append({"view": view, "kolom": None, "datatype": None, "omschrijving": comment[0] if comment else None})
+        rows.append({"view": view, "kolom": None, "datatype": None, "omschrijving": comments.get(view)})
         for column, datatype, text in con.execute(
             "SELECT column_name, data_type, comment FROM duckdb_columns() "
-            "WHERE table_name = ? AND schema_name = 'main' ORDER BY column_index",
+            "WHERE table_name = ? AND schema_name = 'main' AND database_name = current_database() "
+            "ORDER BY column_index",
             [view],
         ).fetchall():
             rows.append({"view": view, "kolom": column, "datatype": datatype, "omschrijving": text})
     return pl.DataFrame(
         rows, schema={"view": pl.String, "kolom": pl.String, "datatype": pl.String, "omschrijving": pl.String}
+    )
+
+
+def csv_safe(frame: pl.DataFrame) -> pl.DataFrame:
+    """Text columns with the OWASP prefix where a spreadsheet would take the text for a formula."""
+    text = [name for name, kind in frame.schema.items() if kind == pl.String]
+    return frame.with_columns(
+        pl.when(pl.col(name).str.contains(FORMULA_START) & ~pl.col(name).str.contains(PLAIN_NUMBER))
+        .then(pl.lit(TEXT_PREFIX) + pl.col(name))
+        .otherwise(pl.col(name))
+        .alias(name)
+        for name in text
     )
 
 
@@ -98,7 +120,7 @@ def export(warehouse: Path, fmt: str, out_dir: Path) -> list[Path]:
             raise ExportError(f"{', '.join(too_long)} has more rows than an Excel sheet holds; export csv or parquet")
         path = out_dir / f"{warehouse.stem}.xlsx"
         with atomic_output(path) as temporary:
-            workbook = xlsxwriter.Workbook(str(temporary), {"remove_timezone": True})
+            workbook = xlsxwriter.Workbook(str(temporary), EXCEL_OPTIONS)
             try:
                 for name, frame in frames.items():
                     _for_excel(frame).write_excel(
@@ -112,7 +134,7 @@ def export(warehouse: Path, fmt: str, out_dir: Path) -> list[Path]:
         path = out_dir / f"{name}.{fmt}"
         with atomic_output(path) as temporary:
             if fmt == "csv":
-                frame.write_csv(temporary)
+                csv_safe(frame).write_csv(temporary)
             else:
                 mine = about.filter(pl.col("view") == name).iter_rows(named=True)
                 described = {r["kolom"]: r["omschrijving"] for r in mine}

@@ -27,10 +27,11 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipeline.core.db import WarehouseUnavailable, first, frame, open_published, table_exists
+from pipeline.core.db import WarehouseUnavailable, cannot_open, frame, open_published, table_exists
 from pipeline.core.locking import held_by, idle_writer
 from pipeline.core.settings import Settings
-from pipeline.publish.deliveries import missing_days, open_days_without_records
+from pipeline.publish import catalog
+from pipeline.publish.deliveries import last_day_with_records, missing_days, open_days_without_records
 from pipeline.sources import SOURCES
 
 SHOWN_GAPS = 15
@@ -66,8 +67,7 @@ def _state(settings: Settings, health: Health) -> Iterator[duckdb.DuckDBPyConnec
         try:
             con = duckdb.connect(str(settings.state_db), read_only=True)
         except duckdb.Error as problem:
-            reason = str(problem).strip().splitlines()[0]
-            health.problems.append(f"the state database {settings.state_db} cannot be opened: {reason}")
+            health.problems.append(f"the state database {cannot_open(settings.state_db, problem, '')}")
             yield None
             return
         try:
@@ -187,12 +187,11 @@ def check(settings: Settings, today: dt.date | None = None) -> Health:
             _from_state(con, settings, today, health)
     if con is None and not health.problems:
         _from_published(settings, today, health)
-    if settings.warehouse.exists():
-        try:
-            health.lines += published_differences(settings.warehouse)
-        except WarehouseUnavailable as problem:
-            if str(problem) not in health.problems:  # found already when it was read above
-                health.problems.append(str(problem))
+    try:  # a published file that is missing, locked or changed by a client is a problem, state or not
+        health.lines += published_differences(settings.warehouse)
+    except WarehouseUnavailable as problem:
+        if str(problem) not in health.problems:  # found already when it was read above
+            health.problems.append(str(problem))
     return health
 
 
@@ -207,7 +206,7 @@ def _from_state(con: duckdb.DuckDBPyConnection, settings: Settings, today: dt.da
     last_days = {}
     for source in SOURCES.values():
         if table_exists(con, source.current_table):
-            last_days[source.name] = (first(con, f"SELECT max(datum) FROM {source.current_table}") or (None,))[0]
+            last_days[source.name] = last_day_with_records(con, source)
     _freshness(last_days, settings, today, health)
     _gaps(missing_days(con, settings.closed_days()), health)
 
@@ -228,8 +227,7 @@ def _from_published(settings: Settings, today: dt.date, health: Health) -> None:
 
 def differences(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     """Figures of adopted years that the published warehouse now computes differently (empty if none)."""
-    present = first(con, "SELECT count(*) FROM duckdb_views() WHERE view_name = 'verschillen_vastgesteld'")
-    if not present or not present[0]:
+    if not catalog.has(con, "verschillen_vastgesteld"):
         return pl.DataFrame()
     return frame(con, "SELECT * FROM verschillen_vastgesteld")
 
@@ -247,7 +245,7 @@ def difference_lines(found: pl.DataFrame) -> list[str]:
         more = f" and {group.height - 4} more" if group.height > 4 else ""
         lines.append(
             f"adopted figures {year} (vastgesteld {group['vastgesteld_op'][0]:%Y-%m-%d}): {group.height} now differ: "
-            f"{shown}{more} (view verschillen_vastgesteld)"
+            f"{shown}{more} (table verschillen_vastgesteld)"
         )
     return lines
 

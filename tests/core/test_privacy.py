@@ -31,6 +31,8 @@ from pipeline.core.privacy import (
     personal_kind,
     personal_kinds,
     screen,
+    screen_messages,
+    screen_names,
     screen_series,
 )
 
@@ -467,6 +469,119 @@ def test_screen_leaves_no_personal_value_in_clear(values: list[str]) -> None:
     for value, kind, shown in zip(values, kinds, out, strict=True):
         assert shown == value if kind is None else shown.startswith(f"[{kind} #")
     assert personal_kinds(out).null_count() == len(values)  # a mask is not personal itself
+
+
+# ---------------------------------------------------------------------------------------------
+# BSNs written in groups: hyphens, dots, spaces
+# ---------------------------------------------------------------------------------------------
+
+_GROUPINGS = ([3, 3], [4, 2])  # 111-222-333, 1112-22-333
+_BSN_SEPARATORS = ["-", ".", " ", "\u00a0", "\u2010", "\u2013"]
+
+
+def group_bsn(digits: str, grouping: list[int], separator: str) -> str:
+    return _grouped(digits, grouping, separator)
+
+
+@FAST
+@given(bsn_digits(), st.sampled_from(_GROUPINGS), st.sampled_from(_BSN_SEPARATORS), _before, _after)
+def test_bsns_in_groups_are_flagged_whatever_the_separator(
+    digits: str, grouping: list[int], separator: str, before: str, after: str
+) -> None:
+    written = group_bsn(digits, grouping, separator)
+    assert kind_of(before + written + after) == BSN, written
+    assert written not in screen_series(pl.Series([before + written + after]), KEY)[0]
+
+
+@FAST
+@given(_digits(9), st.sampled_from(_GROUPINGS), st.sampled_from(_BSN_SEPARATORS))
+def test_nine_digits_in_groups_are_a_bsn_exactly_when_they_pass_the_eleven_test(
+    digits: str, grouping: list[int], separator: str
+) -> None:
+    written = group_bsn(digits, grouping, separator)
+    assert (kind_of(written) == BSN) == passes_eleven_test(digits), written
+
+
+@FAST
+@given(bsn_digits(), st.sampled_from(_GROUPINGS), st.sampled_from(["-", "."]), _digits(2))
+def test_a_bsn_shape_joined_to_another_number_is_not_a_bsn(
+    digits: str, grouping: list[int], separator: str, more: str
+) -> None:
+    written = group_bsn(digits, grouping, separator)
+    assert kind_of(f"{more}{separator}{written}") != BSN
+    assert kind_of(f"{written}{separator}{more}") != BSN
+
+
+def test_the_issues_bsn_written_with_hyphens_dots_and_spaces() -> None:
+    for written in ("111-222-333", "111 222 333", "1112.22.333", "1112-22-333", "wachtrij 111-222-333"):
+        assert kind_of(written) == BSN, written
+
+
+# ---------------------------------------------------------------------------------------------
+# Names: paths and header names
+# ---------------------------------------------------------------------------------------------
+
+_word = st.text(string.ascii_lowercase, min_size=1, max_size=8)
+_export_day = st.dates(min_value=dt.date(2017, 1, 1), max_value=dt.date(2029, 12, 31)).map(lambda d: f"{d:%Y%m%d}")
+_personal = st.one_of(dutch_phone(), bsn_digits(), people_email)
+
+
+@FAST
+@given(
+    source=st.sampled_from(["telefonie", "afspraken", "zaken"]),
+    day=_export_day,
+    folders=st.lists(_word, max_size=2),
+    value=_personal,
+    words=st.lists(_word, max_size=2),
+    where=st.sampled_from(["suffix", "folder"]),
+)
+def test_a_personal_value_in_a_path_is_masked_and_the_delivery_stays_recognisable(
+    source: str, day: str, folders: list[str], value: str, words: list[str], where: str
+) -> None:
+    value = value.replace("/", "-")  # a name holds no slash
+    suffix = "_".join([*words, value]) if where == "suffix" else "_".join(words)
+    name = f"{source}_{day}{'_' + suffix if suffix else ''}.csv"
+    path = "/".join([source, *folders, *([value] if where == "folder" else []), name])
+    shown = screen_names([path], KEY)[path]
+    assert value not in shown
+    assert shown.startswith(f"{source}/") and shown.endswith(".csv")
+    assert f"/{source}_{day}" in shown  # its source and export day stay readable
+    assert re.search(r"\[(telefoonnummer|bsn|e-mailadres) #[0-9a-f]{12}\]", shown)
+    assert screen_names([shown], KEY)[shown] == shown  # screening twice changes nothing more
+
+
+@FAST
+@given(
+    source=st.sampled_from(["telefonie", "afspraken"]),
+    day=_export_day,
+    words=st.lists(st.one_of(_word, _export_day, _export_day.map(lambda d: "v" + d)), max_size=3),
+    hidden=st.sampled_from(["", "."]),
+)
+def test_a_path_without_personal_data_is_shown_as_it_is(source: str, day: str, words: list[str], hidden: str) -> None:
+    # days yyyymmdd (an export day, a correction's) pass the eleven-test one time in eleven: no BSN here
+    path = f"{source}/2020/{hidden}{source}_{day}{''.join('_' + w for w in words)}.csv"
+    assert screen_names([path], KEY) == {path: path}
+
+
+def test_header_names_and_messages_are_screened() -> None:
+    assert screen_names(["notitie", "x@y.nl", "tel0612345678"], KEY) == {
+        "notitie": "notitie",
+        "x@y.nl": mask_of("x@y.nl", EMAILADRES),
+        "tel0612345678": mask_of("tel0612345678", TELEFOONNUMMER),
+    }
+    message = "column 'x@y.nl' appears twice in the header"
+    assert (
+        screen_messages([message], KEY)[message]
+        == f"column '{mask_of('x@y.nl', EMAILADRES)}' appears twice in the header"
+    )
+    screened = screen_messages([message], KEY)[message]
+    assert screen_messages([screened], KEY) == {screened: screened}  # a mask is kept as it is
+    plain = "3 of 60 rows invalid (5.0%), more than the allowed 5.0%"
+    assert screen_messages([plain], KEY) == {plain: plain}
+
+
+def mask_of(value: str, kind: str) -> str:
+    return f"[{kind} #{hmac.new(KEY, value.encode(), hashlib.sha256).hexdigest()[:12]}]"
 
 
 # ---------------------------------------------------------------------------------------------

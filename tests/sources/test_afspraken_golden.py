@@ -78,13 +78,17 @@ def test_tie_on_gewijzigd_goes_to_the_later_file_name(landing: Landing) -> None:
 # (1 Feb 2020 + case number), so that all cases share one pipeline run and still say which row counted.
 # `{id}` and `{day}` (yyyy-mm-dd) / `{dmy}` (dd-mm-yyyy) are filled in per case.
 INVALID_APPOINTMENTS = {
-    "31 February": (appointment("{id}", "31-02-2020"), "datum", "not a date"),
-    "date in another format": (appointment("{id}", "{day}"), "datum", "not a date"),
-    "unparseable start time": (appointment("{id}", "{dmy}", tijd="25:00"), "tijd", "not a time"),
-    "unknown status": (appointment("{id}", "{dmy}", status="misschien"), "status", "unknown status"),
-    "unknown channel": (appointment("{id}", "{dmy}", kanaal="post"), "kanaal", "unknown channel"),
-    "unparseable gewijzigd": (appointment("{id}", "{dmy}", gewijzigd="gisteren"), "gewijzigd", "not an ISO 8601"),
-    "empty id": (appointment("", "{dmy}"), "afspraak_id", "empty id"),
+    "31 February": (appointment("{id}", "31-02-2020"), "datum", "geen datum dd-mm-jjjj"),
+    "date in another format": (appointment("{id}", "{day}"), "datum", "geen datum dd-mm-jjjj"),
+    "unparseable start time": (appointment("{id}", "{dmy}", tijd="25:00"), "tijd", "geen tijd uu:mm"),
+    "unknown status": (appointment("{id}", "{dmy}", status="misschien"), "status", "onbekende status"),
+    "unknown channel": (appointment("{id}", "{dmy}", kanaal="post"), "kanaal", "onbekend kanaal"),
+    "unparseable gewijzigd": (
+        appointment("{id}", "{dmy}", gewijzigd="gisteren"),
+        "gewijzigd",
+        "geen ISO 8601-tijd met offset",
+    ),
+    "empty id": (appointment("", "{dmy}"), "afspraak_id", "lege id"),
     "wrong number of fields": ("{id};Stadskantoor;balie;Paspoort;{dmy};10:00", None, "wrong number"),
 }
 

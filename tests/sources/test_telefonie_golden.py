@@ -80,14 +80,14 @@ def test_every_number_spelling_is_normalised_and_an_unknown_one_is_quarantined(l
     # gemeente = 6 (calls 1-6); via 14030 = 2 (calls 1, 2); on 030 = 4 (calls 3-6)
     y = out.year(2020)
     assert (y["telefoontjes_gemeente"], y["telefoontjes_14030"], y["telefoontjes_0302860000"]) == (6, 2, 4)
-    assert {r["nummer"] for r in out.rows("telefoontjes_uitsplitsing")} == {"14030", "0302860000"}
+    assert {r["nummer"] for r in out.rows("telefonie_uitsplitsing")} == {"14030", "0302860000"}
     assert out.quarantine() == [
         {
             "bron": "telefonie",
             "bestand": "telefonie/telefonie_20200317.csv",
             "regel": 8,
             "kolom": "nummer",
-            "reden": "unknown number",
+            "reden": "onbekend nummer",
             "waarde": out.quarantine()[0]["waarde"],
         }
     ]
@@ -110,7 +110,7 @@ def test_choice_spellings_any_case_and_empty_choice_on_14030_is_geen_keuze(landi
     y = out.year(2020)
     assert (y["telefoontjes_gemeente"], y["telefoontjes_14030"], y["bereikbaarheid_pct"]) == (6, 6, 67)
     per_choice: dict[str, int] = {}
-    for r in out.rows("telefoontjes_uitsplitsing"):
+    for r in out.rows("telefonie_uitsplitsing"):
         per_choice[r["keuze"]] = per_choice.get(r["keuze"], 0) + r["aantal"]
     assert per_choice == {"Utrecht": 2, "Overig": 1, "Geen keuze": 3}
     assert out.quarantine() == []
@@ -135,7 +135,7 @@ def test_forwarded_calls_are_not_utrechts_but_are_counted_as_doorgeschakeld(land
     assert y["telefoontjes_doorgeschakeld"] == 4
     assert y["bereikbaarheid_pct"] == 50
     assert y["aandeel_14030_pct"] == 50
-    forwarded = {r["keuze"]: r["voor_utrecht"] for r in out.rows("telefoontjes_uitsplitsing")}
+    forwarded = {r["keuze"]: r["voor_utrecht"] for r in out.rows("telefonie_uitsplitsing")}
     assert forwarded == {
         "Zeist": False,
         "Houten": False,
@@ -197,7 +197,7 @@ def test_identical_repeats_are_one_call(landing: Landing) -> None:
     out = landing.run()
     # R three times in one file and once in the next: one call; plus S -> 2
     assert out.year(2020)["telefoontjes_gemeente"] == 2
-    assert sum(r["aantal"] for r in out.rows("telefoontjes_uitsplitsing")) == 2
+    assert sum(r["aantal"] for r in out.rows("telefonie_uitsplitsing")) == 2
 
 
 # ---------------------------------------------------------------------------------------------
@@ -209,35 +209,47 @@ def test_identical_repeats_are_one_call(landing: Landing) -> None:
 # (1 Feb 2020 + case number), so that all cases share one pipeline run and still say which row counted.
 # `{id}` and `{day}` (yyyy-mm-dd) / `{dmy}` (dd-mm-yyyy) are filled in per case.
 INVALID_CALLS = {
-    "unparseable time": (call("{id}", "{dmy} 09:00"), "starttijd", "not an ISO 8601"),
-    "time without offset": (call("{id}", "{day}T09:01:00"), "starttijd", "not an ISO 8601"),
-    "impossible day": (call("{id}", "2020-02-30T09:00:00+01:00"), "starttijd", "not an ISO 8601"),
-    "negative wait": (call("{id}", "{day}T09:01:00+01:00", wachttijd="-5"), "wachttijd", "negative seconds"),
-    "negative talk": (call("{id}", "{day}T09:01:00+01:00", gespreksduur="-1"), "gespreksduur", "negative seconds"),
-    "seconds not whole": (call("{id}", "{day}T09:01:00+01:00", wachttijd="1.5"), "wachttijd", "whole number"),
-    "unknown number": (call("{id}", "{day}T09:01:00+01:00", nummer="14031"), "nummer", "unknown number"),
-    "unknown choice": (call("{id}", "{day}T09:01:00+01:00", keuze="Amersfoort"), "keuze", "unknown choice"),
-    "unknown outcome": (call("{id}", "{day}T09:01:00+01:00", afhandeling="opgehangen"), "afhandeling", "unknown"),
+    "unparseable time": (call("{id}", "{dmy} 09:00"), "starttijd", "geen ISO 8601-tijd met offset"),
+    "time without offset": (call("{id}", "{day}T09:01:00"), "starttijd", "geen ISO 8601-tijd met offset"),
+    "impossible day": (call("{id}", "2020-02-30T09:00:00+01:00"), "starttijd", "geen ISO 8601-tijd met offset"),
+    "negative wait": (call("{id}", "{day}T09:01:00+01:00", wachttijd="-5"), "wachttijd", "negatief aantal seconden"),
+    "negative talk": (
+        call("{id}", "{day}T09:01:00+01:00", gespreksduur="-1"),
+        "gespreksduur",
+        "negatief aantal seconden",
+    ),
+    "seconds not whole": (
+        call("{id}", "{day}T09:01:00+01:00", wachttijd="1.5"),
+        "wachttijd",
+        "geen heel aantal seconden",
+    ),
+    "unknown number": (call("{id}", "{day}T09:01:00+01:00", nummer="14031"), "nummer", "onbekend nummer"),
+    "unknown choice": (call("{id}", "{day}T09:01:00+01:00", keuze="Amersfoort"), "keuze", "onbekende keuze"),
+    "unknown outcome": (
+        call("{id}", "{day}T09:01:00+01:00", afhandeling="opgehangen"),
+        "afhandeling",
+        "onbekende afhandeling",
+    ),
     "choice on 030": (
         call("{id}", "{day}T09:01:00+01:00", nummer="030-2860000", keuze="Utrecht"),
         "keuze",
-        "a choice on a 030 call",
+        "keuze bij een gesprek op 030",
     ),
-    "empty id": (call(" ", "{day}T09:01:00+01:00"), "gesprek_id", "empty id"),
+    "empty id": (call(" ", "{day}T09:01:00+01:00"), "gesprek_id", "lege id"),
     "forwarded but not to a neighbour": (
         call("{id}", "{day}T09:01:00+01:00", keuze="Utrecht", afhandeling="doorgeschakeld"),
         "afhandeling",
-        "inconsistent forwarding",
+        "doorschakeling klopt niet",
     ),
     "neighbour but not forwarded": (
         call("{id}", "{day}T09:01:00+01:00", keuze="Houten", afhandeling="beantwoord"),
         "afhandeling",
-        "inconsistent forwarding",
+        "doorschakeling klopt niet",
     ),
     "talk on a call not answered": (
         call("{id}", "{day}T09:01:00+01:00", afhandeling="verbroken", gespreksduur="30"),
         "gespreksduur",
-        "not answered",
+        "niet beantwoord",
     ),
     "too few fields": ("{id};{day}T09:01:00+01:00;14030;Utrecht;Algemeen;beantwoord;5", None, "wrong number"),
     "too many fields": (call("{id}", "{day}T09:01:00+01:00") + ";extra", None, "wrong number"),

@@ -215,42 +215,50 @@ def test_encodings_utf8_utf8_bom_and_windows_1252(landing: Landing) -> None:
 # `{id}` and `{day}` (yyyy-mm-dd) / `{dmy}` (dd-mm-yyyy) are filled in per case.
 AT = "{day}T10:01:00+01:00"
 INVALID_CASES = {
-    "unknown zaaktype": (case("{id}", AT, zaaktype="paspoort"), "zaaktype", "unknown case type"),
-    "unknown kanaal": (case("{id}", AT, kanaal="koerier"), "kanaal", "unknown channel"),
-    "unknown status": (case("{id}", AT, status="gesloten"), "status", "unknown status"),
-    "empty id": (case(" ", AT), "zaak_id", "empty id"),
-    "unparseable gewijzigd": (case("{id}", AT, gewijzigd="gisteren"), "gewijzigd", "not an ISO 8601"),
-    "gewijzigd without offset": (case("{id}", AT, gewijzigd="{day}T10:01:00"), "gewijzigd", "not an ISO 8601"),
-    "unparseable afgerond_op": (case("{id}", "{dmy} 10:01", gewijzigd=AT), "afgerond_op", "not an ISO 8601"),
+    "unknown zaaktype": (case("{id}", AT, zaaktype="paspoort"), "zaaktype", "onbekend zaaktype"),
+    "unknown kanaal": (case("{id}", AT, kanaal="koerier"), "kanaal", "onbekend kanaal"),
+    "unknown status": (case("{id}", AT, status="gesloten"), "status", "onbekende status"),
+    "empty id": (case(" ", AT), "zaak_id", "lege id"),
+    "unparseable gewijzigd": (case("{id}", AT, gewijzigd="gisteren"), "gewijzigd", "geen ISO 8601-tijd met offset"),
+    "gewijzigd without offset": (
+        case("{id}", AT, gewijzigd="{day}T10:01:00"),
+        "gewijzigd",
+        "geen ISO 8601-tijd met offset",
+    ),
+    "unparseable afgerond_op": (
+        case("{id}", "{dmy} 10:01", gewijzigd=AT),
+        "afgerond_op",
+        "geen ISO 8601-tijd met offset",
+    ),
     "impossible afgerond_op": (
         case("{id}", "2020-02-30T10:01:00+01:00", gewijzigd=AT),
         "afgerond_op",
-        "not an ISO 8601",
+        "geen ISO 8601-tijd met offset",
     ),
     "afgerond without afgerond_op": (
         case("{id}", "", status="afgerond", gewijzigd=AT),
         "afgerond_op",
-        "filled exactly when the status is afgerond",
+        "gevuld zijn precies als de status afgerond is",
     ),
     "afgerond_op on a requested case": (
         case("{id}", AT, status="aangevraagd"),
         "afgerond_op",
-        "filled exactly when the status is afgerond",
+        "gevuld zijn precies als de status afgerond is",
     ),
     "afgerond_op on a withdrawn case": (
         case("{id}", AT, status="ingetrokken"),
         "afgerond_op",
-        "filled exactly when the status is afgerond",
+        "gevuld zijn precies als de status afgerond is",
     ),
     "thuisbezorgd with geboorteaangifte": (
         case("{id}", AT, zaaktype="geboorteaangifte", kanaal="thuisbezorgd"),
         "kanaal",
-        "thuisbezorgd is only possible for a reisdocument or rijbewijs",
+        "thuisbezorgd kan alleen bij een reisdocument of rijbewijs",
     ),
     "thuisbezorgd with uittreksel": (
         case("{id}", AT, zaaktype="uittreksel", kanaal="thuisbezorgd"),
         "kanaal",
-        "thuisbezorgd is only possible",
+        "thuisbezorgd kan alleen",
     ),
     "too few fields": (f"{{id}};reisdocument;thuisbezorgd;afgerond;{AT};{AT};;", None, "wrong number of fields"),
     "too many fields": (case("{id}", AT) + ";extra", None, "wrong number of fields"),

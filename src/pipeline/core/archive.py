@@ -45,6 +45,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESSIV
 
 from pipeline.core.landing_files import atomic_output
 from pipeline.core.privacy import personal_kinds
+from pipeline.core.private import make_private_dir, owner_only_files
 
 FORMAT = 1
 META = b"pipeline.archief"
@@ -143,10 +144,10 @@ def write_pack(
     rows.write_parquet(buffer, compression="lz4", statistics=True, metadata={META.decode(): json.dumps(meta)})
     data = buffer.getvalue()
     target = pack_path(archive, source, name)
-    for private in (archive, target.parent):
-        private.mkdir(exist_ok=True, mode=0o700)
+    for private in (archive, target.parent):  # packs hold sealed values and keyed hashes
+        make_private_dir(private)
     # Not synced one by one: the writer syncs once before its commit names the packs (`sync`).
-    with atomic_output(target, durable=False) as temporary:
+    with owner_only_files(), atomic_output(target, durable=False) as temporary:
         temporary.write_bytes(data)
         os.chmod(temporary, 0o400)
     return target.relative_to(archive).as_posix(), hashlib.sha256(data).hexdigest()
@@ -358,7 +359,7 @@ def erase(archive: Path, path: str, sha256: str, name: str, rows_before: pl.Seri
     )
     new = buffer.getvalue()
     target = pack_path(archive, source, name)
-    with atomic_output(target, durable=False) as temporary:
+    with owner_only_files(), atomic_output(target, durable=False) as temporary:
         temporary.write_bytes(new)
         os.chmod(temporary, 0o400)
     del key  # the sealed fields are dropped, not opened

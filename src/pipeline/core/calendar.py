@@ -87,6 +87,9 @@ class DeliveryCalendar:
         return [d for d in days if d.weekday() in self.open_weekdays and d not in shut]
 
 
+# The usual calendar: records on weekdays, except the days the municipality is closed.
+WEEKDAYS = DeliveryCalendar()
+
 _CACHE: dict[int, holidays.HolidayBase] = {}
 
 

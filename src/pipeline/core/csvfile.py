@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -37,6 +38,10 @@ _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _QUOTED_PART = re.compile(r'"[^"]*+(?:""[^"]*+)*+"')
 _FIELD_REST = re.compile(r"[^;\r\n]*+")
 _ENCODINGS_AGREED = "deliveries must be UTF-8 or Windows-1252"
+# What other files start with: a spreadsheet sent instead of its CSV export is named as such.
+_ZIP = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
+_OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_NOT_TEXT = "not CSV text; deliveries are ;-separated text (export the sheet as CSV)"
 _WIDE_BOMS = (  # the 4-byte marks first: FF FE also starts the UTF-32 little-endian mark
     (b"\xff\xfe\x00\x00", "UTF-32 little-endian", "FF FE 00 00"),
     (b"\x00\x00\xfe\xff", "UTF-32 big-endian", "00 00 FE FF"),
@@ -97,8 +102,25 @@ def _reject_wide_text(data: bytes) -> None:
             raise FileRejected(f"{name} text (no byte-order mark, {sign}); {_ENCODINGS_AGREED}")
 
 
+def _reject_packed(data: bytes) -> None:
+    """An Excel workbook or another packed file is named for what it is, not judged as text."""
+    if data.startswith(_ZIP):
+        try:
+            names = zipfile.ZipFile(io.BytesIO(data)).namelist()
+        except (zipfile.BadZipFile, ValueError, OSError):
+            names = []
+        if any(name.startswith("xl/") for name in names):
+            raise FileRejected(f"an Excel workbook (.xlsx, a ZIP archive), {_NOT_TEXT}")
+        raise FileRejected(f"a ZIP archive (bytes 50 4B 03 04 'PK'), {_NOT_TEXT}")
+    if data.startswith(_OLE):
+        raise FileRejected(
+            f"an old Excel workbook (.xls) or another Office file (OLE2, bytes D0 CF 11 E0), {_NOT_TEXT}"
+        )
+
+
 def decode(data: bytes) -> tuple[str, str]:
     """UTF-8 with or without byte-order mark, else Windows-1252 (older deliveries)."""
+    _reject_packed(data)
     _reject_wide_text(data)
     if data.startswith(UTF8_BOM):
         try:
@@ -122,6 +144,7 @@ def _utf8(data: bytes) -> tuple[bytes, str]:
     marked = data.startswith(UTF8_BOM)
     body = data[len(UTF8_BOM) :] if marked else data
     if body.isascii():  # the same bytes in every agreed encoding
+        _reject_packed(data)  # a stored (uncompressed) ZIP of ASCII text is ASCII too
         _reject_wide_text(data)  # ASCII as UTF-16 is ASCII bytes and NULs
         return body, "utf-8-sig" if marked else "utf-8"
     text, encoding = decode(data)
@@ -145,10 +168,20 @@ def _columns(
     required = list(required)
     for column in required:
         if column not in seen:
-            raise FileRejected(f"required column '{column}' is missing")
+            raise FileRejected(_other_separator(header, required) or f"required column '{column}' is missing")
     known = {*required, *optional}
     wanted = [c for c in (*required, *optional) if c in seen]
     return wanted, [names.index(c) for c in wanted], tuple(n for n in names if n not in known)
+
+
+def _other_separator(header: list[str], required: list[str]) -> str | None:
+    """Why a header lacks the required columns when it holds them behind another separator."""
+    line = ";".join(header)
+    for separator, name in ((",", "comma"), ("\t", "tab"), ("|", "bar")):
+        if separator in line and set(required) & {normalise_header(p) for p in line.split(separator)}:
+            between = f"{separator!r} between the header's columns"
+            return f"the file looks {name}-separated ({between}); the agreement asks for ';'"
+    return None
 
 
 def read_csv_table(data: bytes, required: Iterable[str], optional: Iterable[str] = ()) -> CsvTable:

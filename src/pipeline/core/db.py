@@ -7,6 +7,7 @@ sources' contract), never from input.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from importlib import resources
@@ -15,6 +16,8 @@ from typing import Any
 
 import duckdb
 import polars as pl
+
+from pipeline.core.private import narrow, owner_only_files
 
 PARTITION_COLUMNS = {"dag": ("datum",), "maand": ("jaar", "maand"), "jaar": ("jaar",)}
 
@@ -39,20 +42,26 @@ def first(con: duckdb.DuckDBPyConnection, query: str, params: Sequence[Any] | No
 
 @contextmanager
 def connect(path: Path, schema: str | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A read-write connection in UTC, with the statements `schema` run first (CREATE ... IF NOT EXISTS)."""
-    con = duckdb.connect(str(path))
-    try:
-        con.execute("SET TimeZone = 'UTC'")
-        if schema:
-            con.execute(schema)
-        yield con
-    except BaseException:
-        # The database's own checkpoint at closing must not hide why the work failed (a full disk
-        # fails both); what was committed is in its write-ahead log and is replayed on opening.
-        with suppress(duckdb.Error):
-            con.close()
-        raise
-    con.close()
+    """A read-write connection in UTC, with the statements `schema` run first (CREATE ... IF NOT EXISTS).
+
+    The database is private: every file DuckDB makes while it is open (the database, its write-ahead
+    log, spill files) is its owner's only (`core.private`), and one made before that is narrowed."""
+    with owner_only_files():
+        for made in (path, path.with_name(path.name + ".wal")):
+            narrow(made)
+        con = duckdb.connect(str(path))
+        try:
+            con.execute("SET TimeZone = 'UTC'")
+            if schema:
+                con.execute(schema)
+            yield con
+        except BaseException:
+            # The database's own checkpoint at closing must not hide why the work failed (a full disk
+            # fails both); what was committed is in its write-ahead log and is replayed on opening.
+            with suppress(duckdb.Error):
+                con.close()
+            raise
+        con.close()
 
 
 @contextmanager
@@ -129,26 +138,61 @@ class WarehouseUnavailable(Exception):
     """The published warehouse cannot be read; the message is the one line the operator sees."""
 
 
+# DuckDB 2.0: 'Could not set lock on file "...": Conflicting lock is held in /usr/bin/python3.11 (PID 4242). ...'
+_LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.*?) \(PID (?P<pid>\d+)\)")
+READ_ONLY_ADVICE = "BI clients must connect read-only (docs/bi.md, 'Connecting')"
+
+
+def cannot_open(path: Path, problem: duckdb.Error, opened_as: str = " as a DuckDB warehouse") -> str:
+    """One line on why DuckDB refused `path`; a lock names the process that holds it."""
+    text = str(problem).strip()
+    holder = _LOCK_HOLDER.search(text)
+    if holder:
+        return (
+            f"{path} is held open read-write by another process: {holder['program']} (pid {holder['pid']}), "
+            f"which locks every reader out; {READ_ONLY_ADVICE}"
+        )
+    reason = text.splitlines()[0] if text else type(problem).__name__
+    return f"{path} cannot be opened{opened_as}: {reason}"
+
+
+def written_by_a_client(path: Path) -> Path | None:
+    """The write-ahead log beside a published file, if any. The pipeline never writes a published file
+    in place, so a log there is a client's that opened it read-write and changed it: every new reader
+    replays that log, so the client's changes show in what they read until it disconnects."""
+    wal = path.with_name(path.name + ".wal")
+    return wal if wal.exists() else None
+
+
 @contextmanager
 def open_published(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     """A read-only connection to the published warehouse, the way a BI tool opens it.
 
-    A missing file, a folder, a file that is not DuckDB or a DuckDB file that is not this pipeline's
-    warehouse each give one clear line instead of a traceback.
+    A missing file, a folder, a file that is not DuckDB, a DuckDB file that is not this pipeline's
+    warehouse, a file another process holds read-write or has changed, and a read that fails each give
+    one clear line (WarehouseUnavailable) instead of a traceback or a figure that is not the pipeline's.
     """
     if not path.exists():
         raise WarehouseUnavailable(f"warehouse {path} does not exist; run 'pipeline backfill' first")
     if not path.is_file():
         raise WarehouseUnavailable(f"warehouse {path} is not a file")
+    wal = written_by_a_client(path)
+    if wal is not None:
+        raise WarehouseUnavailable(
+            f"{path} was changed by a client that holds it read-write ({wal} exists): what it reads is not "
+            f"what the pipeline published; {READ_ONLY_ADVICE}. Once that client has disconnected and the "
+            "next run has published, readers see the pipeline's figures again"
+        )
     try:
         con = duckdb.connect(str(path), read_only=True)
     except duckdb.Error as problem:
-        reason = str(problem).strip().splitlines()[0] if str(problem).strip() else type(problem).__name__
-        raise WarehouseUnavailable(f"{path} cannot be opened as a DuckDB warehouse: {reason}") from None
+        raise WarehouseUnavailable(cannot_open(path, problem)) from None
     try:
-        found = first(con, "SELECT count(*) FROM duckdb_views() WHERE view_name = 'kerncijfers' AND NOT internal")
-        if not found or not found[0]:
-            raise WarehouseUnavailable(f"{path} is a DuckDB file but not a published warehouse (no view kerncijfers)")
+        if not table_exists(con, "kerncijfers"):  # a view, or a table where the views are materialised
+            raise WarehouseUnavailable(f"{path} is a DuckDB file but not a published warehouse (no kerncijfers)")
         yield con
+    except duckdb.Error as problem:
+        reason = str(problem).strip().splitlines()[0] if str(problem).strip() else type(problem).__name__
+        raise WarehouseUnavailable(f"{path} cannot be read: {reason}") from None
     finally:
         con.close()

@@ -5,8 +5,10 @@ recomputed) and returns only the partitions in `parts`: day rows for its days, m
 months, year rows for its years, and the day rows of its breakdown. Nothing here reads another
 partition's result, so partitions can be recomputed in any order and any number of times.
 
-The expression helpers (`pct`, `round_half_up`, `change_pct`, `per_day`) are the rounding rules
-of `kpis.md`, for sources to build their figures with.
+A figure declared as a `Ratio` is computed here from its numerator and denominator once they are
+aggregated (`ratio`), so that it re-aggregates exactly from shorter periods. The expression helpers
+(`round_half_up`, `change_pct`, `per_day`) are the rounding rules of `kpis.md`, for sources
+to build their figures with.
 """
 
 from __future__ import annotations
@@ -15,21 +17,28 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from pipeline.core.contract import Source
+from pipeline.core.contract import Figure, Ratio, Source
 from pipeline.core.periods import Partitions
 
 GRAINS = ("dag", "maand", "jaar")
 PERIOD_KEYS = {"dag": ("datum",), "maand": ("jaar", "maand"), "jaar": ("jaar",)}
 
 
-def pct(numerator: pl.Expr, denominator: pl.Expr, decimals: int = 0) -> pl.Expr:
-    """100 x n / d rounded half up (exact integer arithmetic); null when d is 0 or null."""
-    scale = 10**decimals
+def ratio(numerator: pl.Expr, denominator: pl.Expr, scale: int = 100, decimals: int = 0) -> pl.Expr:
+    """`scale` x n / d rounded half up to `decimals` (exact integer arithmetic, n >= 0) as a float;
+    null when d is 0 or null. What a `Ratio` figure is, for any set of periods whose n and d are summed."""
+    step = 10**decimals
     n, d = numerator.cast(pl.Int64), denominator.cast(pl.Int64)
-    rounded = (200 * scale * n + d) // (2 * d)
+    rounded = (2 * scale * step * n + d) // (2 * d)
     # The last .round() picks one float for 958/10, whichever kernel Polars chose to divide with.
-    value = rounded if decimals == 0 else (rounded / scale).round(decimals)
-    return pl.when(d > 0).then(value)
+    return pl.when(d > 0).then((rounded.cast(pl.Float64) / step).round(decimals))
+
+
+def ratio_of(figure: Figure) -> pl.Expr:
+    """A `Ratio` figure from its numerator's and denominator's columns of the same period."""
+    assert isinstance(figure.aggregation, Ratio)
+    parts = figure.aggregation
+    return ratio(pl.col(parts.numerator), pl.col(parts.denominator), parts.scale, figure.decimals).alias(figure.name)
 
 
 def round_half_up(value: pl.Expr, decimals: int = 0) -> pl.Expr:
@@ -45,7 +54,7 @@ def change_pct(column: str) -> pl.Expr:
     previous = pl.col(column).shift(1)
     consecutive = pl.col("jaar").shift(1) == pl.col("jaar") - 1
     delta = pl.col(column) - previous
-    magnitude = pct(delta.abs(), previous)
+    magnitude = ratio(delta.abs(), previous)
     return pl.when(consecutive).then(pl.when(delta < 0).then(-magnitude).otherwise(magnitude))
 
 
@@ -53,7 +62,7 @@ def per_day(column: str) -> pl.Expr:
     """A yearly count divided by the days of that year (365 or 366), rounded half up."""
     leap = (pl.col("jaar") % 4 == 0) & ((pl.col("jaar") % 100 != 0) | (pl.col("jaar") % 400 == 0))
     days = pl.when(leap).then(366).otherwise(365)
-    return pct(pl.col(column), days * 100)
+    return ratio(pl.col(column), days, scale=1)
 
 
 @dataclass(frozen=True)
@@ -66,7 +75,7 @@ class Partitioned:
 
 
 def _period_columns(day: pl.Expr) -> list[pl.Expr]:
-    return [day.dt.year().cast(pl.Int64).alias("jaar"), day.dt.month().cast(pl.Int64).alias("maand")]
+    return [day.dt.year().cast(pl.Int32).alias("jaar"), day.dt.month().cast(pl.Int32).alias("maand")]
 
 
 def split(source: Source, records: pl.DataFrame, parts: Partitions) -> list[Partitioned]:
@@ -77,7 +86,8 @@ def split(source: Source, records: pl.DataFrame, parts: Partitions) -> list[Part
     """
     prepared = source.prepare(records).filter(pl.col("datum").dt.year().is_in(sorted(parts.years)))
     frame = prepared.with_columns(_period_columns(pl.col("datum"))).lazy()
-    metrics = [figure.expr.alias(figure.name) for figure in source.figures]
+    metrics = [figure.expr.alias(figure.name) for figure in source.figures if figure.expr is not None]
+    ratios = [ratio_of(figure) for figure in source.figures if isinstance(figure.aggregation, Ratio)]
     months = sorted(y * 100 + m for y, m in parts.months)
     month_key = pl.col("jaar") * 100 + pl.col("maand")
     whole = len(parts.days) == sum(366 if _leap(y) else 365 for y in parts.years)
@@ -87,9 +97,9 @@ def split(source: Source, records: pl.DataFrame, parts: Partitions) -> list[Part
     # One collect for the four tables: Polars runs them side by side over the one frame.
     day, month, year, broken_down = pl.collect_all(
         [
-            in_days.group_by("datum").agg(metrics).sort("datum"),
-            in_months.group_by("jaar", "maand").agg(metrics).sort("jaar", "maand"),
-            frame.group_by("jaar").agg(metrics).sort("jaar"),
+            in_days.group_by("datum").agg(metrics).with_columns(ratios).sort("datum"),
+            in_months.group_by("jaar", "maand").agg(metrics).with_columns(ratios).sort("jaar", "maand"),
+            frame.group_by("jaar").agg(metrics).with_columns(ratios).sort("jaar"),
             in_days.group_by("datum", *breakdown.keys)
             .agg(pl.len().cast(pl.Int64).alias("aantal"), *breakdown.sums)
             .sort("datum", *breakdown.keys, nulls_last=True),
@@ -99,7 +109,7 @@ def split(source: Source, records: pl.DataFrame, parts: Partitions) -> list[Part
         Partitioned(source.figure_table("dag"), "dag", day),
         Partitioned(source.figure_table("maand"), "maand", month),
         Partitioned(source.figure_table("jaar"), "jaar", year),
-        Partitioned(breakdown.table, "dag", broken_down),
+        Partitioned(source.breakdown_table, "dag", broken_down),
     ]
 
 

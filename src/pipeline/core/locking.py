@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from pipeline.core.private import OWNER_FILE, make_warehouse_dir, narrow
 from pipeline.core.settings import Settings
 
 
@@ -19,8 +20,9 @@ class WriterBusy(Exception):
 def writer_lock(settings: Settings, poll_s: float = 0.2) -> Iterator[None]:
     """An exclusive advisory lock on `<warehouse>.lock`, released by the kernel if the process dies."""
     path = settings.lock_file
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    make_warehouse_dir(path.parent)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, OWNER_FILE)  # it names the run's pid: the owner's only
+    narrow(path)
     deadline = time.monotonic() + settings.lock_timeout_s
     try:
         while True:

@@ -27,15 +27,20 @@ def number(value: float | None, decimals: int = 0, signed: bool = False) -> str:
     return f"+{text}" if signed and value > 0 else text
 
 
-def signed_pct(value: int | None) -> str:
-    """-38 -> '-38%', 2 -> '+2%', 0 -> '0%'."""
-    return "-" if value is None else f"{'+' if value > 0 else ''}{value}%"
+def signed_pct(value: float | None) -> str:
+    """A whole change in %: -38 -> '-38%', 2 -> '+2%', 0 -> '0%'."""
+    return "-" if value is None else f"{number(value, signed=True)}%"
 
 
-def in_words(pct: int) -> str:
-    """73 -> 'bijna drie kwart (73%)': a share near a common fraction in words, else '40%'."""
-    for share, words in _FRACTIONS:
-        if abs(pct - share) <= 3:
-            qualifier = "bijna " if pct < share - 0.5 else "ruim " if pct > share + 0.5 else ""
-            return f"{qualifier}{words} ({pct}%)"
-    return f"{pct}%"
+def pct(value: float) -> str:
+    """A whole percentage: 88.0 -> '88%'."""
+    return f"{number(value)}%"
+
+
+def in_words(share: float) -> str:
+    """73 -> 'bijna drie kwart (73%)': a whole share near a common fraction in words, else '40%'."""
+    for fraction, words in _FRACTIONS:
+        if abs(share - fraction) <= 3:
+            qualifier = "bijna " if share < fraction - 0.5 else "ruim " if share > fraction + 0.5 else ""
+            return f"{qualifier}{words} ({pct(share)})"
+    return pct(share)

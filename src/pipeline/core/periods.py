@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -41,6 +42,22 @@ class Partitions:
         return cls(frozenset(d for d in days if d is not None))
 
     def widened(self, following_days: int) -> Partitions:
-        """Also the days after each day, for figures that look back (repeat callers)."""
-        extra = {d + dt.timedelta(days=i) for d in self.days for i in range(1, following_days + 1)}
+        """Also the days after each day, for figures that look back (repeat callers); none past the
+        last day a date can hold (the reader lets no such day through, and this never overflows)."""
+        extra = {
+            d + dt.timedelta(days=i)
+            for d in self.days
+            for i in range(1, min(following_days, (dt.date.max - d).days) + 1)
+        }
         return Partitions(self.days | frozenset(extra))
+
+    @classmethod
+    def whole_years(cls, years: Iterable[int]) -> Partitions:
+        """Every day of `years` (which a date can hold: 1-9999)."""
+        return cls(
+            frozenset(dt.date(year, 1, 1) + dt.timedelta(days=i) for year in years for i in range(days_in_year(year)))
+        )
+
+
+def days_in_year(year: int) -> int:
+    return 366 if calendar.isleap(year) else 365

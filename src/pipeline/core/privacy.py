@@ -37,14 +37,25 @@ never read as a number of their own). A space does not join: `12 0612345678` hol
    - International notation: `+` (which may follow anything) or `00`, a non-zero digit, then 7-14
      more digits (8-15 in all), with the same separators, brackets and a trunk `(0)`
      (`+31 (0)6 12345678`, `+1 (202) 555-0143`).
-4. bsn: 9 digits, solid or grouped `dddd.dd.ddd` / `ddd.ddd.ddd` (dots or spaces), or 8 digits (a
-   BSN whose leading zero a spreadsheet dropped), solid or grouped `ddd.dd.ddd` / `dd.ddd.ddd`,
-   passing the eleven-test after prefixing zeros to 9 digits: 9*d1 + 8*d2 + ... + 2*d8 - d9 is
-   divisible by 11 and not all digits are 0.
+4. bsn: 9 digits, solid or grouped `dddd.dd.ddd` / `ddd.ddd.ddd`, or 8 digits (a BSN whose leading
+   zero a spreadsheet dropped), solid or grouped `ddd.dd.ddd` / `dd.ddd.ddd`, the groups separated
+   by dots, spaces or hyphens (`111-222-333`, `111 222 333`, `1112.22.333`; a no-break space and the
+   Unicode hyphens and en dash too), passing the eleven-test after prefixing zeros to 9 digits:
+   9*d1 + 8*d2 + ... + 2*d8 - d9 is divisible by 11 and not all digits are 0. As any number, it
+   must stand on its own: `12-111-222-333` is one longer number, not a BSN.
 5. telefoonnummer, what a spreadsheet makes of one (it drops leading zeros and the `+`): a solid
    run of exactly 9 digits starting with `6` (a mobile number `06...` without its `0`), or of 11
    digits `31` + non-zero digit + 8 digits (`+31...` or `0031...` without its prefix). A BSN wins
    over this rule: a 9-digit run that passes the eleven-test is a `bsn`.
+
+Names (`screen_names`): a path below the landing folder, a header name, or a message that quotes
+them, is judged part by part before it is published or printed. Each folder name and file name
+(and each word of a message) is judged as free text, with `_` and the boundary between a letter
+and a digit separating words (`bron_20200108_0611112222.csv`, `tel0612345678`); a part that
+holds personal data becomes its mask (`bron_20200108_[telefoonnummer #…].csv`). A day written
+`yyyymmdd` in a name is taken for a day, not judged as an 8-digit BSN. A delivery's source and
+export day (`bron_20200108`) and a file's extension (`.csv`) are kept as they are, and so is a
+mask: screening twice changes nothing.
 
 Digit runs that match none of these are not personal. In particular a 10-digit number that does
 not start with `0` (a Unix time such as `1584346443`, an order number) is not flagged: in the
@@ -59,7 +70,8 @@ a false alarm preferred over publishing a BSN.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+import re
+from collections.abc import Iterable, Sequence
 
 import polars as pl
 
@@ -104,7 +116,7 @@ IBAN_PATTERN = rf"(?-u){_EDGE}(?:{_IBAN_SOLID}|{_IBAN_UPPER}|{_IBAN_LOWER}){_EDG
 # Numbers that may be a BSN or a phone number without its leading zeros. A candidate is extracted
 # together with any number joined to it by `.-/:` (`2017-90000012`, `03.123456789`) so that it
 # can be rejected for that: the candidate must then match one of these shapes exactly.
-_G = r"[. ]"
+_G = "[. \\-\u00a0\u2010\u2011\u2013]"  # dot, space, hyphen; a no-break space and the Unicode hyphens too
 _BSN_SHAPES = (
     rf"[0-9]{{4}}{_G}[0-9]{{2}}{_G}[0-9]{{3}}|[0-9]{{3}}{_G}[0-9]{{3}}{_G}[0-9]{{3}}"
     rf"|[0-9]{{3}}{_G}[0-9]{{2}}{_G}[0-9]{{3}}|[0-9]{{2}}{_G}[0-9]{{3}}{_G}[0-9]{{3}}|[0-9]{{8,9}}"
@@ -354,3 +366,91 @@ def keyed_hash(values: pl.Series, key: bytes) -> pl.Series:
         values.cast(pl.String).rename("value").to_frame().join(digests, on="value", how="left", maintain_order="left")
     )
     return found["digest"].alias(values.name)
+
+
+# --- names: paths, header names, and the messages that quote them ---------------------------------
+
+# A delivery's name starts with its source and export day (`bron_20200316`): the agreement's
+# words, kept readable; so is a file's extension (`.csv`, `.csv.tmp`; not `.nl` of an address).
+_DAY = r"(?:19|20)[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])"  # yyyymmdd
+_DELIVERY_PREFIX = re.compile(rf"^\.?[A-Za-z]+_{_DAY}(?=[_.]|$)_?")
+# A day written yyyymmdd in a name is a day (an export day, a correction's), not an 8-digit BSN.
+_NAMED_DAY = re.compile(rf"(?<![0-9A-Za-z]){_DAY}(?![0-9A-Za-z])")
+_EXTENSION = re.compile(r"(?i:\.(?:csv|tmp|txt|zip|xlsx?|gz|bak|part))+$")
+_LETTER_DIGIT = re.compile(r"(?<=[A-Za-z])(?=[0-9])|(?<=[0-9])(?=[A-Za-z])")
+# A mask (`mask`): screened already, its hex digits no number of anyone's.
+_MASKED = re.compile(r"\[[a-z\-]+(?: #[0-9a-f]{12})?\]")
+_WORDS = re.compile(rf"({_MASKED.pattern}|\s+)")
+_QUOTING = "'\"`()[]{}<>,;:"
+
+
+def _as_words(part: str) -> str:
+    """A part of a name as free text: `_` separates words; a day yyyymmdd is no number to judge."""
+    return _NAMED_DAY.sub(" ", part.replace("_", " "))
+
+
+def _as_split_words(part: str) -> str:
+    """The same, a letter beside a digit separating words too (`tel0612345678`)."""
+    return _as_words(_LETTER_DIGIT.sub(" ", part))
+
+
+def _parts(name: str) -> list[tuple[str, str, str]]:
+    """(kept head, judged middle, kept tail) of each `/`-separated component of a name."""
+    found = []
+    for component in name.split("/"):
+        head_match = _DELIVERY_PREFIX.match(component)
+        head = head_match.group(0) if head_match else ""
+        rest = component[len(head) :]
+        tail_match = _EXTENSION.search(rest)
+        tail = tail_match.group(0) if tail_match and tail_match.start() > 0 else ""
+        found.append((head, rest[: len(rest) - len(tail)], tail))
+    return found
+
+
+def screen_names(names: Iterable[str], key: bytes | None) -> dict[str, str]:
+    """Each name (a path below the landing folder, a header name) as it may be published or printed:
+    see "Names" in the module's rules. Each distinct part is judged once, in one pass. Without a key
+    (a command that needs none, on a machine without it) a personal part is only its kind: `[bsn]`."""
+    parts = {name: _parts(name) for name in set(names)}
+    middles = sorted({m for found in parts.values() for _, m, _ in found if m and not _MASKED.fullmatch(m)})
+    kinds = personal_kinds(pl.Series([_as_words(m) for m in middles], dtype=pl.String)).fill_null(
+        personal_kinds(pl.Series([_as_split_words(m) for m in middles], dtype=pl.String))
+    )
+    if key is None:
+        masked = kinds.map_elements(lambda kind: f"[{kind}]", return_dtype=pl.String)
+    else:
+        masked = masks(pl.Series(middles, dtype=pl.String), kinds, key)
+    replaced = {m: shown for m, shown, kind in zip(middles, masked, kinds, strict=True) if kind is not None}
+    return {
+        name: "/".join(head + replaced.get(middle, middle) + tail for head, middle, tail in found)
+        for name, found in parts.items()
+    }
+
+
+def screen_name(name: str, key: bytes) -> str:
+    return screen_names([name], key)[name]
+
+
+def screen_messages(messages: Iterable[str], key: bytes) -> dict[str, str]:
+    """Each message (English text that may quote file and header names) with every word judged as a
+    name (`screen_names`), quotes and brackets around it kept."""
+    words: dict[str, list[tuple[str, str, str]]] = {}
+    for message in set(messages):
+        pieces = []
+        for word in _WORDS.split(message):
+            if _MASKED.fullmatch(word):  # screened before: as it is
+                pieces.append((word, "", ""))
+                continue
+            core = word.strip(_QUOTING)
+            start = word.find(core) if core else len(word)
+            pieces.append((word[:start], core, word[start + len(core) :]))
+        words[message] = pieces
+    screened = screen_names((core for pieces in words.values() for _, core, _ in pieces if core), key)
+    return {
+        message: "".join(before + (screened[core] if core else "") + after for before, core, after in pieces)
+        for message, pieces in words.items()
+    }
+
+
+def screen_message(message: str, key: bytes) -> str:
+    return screen_messages([message], key)[message]

@@ -39,9 +39,13 @@ GREY = "#888888"
 
 @dataclass(frozen=True)
 class Chart:
+    """A chart as inline SVG; `id` prefixes every id inside it, so it must be unique in the page (the
+    report refuses two charts with one id)."""
+
     title: str
     caption: str
     svg: str
+    id: str
 
 
 @dataclass(frozen=True)
@@ -159,7 +163,7 @@ def monthly_chart(data: ReportInput, column: str, title: str, colour: str, highe
     minor: list[Any] = [dt.date(y, m, 1) for y in years for m in (4, 7, 10)]
     ax.set_xticks(ticks, [str(y) for y in years])
     ax.set_xticks(minor, minor=True)
-    return Chart(title, caption + ".", svg(figure, prefix, title))
+    return Chart(title, caption + ".", svg(figure, prefix, title), prefix)
 
 
 def _dark(colour: str) -> bool:
@@ -203,4 +207,4 @@ def stacked_chart(
     ax.set_title(title, loc="left", fontsize=11)
     ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False, fontsize=9)
     style(ax)
-    return Chart(title, caption, svg(figure, prefix, title))
+    return Chart(title, caption, svg(figure, prefix, title), prefix)

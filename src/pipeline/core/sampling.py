@@ -4,10 +4,15 @@ A source's profile (`pipeline/sources/<name>/sample.py`) draws one year of recor
 equal that year's targets exactly, as the text rows of its deliveries with the noise real exports
 have. The generator (`pipeline.sample`) plans the files, calls the profiles and writes the files.
 
-Conventions of a drawn frame: one row per delivered line, the text columns of the source's file
-(values already quoted where needed), and `_fk` (file key: export day x 2, + 1 for the day's
-correction file), `_ord` (order within a file), `_tail` (extra text after the last field, for a
-row with a field too many) and `_cut` (a row with a field too few).
+Conventions of a drawn frame (what `draw` returns): one row per delivered line, the text columns of
+the source's file (values already quoted where needed), and `_fk` (file key: export day x 2, + 1 for
+the day's correction file), `_ord` (order within a file), `_tail` (extra text after the last field,
+for a row with a field too many) and `_cut` (a row with a field too few): `DRAWN`.
+
+Before `finish` and `invalid_rows`, a profile's frame also has `_eday` (export day), `_corr` (a
+correction file's row), `_regular` (a row of its day's regular export: the invalid rows go among
+those) and `_kind` (1 for a row whose values make a good template for an invalid row, such as a
+counted call): `TO_FINISH`. Both are checked, with a message that names what is missing.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import datetime as dt
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Final, Protocol
 from zoneinfo import ZoneInfo
 
@@ -24,8 +29,9 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from pipeline.core.calendar import ClosedDays, DeliveryCalendar
+from pipeline.core.calendar import WEEKDAYS, ClosedDays, DeliveryCalendar
 from pipeline.core.periods import LOCAL_TZ
+from pipeline.core.settings import Settings
 
 TZ: Final = ZoneInfo(LOCAL_TZ)
 EPOCH: Final = dt.date(1970, 1, 1)
@@ -36,6 +42,13 @@ F64 = npt.NDArray[np.float64]
 Mask = npt.NDArray[np.bool_]
 
 Target = dict[str, int | None]
+
+DRAWN: Final = ("_fk", "_ord", "_tail", "_cut")
+TO_FINISH: Final = ("_eday", "_corr", "_ord", "_regular", "_kind")
+# A file takes an invalid row only if that one row keeps it below the share of invalid rows at which
+# a delivery is rejected whole (by default 5 %: 20 valid rows and one invalid, 4.8 %).
+_DEFAULT_SHARE: float = Settings.model_fields["max_invalid_share"].default
+MIN_ROWS_FOR_INVALID: Final = int(1 / _DEFAULT_SHARE)
 
 # Monthly shape of a year (index 1-12), shared by every service; the last days of December are quiet.
 SEASON: Final = np.array([0.0, 1.0, 1.05, 1.05, 1.0, 1.0, 1.0, 0.8, 0.72, 1.05, 1.05, 1.0, 0.9])
@@ -52,8 +65,15 @@ class YearPlan:
 
 
 class SampleProfile(Protocol):
-    """How the generator draws one source's deliveries."""
+    """How the generator draws one source's deliveries.
 
+    `stream` numbers the source's random stream (`rng_for`): no two sources share one, so that one
+    source's draw never changes with another's (the registry refuses a clash). `example` is a small
+    year's targets (a few thousand records) that the standard tests of every source generate, read
+    and check."""
+
+    stream: int
+    example: Target
     # columns of the targets table this source reproduces; a year without them has no deliveries
     target_columns: tuple[str, ...]
     # the file's columns in the system's order, those some exports leave out, and free text
@@ -66,7 +86,8 @@ class SampleProfile(Protocol):
     def plan(self, year: int, target: Target) -> YearPlan: ...
 
     def draw(self, year: int, target: Target, plan: YearPlan, world: World, seed: int) -> pl.DataFrame:
-        """The year's rows (see the module's conventions), with invalid rows and noise."""
+        """The year's rows (see the module's conventions, `DRAWN`), with invalid rows and noise; `world`
+        has the source's calendar."""
 
 
 def eday(day: dt.date) -> int:
@@ -142,16 +163,22 @@ class Days:
 
 @dataclass(frozen=True)
 class World:
-    """What every profile draws against: the time zone and the days the municipality is closed."""
+    """What a profile draws against: the time zone, the days the municipality is closed and the
+    source's calendar (`serving` gives the world of one source)."""
 
     tz: Tz
     closed: ClosedDays
+    calendar: DeliveryCalendar = WEEKDAYS
 
     @staticmethod
     def of(years: Sequence[int], closed: ClosedDays) -> World:
         return World(Tz(min(years) - 1, max(years) + 1), closed)
 
-    def days(self, year: int, calendar: DeliveryCalendar) -> Days:
+    def serving(self, calendar: DeliveryCalendar) -> World:
+        return replace(self, calendar=calendar)
+
+    def days(self, year: int) -> Days:
+        calendar = self.calendar
         first, last = eday(dt.date(year, 1, 1)), eday(dt.date(year + 1, 1, 1))
         day = np.arange(first, last, dtype=np.int64)
         as_date = day.astype("datetime64[D]")
@@ -414,10 +441,18 @@ def people(rng: np.random.Generator, n: int) -> dict[str, pl.Series]:
 # --- file keys, noise and invalid rows ----------------------------------------------------------
 
 
+def needs(frame: pl.DataFrame, columns: Sequence[str], step: str) -> None:
+    """Refuse a frame without the columns `step` works on (the module's conventions)."""
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{step}: the drawn frame lacks {', '.join(missing)} (see pipeline.core.sampling)")
+
+
 def finish(frame: pl.DataFrame) -> pl.DataFrame:
     """Add the file key (export day `_eday` x 2, + 1 where `_corr`) and the invalid-row hooks.
 
     Row order matters from here on: rows of a file with the same `_ord` keep the frame's order."""
+    needs(frame, TO_FINISH, "finish")
     return frame.with_columns(
         (pl.col("_eday") * 2 + pl.col("_corr").cast(pl.Int64)).alias("_fk"),
         pl.lit("").alias("_tail"),
@@ -426,13 +461,14 @@ def finish(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def _eligible_files(frame: pl.DataFrame, first: int, last: int) -> list[int]:
-    """Regular files (keys) of the year with at least 100 rows: each may take one invalid row."""
+    """Regular files (keys) of the year with at least `MIN_ROWS_FOR_INVALID` rows: each may take one
+    invalid row and still be accepted."""
     sizes = (
         frame.select("_regular", "_eday", "_fk")
         .filter(pl.col("_regular") & pl.col("_eday").is_between(first, last))
         .group_by("_fk")
         .agg(pl.len().alias("n"))
-        .filter(pl.col("n") >= 100)
+        .filter(pl.col("n") >= MIN_ROWS_FOR_INVALID)
         .sort("_fk")
     )
     return [int(fk) for fk in sizes["_fk"].to_list()]
@@ -455,6 +491,7 @@ def invalid_rows(
     made by `make(kind, template, year, fresh_number)` from a counted-looking template row
     (`_kind == 1` where the frame marks such rows). The kinds "te veel velden" and "te weinig
     velden" give a field too many or too few."""
+    needs(frame, (*DRAWN, "_eday", "_regular", "_kind"), "invalid_rows")
     eligible = _eligible_files(frame, first, last)
     if not eligible:
         return frame

@@ -8,10 +8,12 @@ import secrets
 from pathlib import Path
 from typing import Annotated, cast
 
+import duckdb
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from pipeline.core.calendar import DEFAULT_CLOSED_HOLIDAYS, ClosedDays
+from pipeline.core.private import OWNER_FILE, check_owner_only, make_warehouse_dir
 
 # Prefect must never phone home from this product, whichever entry point imports it first.
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -69,6 +71,13 @@ class Settings(BaseSettings):
         ge=1,
         description="Free-text breakdown values seen fewer times in a year are published as one group (1: never)",
     )
+    # v1.0.0 (storage format 64) is the oldest format DuckDB 2.0 writes; every DuckDB client from 0.10 on
+    # reads it, where a file in 2.0's own format is refused by every 1.x client (docs/bi.md).
+    storage_version: str = Field(
+        "v1.0.0",
+        description="DuckDB storage version of the published file: the oldest DuckDB client that must read it "
+        "(v1.0.0, ..., latest)",
+    )
     # 512: a backfill of 50 M rows peaks at 3.54 GiB for its process tree (3.83 GiB with 1024), no slower.
     duckdb_memory_mb: int = Field(
         512, ge=256, description="Memory DuckDB may use for the state database before it spills to disk"
@@ -78,6 +87,17 @@ class Settings(BaseSettings):
     @classmethod
     def _expand(cls, value: Path) -> Path:
         return value.expanduser()
+
+    @field_validator("storage_version")
+    @classmethod
+    def _known_storage_version(cls, value: str) -> str:
+        # Only DuckDB knows its versions: asked now, a typo stops the start, not the night's publish.
+        try:
+            with duckdb.connect() as con:
+                con.execute("ATTACH ':memory:' AS probe (STORAGE_VERSION ?)", [value])
+        except duckdb.Error as problem:
+            raise ValueError(str(problem).split(", valid options")[0] + " (e.g. v1.0.0, v1.4.0 or latest)") from None
+        return value
 
     @field_validator("closed_holidays", "closed_dates", mode="before")
     @classmethod
@@ -128,7 +148,8 @@ class Settings(BaseSettings):
 
         Taken from `PIPELINE_PII_KEY`; else from the Prefect Secret block named by
         `PIPELINE_PII_KEY_BLOCK`; else from a key file beside the warehouse that is created once with
-        a random key (readable by its owner only), so that hashes stay stable from run to run.
+        a random key (readable by its owner only), so that hashes stay stable from run to run. A key
+        file that others can read is refused (`PrivateFileExposed`, saying how to put it right).
         `create=False` (a worker on a cluster): a missing key file is an error, never a new key.
         """
         if self.pii_key is not None:
@@ -142,10 +163,11 @@ class Settings(BaseSettings):
                 f"or make the key file {path} reachable here"
             )
         if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            make_warehouse_dir(path.parent)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, OWNER_FILE)
             with os.fdopen(fd, "w") as handle:
                 handle.write(secrets.token_hex(32))
+        check_owner_only(path, "the personal-data key file")
         return path.read_text().strip().encode()
 
 

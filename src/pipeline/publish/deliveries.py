@@ -13,16 +13,44 @@ import polars as pl
 
 from pipeline.core import db
 from pipeline.core.calendar import WEEKDAYS_NL, ClosedDays, DeliveryCalendar
+from pipeline.core.contract import Source
+from pipeline.core.dates import export_day_of
 from pipeline.sources import SOURCES
 
-MISSING_SCHEMA = {"bron": pl.String, "datum": pl.Date, "weekdag": pl.String}
+MISSING_SCHEMA: dict[str, pl.DataType] = {"bron": pl.String(), "datum": pl.Date(), "weekdag": pl.String()}
+FRESHNESS_SCHEMA: dict[str, pl.DataType] = {
+    "bron": pl.String(),
+    "laatste_dag_met_gegevens": pl.Date(),
+    "laatste_levering_verwerkt_op": pl.Datetime("us", "UTC"),
+}
+
+
+def latest_export_day(con: duckdb.DuckDBPyConnection, source: Source) -> dt.date | None:
+    """The latest export day (in the file name) of the deliveries of `source` that count."""
+    found = con.execute("SELECT bestand FROM leveringen WHERE bron = ? AND status = 'verwerkt'", [source.name])
+    days = [day for (path,) in found.fetchall() if (day := export_day_of(source, path)) is not None]
+    return max(days, default=None)
+
+
+def last_day_with_records(con: duckdb.DuckDBPyConnection, source: Source) -> dt.date | None:
+    """The last day with counted records that had come when they were delivered: an appointment
+    booked for next month says nothing of whether the source still delivers."""
+    found = db.first(
+        con, f"SELECT max(datum) FROM {source.current_table} WHERE datum <= ?", [latest_export_day(con, source)]
+    )
+    return found[0] if found else None
 
 
 def missing_days(con: duckdb.DuckDBPyConnection, closed: ClosedDays) -> pl.DataFrame:
-    """Per source, the open days between its first and last day with records that have none."""
+    """Per source, the open days between its first and last day with records that have none (days
+    after the latest export day are not judged: appointments are booked ahead)."""
     rows: list[dict[str, object]] = []
     for source in SOURCES.values():
-        days = db.frame(con, f"SELECT DISTINCT datum FROM {source.current_table} ORDER BY datum")["datum"].to_list()
+        days = db.frame(
+            con,
+            f"SELECT DISTINCT datum FROM {source.current_table} WHERE datum <= ? ORDER BY datum",
+            [latest_export_day(con, source)],
+        )["datum"].to_list()
         if not days:
             continue
         present = set(days)
@@ -36,25 +64,18 @@ def freshness(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     """Per source: the last day with records and the last delivery taken in."""
     rows = []
     for source in SOURCES.values():
-        last_day = db.first(con, f"SELECT max(datum) FROM {source.current_table}")
+        last_day = last_day_with_records(con, source)
         last_delivery = db.first(
             con, "SELECT max(gezien_op) FROM leveringen WHERE bron = ? AND status = 'verwerkt'", [source.name]
         )
         rows.append(
             {
                 "bron": source.name,
-                "laatste_dag_met_gegevens": last_day[0] if last_day else None,
+                "laatste_dag_met_gegevens": last_day,
                 "laatste_levering_verwerkt_op": last_delivery[0] if last_delivery else None,
             }
         )
-    return pl.DataFrame(
-        rows,
-        schema={
-            "bron": pl.String,
-            "laatste_dag_met_gegevens": pl.Date,
-            "laatste_levering_verwerkt_op": pl.Datetime("us", "UTC"),
-        },
-    )
+    return pl.DataFrame(rows, schema=FRESHNESS_SCHEMA)
 
 
 def open_days_without_records(last_day: dt.date, today: dt.date, calendar: DeliveryCalendar, closed: ClosedDays) -> int:

@@ -12,19 +12,22 @@ import pandera.polars as pa
 import polars as pl
 
 from pipeline.core import db
-from pipeline.core.contract import AnyFigure, Source
+from pipeline.core.contract import AnyFigure, Source, placement
 from pipeline.sources import SOURCES
-from schemas.kerncijfers import GRAIN_KEYS, figure_schema
+from schemas.kerncijfers import GRAIN_KEYS, PERIOD_COLUMNS, figure_schema
 
 TABLES = {"jaar": "kerncijfers_jaar", "maand": "kerncijfers_maand", "dag": "kerncijfers_dag"}
 
 
 def figures_of(grain: str) -> list[AnyFigure]:
-    """Every figure of a grain's table, in published order (year-derived figures only per year)."""
-    found: list[AnyFigure] = []
-    for source in SOURCES.values():
-        found += source.all_figures if grain == "jaar" else source.figures
-    return sorted(found, key=lambda f: f.order)
+    """Every figure of a grain's table, in published order (year-derived figures only per year):
+    what the municipality publishes in its table, then in its text, then each source's headline
+    figures, then the rest; within each, sources in the registry's order and each in its own order."""
+    found: list[tuple[int, int, int, AnyFigure]] = []
+    for position, source in enumerate(SOURCES.values()):
+        for figure in source.all_figures if grain == "jaar" else source.figures:
+            found.append((placement(figure), position, figure.order, figure))
+    return [figure for *_, figure in sorted(found, key=lambda item: item[:3])]
 
 
 def schema(grain: str) -> pa.DataFrameSchema:
@@ -32,16 +35,24 @@ def schema(grain: str) -> pa.DataFrameSchema:
     return figure_schema(grain, figures_of(grain), checks)
 
 
-def _with_closed_days(source: Source, days: pl.DataFrame) -> pl.DataFrame:
-    """Every day of every month in which the source has records: a day without records in such a
-    month (a weekend, a holiday) counts 0, so one source's days always add up to its months."""
+def dtypes(grain: str) -> dict[str, type[pl.DataType]]:
+    """The columns of a grain's table and their types, in order: its period columns, then its figures."""
+    period: dict[str, type[pl.DataType]] = {c: pl.Date if c == "datum" else pl.Int32 for c in PERIOD_COLUMNS[grain]}
+    return period | {figure.name: figure.dtype for figure in figures_of(grain)}
+
+
+def with_empty_days(source: Source, days: pl.DataFrame) -> pl.DataFrame:
+    """Every day of every month in which the source has records: on a day without records in such a
+    month (a weekend, a holiday) each figure has its declared value for that (`Figure.on_empty_day`:
+    0 for what is summed or counted, empty for a ratio or a median), so days add up to months."""
     if days.is_empty():
         return days
     months = days.select(pl.col("datum").dt.month_start()).unique()
     calendar = months.select(pl.date_ranges(pl.col("datum"), pl.col("datum").dt.month_end()).alias("datum")).explode(
         "datum"
     )
-    return calendar.join(days, on="datum", how="left").with_columns(pl.col(source.additive).fill_null(0))
+    zero = [f.name for f in source.figures if f.on_empty_day == 0]
+    return calendar.join(days, on="datum", how="left").with_columns(pl.col(zero).fill_null(0))
 
 
 def _source_figures(con: duckdb.DuckDBPyConnection, source: Source, grain: str) -> pl.DataFrame | None:
@@ -50,7 +61,7 @@ def _source_figures(con: duckdb.DuckDBPyConnection, source: Source, grain: str) 
         return None
     frame = db.frame(con, f"SELECT * FROM {table} ORDER BY ALL")
     if grain == "dag":
-        return _with_closed_days(source, frame)
+        return with_empty_days(source, frame)
     if grain == "jaar" and source.year_figures:
         frame = frame.sort("jaar").with_columns(f.expr.alias(f.name) for f in source.year_figures)
     return frame
@@ -60,15 +71,14 @@ def _conform(frame: pl.DataFrame | None, grain: str) -> pl.DataFrame:
     """Add the columns of sources without data (null), order the columns, type them; validate the
     yearly table (its derived figures are new here; every source's day and month rows were checked
     against their model when they were computed)."""
-    checked = schema(grain)
-    dtypes = {name: column.dtype.type for name, column in checked.columns.items()}
-    frame = frame if frame is not None else pl.DataFrame(schema={k: dtypes[k] for k in GRAIN_KEYS[grain]})
+    types = dtypes(grain)
+    frame = frame if frame is not None else pl.DataFrame(schema={k: types[k] for k in GRAIN_KEYS[grain]})
     if grain == "dag" and "jaar" not in frame.columns:
         frame = frame.with_columns(pl.col("datum").dt.year().alias("jaar"), pl.col("datum").dt.month().alias("maand"))
-    missing = [pl.lit(None, dtype).alias(name) for name, dtype in dtypes.items() if name not in frame.columns]
-    frame = frame.with_columns(missing).select(list(dtypes)).cast(dtypes)
+    missing = [pl.lit(None, dtype).alias(name) for name, dtype in types.items() if name not in frame.columns]
+    frame = frame.with_columns(missing).select(list(types)).cast(types)  # type: ignore[arg-type]
     frame = frame.sort(list(GRAIN_KEYS[grain]))
-    return checked.validate(frame) if grain == "jaar" else frame
+    return schema(grain).validate(frame) if grain == "jaar" else frame
 
 
 def kerncijfers(con: duckdb.DuckDBPyConnection) -> dict[str, pl.DataFrame]:

@@ -1,7 +1,8 @@
--- Views BI tools read in the published warehouse file that no source owns (each source adds its
--- own from its folder). The tables behind them live in schema `data`; the pipeline writes a new file
--- and switches it in atomically, so readers never wait. Column comments come from the declarations
--- of the figures and from schemas/published.py, the one place each definition is written.
+-- What the published tables that no source owns hold (each source adds its own from its folder),
+-- as views over the inputs in schema `data` of a scratch database. Publishing materialises each view
+-- as a table of the same name in the new file, in the order given here, with the comments declared
+-- for it (the figures' declarations and schemas/published.py, the one place each is written); the
+-- file BI tools open holds those tables only. Types are the declared ones (a mismatch is refused).
 
 CREATE VIEW kerncijfers AS SELECT * FROM data.kerncijfers_jaar ORDER BY jaar;
 CREATE VIEW kerncijfers_maand AS SELECT * FROM data.kerncijfers_maand ORDER BY jaar, maand;
@@ -35,9 +36,11 @@ SELECT bron, datum, weekdag FROM data.ontbrekende_leveringen ORDER BY bron, datu
 CREATE VIEW versheid AS
 SELECT bron, laatste_dag_met_gegevens, laatste_levering_verwerkt_op FROM data.versheid ORDER BY bron;
 
--- What every figure means: label as published, definition, unit, source and the Global Goals target.
+-- What every figure means and how it adds up: label as published, definition, unit, rounding, aggregation
+-- (with numerator, denominator and a BI metric), source and the Global Goals target.
 CREATE VIEW definities AS
-SELECT cijfer, volgorde, label, definitie, eenheid, bronsysteem, gepubliceerd_in, sdg_doel, sdg_omschrijving
+SELECT cijfer, volgorde, label, definitie, eenheid, decimalen, afronding, aggregatie, teller, noemer, bi_metriek,
+       bronsysteem, gepubliceerd_in, sdg_doel, sdg_omschrijving
 FROM data.definities ORDER BY volgorde;
 
 -- Adopted figures (pipeline freeze), the deliveries and code behind them, and where today's figures differ.
@@ -46,18 +49,21 @@ SELECT jaar, vastgesteld_op, aantal_cijfers, aantal_leveringen, manifest_sha256,
        git_gewijzigd
 FROM data.vaststellingen ORDER BY jaar;
 
+-- An adopted value of any figure, a count or a percentage, exact at the most decimals a figure has.
 CREATE VIEW vastgestelde_cijfers AS
-SELECT c.jaar, c.cijfer, c.vastgesteld, v.vastgesteld_op
+SELECT c.jaar, c.cijfer, c.vastgesteld::DECIMAL(18, 1) AS vastgesteld, v.vastgesteld_op
 FROM data.vastgestelde_cijfers c JOIN data.vaststellingen v USING (jaar) ORDER BY c.jaar, c.volgorde;
 
 CREATE VIEW vastgestelde_leveringen AS
 SELECT jaar, bestand, bron, sha256 FROM data.vastgestelde_leveringen ORDER BY jaar, bestand;
 
 CREATE VIEW verschillen_vastgesteld AS
-WITH jaren AS (SELECT jaar, COLUMNS(* EXCLUDE (jaar))::DOUBLE FROM data.kerncijfers_jaar),
-     nu AS (SELECT * FROM (UNPIVOT jaren ON COLUMNS(* EXCLUDE (jaar)) INTO NAME cijfer VALUE huidig))
-SELECT c.jaar, c.cijfer, c.vastgesteld, nu.huidig, round(nu.huidig - c.vastgesteld, 6) AS verschil, v.vastgesteld_op
-FROM data.vastgestelde_cijfers c
+WITH jaren AS (SELECT jaar, COLUMNS(* EXCLUDE (jaar))::DECIMAL(18, 1) FROM data.kerncijfers_jaar),
+     nu AS (SELECT * FROM (UNPIVOT jaren ON COLUMNS(* EXCLUDE (jaar)) INTO NAME cijfer VALUE huidig)),
+     c AS (SELECT jaar, cijfer, volgorde, vastgesteld::DECIMAL(18, 1) AS vastgesteld FROM data.vastgestelde_cijfers)
+SELECT c.jaar, c.cijfer, c.vastgesteld, nu.huidig, (nu.huidig - c.vastgesteld)::DECIMAL(18, 1) AS verschil,
+       v.vastgesteld_op
+FROM c
 JOIN data.vaststellingen v USING (jaar)
 LEFT JOIN nu USING (jaar, cijfer)
 WHERE nu.huidig IS DISTINCT FROM c.vastgesteld

@@ -5,25 +5,39 @@ readers, never both. So the published file is never opened for writing: every ru
 complete new file and renames it over the old one. A reader that holds the old file keeps
 reading it; new connections see the new one; a run that dies before the rename leaves the
 published file as it was.
+
+The file holds tables only, in schema `main`, each with its comment and its columns' comments: one
+name per thing for a BI tool to list, and nothing an older DuckDB client would have to bind (a
+view's SQL). What they hold is written as views (`publish.sql`, each source's `views.sql`) over
+the inputs in schema `data` of a scratch database in memory; each is checked against its
+declarations (every column defined, of its declared kind) and only then copied into the new file.
 """
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Mapping
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
 from pipeline.core import db
+from pipeline.core.contract import Source, polars_schema
+from pipeline.core.figures import split
 from pipeline.core.landing_files import atomic_output, remove_stale_temporaries
-from pipeline.core.privacy import group_rare
+from pipeline.core.periods import Partitions
+from pipeline.core.privacy import group_rare, screen_names
+from pipeline.core.private import publishable
 from pipeline.core.settings import Settings
 from pipeline.publish import definitions
-from pipeline.publish.deliveries import freshness, missing_days
-from pipeline.publish.kerncijfers import kerncijfers
+from pipeline.publish.definitions import LayoutError
+from pipeline.publish.deliveries import FRESHNESS_SCHEMA, MISSING_SCHEMA, freshness, missing_days
+from pipeline.publish.kerncijfers import TABLES as FIGURE_TABLES
+from pipeline.publish.kerncijfers import dtypes, kerncijfers
 from pipeline.sources import SOURCES
 
-# Tables of the state database published as they are (their views choose the columns).
+# Tables of the state database the published tables are made from (their queries choose the columns).
 LEDGER_TABLES = (
     "quarantaine",
     "leveringen",
@@ -33,6 +47,7 @@ LEDGER_TABLES = (
     "vastgestelde_cijfers",
     "vastgestelde_leveringen",
 )
+NAMING_FILES = ("quarantaine", "leveringen", "meldingen", "vastgestelde_leveringen")  # with `bestand`
 
 
 def _comment(value: str) -> str:
@@ -46,61 +61,176 @@ def breakdowns(con: duckdb.DuckDBPyConnection, rare_below: int) -> dict[str, pl.
     found = {}
     for source in SOURCES.values():
         breakdown = source.breakdown
-        frame = db.frame(con, f"SELECT * FROM {breakdown.table} ORDER BY ALL")
+        frame = db.frame(con, f"SELECT * FROM {source.breakdown_table} ORDER BY ALL")
         if breakdown.free_text and rare_below > 1:
             sums = [expr.meta.output_name() for expr in breakdown.sums]
             frame = group_rare(frame, breakdown.free_text, rare_below, sum_columns=sums).sort(
                 "datum", *breakdown.keys, nulls_last=True
             )
-        found[breakdown.table] = frame
+        found[source.breakdown_table] = frame
     return found
 
 
-def _write(path: Path, con: duckdb.DuckDBPyConnection, tables: dict[str, pl.DataFrame]) -> None:
-    con.execute("ATTACH ? AS pub", [str(path)])
-    try:
-        con.execute("CREATE SCHEMA pub.data")
-        for table in LEDGER_TABLES:
-            con.execute(f"CREATE TABLE pub.data.{table} AS SELECT * FROM {table}")
-        for name, frame in tables.items():
-            with db.registered(con, "_table", frame):
-                con.execute(f"CREATE TABLE pub.data.{name} AS SELECT * FROM _table")
-    finally:
-        con.execute("DETACH pub")
+def inputs(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[str, pl.DataFrame]:
+    """Everything the published tables are made of, by their name in schema `data`; the ledger's file
+    names screened for personal data (the private ledger keeps the real paths: they identify the files)."""
+    frames = kerncijfers(con) | breakdowns(con, settings.rare_below)
+    frames["ontbrekende_leveringen"] = missing_days(con, settings.closed_days())
+    frames["versheid"] = freshness(con)
+    frames["definities"] = pl.DataFrame(definitions.definities(), infer_schema_length=None)
+    key = _names_key(settings)
+    for table in LEDGER_TABLES:
+        frame = db.frame(con, f"SELECT * FROM {table}")
+        frames[table] = _screened(frame, key) if table in NAMING_FILES else frame
+    return frames
 
-    out = duckdb.connect(str(path))
+
+def _names_key(settings: Settings) -> bytes | None:
+    """The personal-data key for masks of file names; None where a command that needs no key (withdraw,
+    freeze) runs without one: names are then masked by their kind alone, never shown in clear."""
     try:
-        out.execute(db.sql_file(__package__, "publish.sql"))
-        for source in SOURCES.values():
-            out.execute(source.views())
-        comments = []  # one script: a statement per call costs more than the statement
-        for view, text in definitions.view_comments().items():
-            comments.append(f"COMMENT ON VIEW {view} IS {_comment(text)};")
-            for (column,) in out.execute(
-                "SELECT column_name FROM duckdb_columns() WHERE table_name = ? AND schema_name = 'main'", [view]
-            ).fetchall():
-                text = definitions.column_comment(view, column)
-                comments.append(f'COMMENT ON COLUMN {view}."{column}" IS {_comment(text)};')
-        out.execute("\n".join(comments))
-        out.execute("CHECKPOINT")
+        return settings.hmac_key(create=False)
+    except ValueError:  # no key here, or a key file others can read
+        return None
+
+
+def _screened(frame: pl.DataFrame, key: bytes | None) -> pl.DataFrame:
+    """A ledger table with its file names screened for personal data."""
+    shown = screen_names(frame["bestand"].unique().to_list(), key)
+    return frame.with_columns(pl.col("bestand").replace_strict(shown, return_dtype=pl.String))
+
+
+def _empty_inputs() -> dict[str, pl.DataFrame]:
+    """The inputs of a state database with no deliveries yet, but the ledger's (made by `_scratch`)."""
+    frames = {table: pl.DataFrame(schema=dtypes(grain)) for grain, table in FIGURE_TABLES.items()}
+    for source in SOURCES.values():
+        records = pl.DataFrame(schema=polars_schema(source.model) | {"datum": pl.Date})
+        frames[source.breakdown_table] = next(
+            p.frame for p in split(source, records, Partitions.of([])) if p.table == source.breakdown_table
+        )
+    frames["ontbrekende_leveringen"] = pl.DataFrame(schema=MISSING_SCHEMA)
+    frames["versheid"] = pl.DataFrame(schema=FRESHNESS_SCHEMA)
+    frames["definities"] = pl.DataFrame(definitions.definities(), infer_schema_length=None)
+    return frames
+
+
+def _scratch(frames: Mapping[str, pl.DataFrame], state_schema: str | None = None) -> duckdb.DuckDBPyConnection:
+    """An in-memory database with the inputs in schema `data` and what is published as views in `main`;
+    with `state_schema`, the ledger's inputs are its empty tables."""
+    scratch = duckdb.connect()
+    scratch.execute("SET TimeZone = 'UTC'")
+    scratch.execute("CREATE SCHEMA data")
+    if state_schema is not None:
+        scratch.execute("USE memory.data")
+        scratch.execute(state_schema)
+        scratch.execute("USE memory.main")
+    for name, frame in frames.items():
+        with db.registered(scratch, "_input", frame):
+            scratch.execute(f"CREATE TABLE data.{name} AS SELECT * FROM _input")
+    scratch.execute(db.sql_file(__package__, "publish.sql"))
+    for source in SOURCES.values():
+        scratch.execute(source.views())
+    return scratch
+
+
+def _layout(scratch: duckdb.DuckDBPyConnection) -> list[tuple[str, str, list[tuple[str, str]]]]:
+    """(table, definition, [(column, definition)]) for every table to publish, in order; LayoutError
+    listing every table or column that is not declared, or not of its declared kind."""
+    made = [
+        name
+        for (name,) in scratch.execute(
+            "SELECT view_name FROM duckdb_views() WHERE schema_name = 'main' AND NOT internal "
+            "AND database_name = current_database()"
+        ).fetchall()
+    ]
+    declared = definitions.table_comments()
+    problems = [f"{name}: a table no declaration defines" for name in made if name not in declared]
+    problems += [f"{name}: declared, but no query makes it" for name in declared if name not in made]
+    found: dict[str, list[tuple[str, str]]] = {}
+    for table, name, sql_type in scratch.execute(
+        "SELECT table_name, column_name, data_type FROM duckdb_columns() WHERE schema_name = 'main' "
+        "AND database_name = current_database() ORDER BY table_name, column_index"
+    ).fetchall():
+        found.setdefault(table, []).append((name, sql_type))
+    layout = []
+    for table, text in declared.items():
+        if table not in made:
+            continue
+        columns = []
+        for name, sql_type in found.get(table, []):
+            try:
+                wanted = definitions.column(table, name)
+            except LayoutError as problem:
+                problems.append(str(problem))
+                continue
+            if sql_type != wanted.kind.sql:
+                problems.append(f"{table}.{name}: {sql_type}, declared {wanted.kind.name} ({wanted.kind.sql})")
+            columns.append((name, wanted.definition))
+        layout.append((table, text, columns))
+    if problems:
+        raise LayoutError("the published file would hold what is not declared:\n" + "\n".join(problems))
+    return layout
+
+
+def layout(state_schema: str) -> list[tuple[str, str, list[tuple[str, str]]]]:
+    """What publishing a state without deliveries (`state_schema`: its generic tables) would write:
+    (table, definition, [(column, definition)]); LayoutError as `publish` would raise it."""
+    scratch = _scratch(_empty_inputs(), state_schema)
+    try:
+        return _layout(scratch)
     finally:
-        out.close()
+        scratch.close()
+
+
+def check_layout(state_schema: str) -> None:
+    """Refuse, before a run writes anything, what publishing would refuse after it: a published table
+    or column without its declaration, or of another kind. Checked once per process and registry."""
+    sources = tuple(SOURCES.values())
+    for schema, checked in _CHECKED:
+        if schema == state_schema and len(checked) == len(sources) and all(map(operator.is_, checked, sources)):
+            return
+    layout(state_schema)
+    _CHECKED.append((state_schema, sources))
+
+
+# Layouts found sound, with the very sources they were found sound with (held, so never mistaken).
+_CHECKED: list[tuple[str, tuple[Source, ...]]] = []
+
+
+def _write(path: Path, frames: Mapping[str, pl.DataFrame], storage_version: str) -> None:
+    scratch = _scratch(frames)
+    try:
+        layout = _layout(scratch)
+        # The file keeps this storage version: BI clients older than DuckDB 2.0 read it.
+        scratch.execute("ATTACH ? AS pub (STORAGE_VERSION ?)", [str(path), storage_version])
+        try:
+            statements = []  # one script: a statement per call costs more than the statement
+            for table, text, columns in layout:
+                statements.append(f"CREATE TABLE pub.main.{table} AS SELECT * FROM main.{table};")
+                statements.append(f"COMMENT ON TABLE pub.main.{table} IS {_comment(text)};")
+                statements += [
+                    f'COMMENT ON COLUMN pub.main.{table}."{name}" IS {_comment(definition)};'
+                    for name, definition in columns
+                ]
+            scratch.execute("\n".join(statements))
+        finally:
+            scratch.execute("DETACH pub")
+    finally:
+        scratch.close()
 
 
 def publish(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
     """Write the BI file for the state in `con` and switch it in at the warehouse's path atomically."""
     target = settings.warehouse
-    figures = kerncijfers(con) | breakdowns(con, settings.rare_below)
-    figures["ontbrekende_leveringen"] = missing_days(con, settings.closed_days())
-    figures["versheid"] = freshness(con)
-    figures["definities"] = pl.DataFrame(definitions.definities(), infer_schema_length=None)
+    frames = inputs(con, settings)
     remove_stale_temporaries(target)  # what a killed run left, with its .wal
     target.parent.mkdir(parents=True, exist_ok=True)
     wal: Path | None = None
     try:
         with atomic_output(target) as temporary:
             wal = temporary.with_name(temporary.name + ".wal")
-            _write(temporary, con, figures)
+            _write(temporary, frames, settings.storage_version)
+            publishable(temporary)  # for BI tools of any account, whatever the umask
     finally:
         if wal is not None:
             wal.unlink(missing_ok=True)

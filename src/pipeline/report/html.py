@@ -14,6 +14,7 @@ differently is marked, with both values.
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -21,12 +22,14 @@ from typing import Any
 
 import duckdb
 import polars as pl
+import polars.selectors as cs
 
 from pipeline.core import db
 from pipeline.core.contract import PUBLISHED_TABLE
 from pipeline.core.landing_files import atomic_output
 from pipeline.core.numbers import number
 from pipeline.core.reporting import Chart, ReportInput, Section
+from pipeline.publish import catalog
 from pipeline.publish.kerncijfers import figures_of
 from pipeline.report import table as key_table
 from pipeline.sources import SOURCES
@@ -52,14 +55,11 @@ class ReportData:
 # --- reading ------------------------------------------------------------------------------------
 
 
-def _has_view(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    found = db.first(con, "SELECT count(*) FROM duckdb_views() WHERE view_name = ? AND schema_name = 'main'", [name])
-    return bool(found and found[0])
-
-
-def _optional(con: duckdb.DuckDBPyConnection, view: str, query: str) -> pl.DataFrame:
-    """A view that older warehouses lack reads as empty."""
-    return db.frame(con, query) if _has_view(con, view) else pl.DataFrame()
+def _optional(con: duckdb.DuckDBPyConnection, table: str, query: str) -> pl.DataFrame:
+    """A table that older warehouses lack reads as empty; a figure's value (exact decimal) as a float."""
+    if not catalog.has(con, table):
+        return pl.DataFrame()
+    return db.frame(con, query).with_columns(cs.decimal().cast(pl.Float64))
 
 
 def default_year(kerncijfers: pl.DataFrame, maand: pl.DataFrame) -> int:
@@ -90,6 +90,14 @@ def _with_adopted(kerncijfers: pl.DataFrame, adopted: pl.DataFrame) -> pl.DataFr
     return pl.DataFrame(rows, schema=kerncijfers.schema)
 
 
+def check_chart_ids(sections: list[Section]) -> None:
+    """Two charts with one id would share the ids inside their SVG: refused, naming the id."""
+    ids = Counter(chart.id for section in sections for chart in section.charts)
+    twice = sorted(name for name, n in ids.items() if n > 1)
+    if twice:
+        raise ValueError(f"report: chart id used twice in the page: {', '.join(twice)}")
+
+
 def read(warehouse: Path, year: int | None = None) -> ReportData:
     """Everything the section shows, from one read-only connection to the published warehouse.
 
@@ -112,6 +120,7 @@ def read(warehouse: Path, year: int | None = None) -> ReportData:
             read=lambda sql, params: db.frame(con, sql, params),
         )
         sections = [section for source in SOURCES.values() for section in source.report(given)]
+    check_chart_ids(sections)
     return ReportData(
         jaar=jaar,
         kerncijfers=shown,

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import polars as pl
 
-from pipeline.core.contract import AnyFigure
+from pipeline.core.contract import AnyFigure, Unit
 from pipeline.core.db import frame, open_published
 from pipeline.core.numbers import number
 from pipeline.publish.kerncijfers import figures_of
@@ -46,7 +46,7 @@ def table(figures: pl.DataFrame) -> Table:
     years = figures["jaar"].to_list()
     rows = []
     for figure in published_figures():
-        signed = figure.name.endswith("verandering_pct")
+        signed = figure.unit is Unit.PERCENT_CHANGE
         values = figures[figure.name].to_list() if figure.name in figures.columns else [None] * len(years)
         rows.append((figure.name, figure.label, [number(v, figure.decimals, signed) for v in values]))
     return Table(years, rows)

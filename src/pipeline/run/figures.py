@@ -12,7 +12,7 @@ from schemas.kerncijfers import GRAIN_KEYS, figure_schema
 
 def check(source: Source, part: Partitioned) -> None:
     """Rows of a figure table fit its model and its grain is unique; a failure is a bug, never data."""
-    if part.table == source.breakdown.table:
+    if part.table == source.breakdown_table:
         source.breakdown.model.validate(part.frame)
     else:
         figure_schema(part.grain, source.figures, source.checks, GRAIN_KEYS[part.grain]).validate(part.frame)

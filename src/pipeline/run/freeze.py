@@ -23,7 +23,7 @@ import polars as pl
 from pipeline.core import db
 from pipeline.core.locking import writer_lock
 from pipeline.core.settings import Settings
-from pipeline.publish import publish
+from pipeline.publish import LayoutError, check_layout, publish
 from pipeline.publish.kerncijfers import kerncijfers
 from pipeline.run import state
 from pipeline.run.ledger import VERWERKT
@@ -106,6 +106,10 @@ def freeze(settings: Settings, year: int, replace: bool = False) -> Vaststelling
     """Adopt the figures of `year` as they are now, with their manifest, and republish the warehouse."""
     if not settings.state_db.exists():  # checked before the lock: a mistyped path leaves no files behind
         raise FreezeError(f"there is no warehouse at {settings.warehouse}; run 'pipeline backfill' first")
+    try:
+        check_layout(state.SCHEMA)  # what it would publish is declared, before it adopts anything
+    except LayoutError as problem:
+        raise FreezeError(str(problem)) from None
     with writer_lock(settings), state.connect(settings) as con:
         earlier = db.first(con, "SELECT vastgesteld_op FROM vaststellingen WHERE jaar = ?", [year])
         if earlier is not None and not replace:

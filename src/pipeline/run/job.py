@@ -17,16 +17,18 @@ Flows (`flows/`) and the CLI compose `run`; they hold no logic of their own.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
+from pathlib import Path
 
 import duckdb
 
 from pipeline.core.landing_files import LandingFolderError, Scan, scan
 from pipeline.core.locking import writer_lock
 from pipeline.core.settings import Settings
-from pipeline.publish import publish
+from pipeline.publish import LayoutError, check_layout, publish
 from pipeline.run import manifest, recover, stage, state
 from pipeline.run.errors import DiskFull, PipelineError, is_disk_full, one_line
 from pipeline.run.ledger import MISLUKT, NIET_GEPUBLICEERD, VOLTOOID, RunSummary, record_run
@@ -42,12 +44,25 @@ MB = 1 << 20
 
 
 def check_inputs(settings: Settings) -> None:
-    """Refuse a run before anything is written: the landing folder must be a readable folder."""
+    """Refuse a run before anything is written: the landing folder must be a readable folder, and
+    everything the run would publish must be declared (`check_layout`)."""
+    try:
+        check_layout(state.SCHEMA)
+    except LayoutError as problem:
+        raise PipelineError(str(problem)) from None
     raw = settings.raw_dir
     if not raw.exists():
         raise PipelineError(f"landing folder {raw} does not exist")
     if not raw.is_dir():
         raise PipelineError(f"landing folder {raw} is a file, not a folder")
+    # Its own files (key, lock, archive) would show up as deliveries, and the landing folder is the
+    # source systems' (they clean it up): the warehouse lives elsewhere.
+    landing, warehouse = Path(os.path.realpath(raw)), Path(os.path.realpath(settings.warehouse))
+    if warehouse == landing or landing in warehouse.parents:
+        raise PipelineError(
+            f"the warehouse {settings.warehouse} is inside the landing folder {raw}: its own files (key, lock, "
+            "archive) would be taken for deliveries; give a warehouse outside the landing folder"
+        )
 
 
 def tasks(settings: Settings, plan: Plan, key: bytes | None) -> list[ChunkTask]:
@@ -164,7 +179,7 @@ def _plan(
     if rebuild_from_archive:
         manifest.seed(con, settings, state.key_fingerprint(key))
     recover.recover(con, settings, summary, key)
-    plan = runner.step("plan", make_plan, con, _scan(settings), summary.kind, years, summary.run_id)
+    plan = runner.step("plan", make_plan, con, _scan(settings), summary.kind, years, settings, summary.run_id)
     if not plan.full and _missing_staged(con, settings):
         raise StateError(
             "staged files the state database names are missing: run a whole 'pipeline backfill' (without "

@@ -23,6 +23,7 @@ import polars as pl
 
 from pipeline.core import db
 from pipeline.core.landing_files import atomic_output
+from pipeline.core.private import make_private_dir, owner_only_files
 from pipeline.core.settings import Settings
 from pipeline.run.errors import PipelineError
 from pipeline.run.ledger import GENEGEERD, OVERGESLAGEN
@@ -76,8 +77,8 @@ def write(con: duckdb.DuckDBPyConnection, settings: Settings, run_id: str, finge
         "leveringen": rows.to_dicts(),
     }
     target = path(settings)
-    target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    with atomic_output(target) as temporary:
+    make_private_dir(target.parent)
+    with owner_only_files(), atomic_output(target) as temporary:
         temporary.write_text(json.dumps(document, default=str, ensure_ascii=False, indent=0))
         os.chmod(temporary, 0o600)
 

@@ -33,6 +33,7 @@ import polars as pl
 
 from pipeline.core import db
 from pipeline.core.contract import Source, polars_schema
+from pipeline.core.private import make_private_dir, owner_only_files
 
 VERSIONS, CURRENT = "versies", "actueel"
 SUFFIX = ".parquet"
@@ -81,13 +82,13 @@ def write(root: Path, source: Source, kind: str, year: int, run_id: str, label: 
     """Write one partition file of `rows` (all of `year`). A current file is in day order, with
     statistics, so that a scan of some days reads only what it needs; version files are read whole."""
     where = folder(root, source.name, year)
-    for private in (root, where.parent, where):  # keyed hashes of personal data: the owner's only
-        private.mkdir(exist_ok=True, mode=0o700)
+    make_private_dir(where)  # keyed hashes of personal data: the owner's only, whatever the umask
     path = where / f"{run_id}-{label}{SUFFIX}"
     rows = rows.select(staged_columns(source))
     if kind == CURRENT:
         rows = rows.sort("datum")
-    rows.write_parquet(path, compression="lz4", statistics=kind == CURRENT)
+    with owner_only_files():
+        rows.write_parquet(path, compression="lz4", statistics=kind == CURRENT)
     days = rows["datum"]
     deliveries = tuple(sorted(rows["bestand"].unique().to_list())) if kind == VERSIONS else ()
     return PartFile(

@@ -3,6 +3,10 @@
 - A nightly run reads what is new in the landing folder: a path not seen before, or a path whose
   size or modification time differs from what the ledger recorded (its content is then hashed from
   the bytes that are read, and compared with the content the path held).
+- Same path and same bytes is the same delivery, whatever its modification time (`touch`, a `cp`
+  without `-p`, a restored backup): a file whose path and size the ledger knows but whose time
+  differs is hashed here, and if it holds the content the ledger has for that path it is not read
+  again; the ledger then records its new time (`Plan.same_content`), so it is hashed only once.
 - A backfill reads every delivery that counts again, from the archive (the exact bytes accepted),
   plus whatever is new in the landing folder; so its figures never depend on what the landing
   folder still holds, and equal those of the nightly runs before it.
@@ -20,10 +24,13 @@ import datetime as dt
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 import duckdb
 
-from pipeline.core.landing_files import LandingFile, Scan
+from pipeline.core.landing_files import LandingFile, Scan, Unreadable, read_file
+from pipeline.core.periods import LOCAL_TZ
+from pipeline.core.settings import Settings
 from pipeline.run.ledger import AFGEWEZEN, INGETROKKEN, VERWERKT
 from pipeline.sources import SOURCES
 
@@ -82,14 +89,16 @@ class Plan:
     rejected: frozenset[tuple[str, str]]  # (path, content) rejected before
     landing: dict[str, LandingFile]  # path -> the delivery file in the landing folder
     notices: list[Notice]
+    same_content: tuple[tuple[str, str], ...] = ()  # (path, content) found again under a new size or time
 
     @property
     def has_work(self) -> bool:
         return self.full or bool(self.items) or self.years is not None
 
 
-def _classify(path: str) -> tuple[str | None, str | None]:
-    """(source, None) for a delivery, (None, reason) for a file that is not one."""
+def _classify(path: str, today: dt.date) -> tuple[str | None, str | None]:
+    """(source, None) for a delivery, (None, reason) for a file that is not one (yet: a file that
+    names a day still to come is read once that day has come, as its records cannot lie after it)."""
     name = path.rsplit("/", 1)[-1]
     folders = path.split("/")[:-1]
     if name.startswith(".") or any(part.startswith(".") for part in folders):
@@ -103,9 +112,11 @@ def _classify(path: str) -> tuple[str | None, str | None]:
     if match is None:
         return None, f"name does not match {source.name}_<YYYYMMDD>[_<suffix>].csv"
     try:
-        dt.datetime.strptime(match.group(1), "%Y%m%d")
+        export_day = dt.datetime.strptime(match.group(1), "%Y%m%d").date()
     except ValueError:
         return None, "export date in the name is not a date"
+    if export_day > today:
+        return None, f"export date in the name ({export_day}) lies after today; it is read once that day has come"
     return source.name, None
 
 
@@ -121,11 +132,33 @@ def _counted(con: duckdb.DuckDBPyConnection) -> dict[str, Counted]:
     }
 
 
+def _current_contents(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, int], dict[str, tuple[str, str | None]]]:
+    """(path, size) -> {content: (status, reason)} of the contents the ledger holds for a path now:
+    the one that counts, a rejected or a withdrawn one (not those another content replaced)."""
+    found: dict[tuple[str, int], dict[str, tuple[str, str | None]]] = {}
+    for path, size, sha, status, reason in con.execute(
+        "SELECT bestand, grootte_bytes, sha256, status, reden FROM leveringen WHERE status IN (?, ?, ?)",
+        [VERWERKT, AFGEWEZEN, INGETROKKEN],
+    ).fetchall():
+        found.setdefault((path, size), {})[sha] = (status, reason)
+    return found
+
+
+def _sha256(settings: Settings, entry: LandingFile) -> str | None:
+    """The content of a landing file, read as a reader reads it; None if it cannot be read now (the
+    reader then says why)."""
+    try:
+        return read_file(settings.raw_dir, entry, settings.max_delivery_mb << 20, settings.read_timeout_s).sha256
+    except Unreadable:
+        return None
+
+
 def make_plan(
     con: duckdb.DuckDBPyConnection,
     scan: Scan,
     kind: str,
-    years: Iterable[int] | None = None,
+    years: Iterable[int] | None,
+    settings: Settings,
     run_id: str | None = None,
 ) -> Plan:
     """Compare the landing folder with the ledger and decide what this run reads (for run `run_id`)."""
@@ -139,16 +172,24 @@ def make_plan(
             "SELECT bestand, grootte_bytes, gewijzigd_ns, status, reden FROM leveringen"
         ).fetchall()
     }
+    current = _current_contents(con)
+    same_content: list[tuple[str, str]] = []
     notices = [Notice("overgeslagen", s.shown, s.reason) for s in scan.skipped]
     landing: dict[str, LandingFile] = {}
     items: list[Item] = []
+    today = dt.datetime.now(ZoneInfo(LOCAL_TZ)).date()
     for entry in scan.files:
-        source, reason = _classify(entry.shown)
+        source, reason = _classify(entry.shown, today)
         if source is None:
             notices.append(Notice("genegeerd", entry.shown, reason or ""))
             continue
         landing[entry.shown] = entry
         status, why = seen.get((entry.shown, entry.size, entry.mtime_ns), (None, None))
+        if status is None and (entry.shown, entry.size) in current:  # touched, copied, restored?
+            sha = _sha256(settings, entry)
+            if sha is not None and sha in current[(entry.shown, entry.size)]:
+                status, why = current[(entry.shown, entry.size)][sha]
+                same_content.append((entry.shown, sha))
         if status == VERWERKT:
             continue  # what counts for this path; a backfill reads it from the archive
         if status == INGETROKKEN:
@@ -186,6 +227,7 @@ def make_plan(
         rejected=_contents(con, AFGEWEZEN),
         landing=landing,
         notices=notices,
+        same_content=tuple(same_content),
     )
 
 

@@ -30,8 +30,9 @@ from pipeline.core.archive import LEVERING, PSEUDONYM_PREFIX, REGEL, VELDEN, Arc
 from pipeline.core.contract import Source, polars_schema
 from pipeline.core.csvbatch import FIELDS, FILE, LINE, PREFIX, CsvFile, column, read_csv_batch
 from pipeline.core.csvfile import FileRejected, normalise_header
+from pipeline.core.dates import violations
 from pipeline.core.landing_files import Unreadable, read_file
-from pipeline.core.privacy import screen
+from pipeline.core.privacy import screen, screen_message, screen_names
 from pipeline.core.settings import Settings
 from pipeline.run import partitions
 from pipeline.run.ledger import AFGEWEZEN, VERWERKT
@@ -211,10 +212,10 @@ def _failures(source: Source, typed: pl.DataFrame, text: pl.DataFrame) -> pl.Dat
         raise RuntimeError(f"{source.name}: parsed rows do not fit their schema:\n{cases}")
     reasons = pl.DataFrame(
         {
-            "column": [k[0] for k in source.reasons],
-            "kind": [k[1] for k in source.reasons],
-            "kolom": [v[0] for v in source.reasons.values()],
-            "reden": [v[1] for v in source.reasons.values()],
+            "column": [k[0] for k in source.reason_of],
+            "kind": [k[1] for k in source.reason_of],
+            "kolom": [v[0] for v in source.reason_of.values()],
+            "reden": [v[1] for v in source.reason_of.values()],
         }
     )
     found = cases.select(
@@ -266,6 +267,7 @@ def _check_types(source: Source, rows: pl.DataFrame) -> None:
         raise RuntimeError(f"{source.name}: parsed rows do not fit their model: {found} instead of {expected}")
 
 
+
 def _day_range(rows: pl.DataFrame) -> pl.DataFrame:
     return rows.group_by("bestand", "sha256").agg(
         pl.col("datum").min().alias("eerste_dag"), pl.col("datum").max().alias("laatste_dag")
@@ -285,9 +287,11 @@ def read_tokens(source: Source, tokens: Tokens, key: bytes, max_invalid_share: f
     # Free text is published as delivered: a value that looks like personal data never gets that far.
     typed = typed.with_columns(screen(pl.col(c), key).alias(c) for c in source.breakdown.free_text)
     suspects = [f.sha256 for f in tokens.files if f.file is not None and f.file.control]
-    problems = pl.concat([_broken_values(source, text, suspects), _failures(source, typed, text)])
+    problems = pl.concat(
+        [_broken_values(source, text, suspects), _failures(source, typed, text), violations(source, typed)]
+    )
     quarantine = _quarantine(source, text, problems, tokens, key)
-    files = _files(source, tokens, quarantine, max_invalid_share)
+    files = _files(source, tokens, quarantine, max_invalid_share, key)
     accepted = files.filter(pl.col("status") == VERWERKT).select("bestand", "sha256")
     keep = text.select("bestand", "sha256", "regel").with_row_index("index")
     keep = keep.join(accepted, on=["bestand", "sha256"], how="semi").join(
@@ -352,7 +356,9 @@ def _quarantine(source: Source, text: pl.DataFrame, problems: pl.DataFrame, toke
     )
 
 
-def _files(source: Source, tokens: Tokens, quarantine: pl.DataFrame, max_invalid_share: float) -> pl.DataFrame:
+def _files(
+    source: Source, tokens: Tokens, quarantine: pl.DataFrame, max_invalid_share: float, key: bytes
+) -> pl.DataFrame:
     """One ledger row per delivery, with the status reading gives it: accepted, or rejected with why."""
     counted = (
         pl.concat([tokens.rows.select("bestand", "sha256"), tokens.ragged.select("bestand", "sha256")])
@@ -366,8 +372,9 @@ def _files(source: Source, tokens: Tokens, quarantine: pl.DataFrame, max_invalid
                 "sha256": f.sha256,
                 "grootte_bytes": f.size,
                 "status": AFGEWEZEN if f.rejected is not None else VERWERKT,
-                "reden": f.rejected,
-                "extra_kolommen": _extra(source, f.file),
+                # the reason may quote the file's header names, which may hold personal data too
+                "reden": screen_message(f.rejected, key) if f.rejected is not None else None,
+                "extra_kolommen": _extra(source, f.file, key),
                 "codering": f.file.encoding if f.file is not None else None,
                 "archief": f.archived[0] if f.archived else None,
                 "archief_sha256": f.archived[1] if f.archived else None,
@@ -412,13 +419,15 @@ def _files(source: Source, tokens: Tokens, quarantine: pl.DataFrame, max_invalid
     )
 
 
-def _extra(source: Source, file: ArchivedFile | None) -> str | None:
-    """The file's columns the source does not know, as the ledger lists them."""
+def _extra(source: Source, file: ArchivedFile | None, key: bytes) -> str | None:
+    """The file's columns the source does not know, as the ledger lists them (screened: a header name
+    may hold personal data too)."""
     if file is None:
         return None
     known = {*source.required, *source.personal}
-    names = [normalise_header(name) for name in file.header]
-    return ", ".join(name for name in names if name not in known) or None
+    extra = [name for name in (normalise_header(name) for name in file.header) if name not in known]
+    shown = screen_names(extra, key)
+    return ", ".join(shown[name] for name in extra) or None
 
 
 # --- a chunk of work ------------------------------------------------------------------------------

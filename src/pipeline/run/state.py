@@ -25,9 +25,21 @@ from pipeline.run.figures import compute
 from pipeline.sources import SOURCES
 
 # Raised whenever the layout of the state database changes; an older database is rebuilt by a backfill.
-# Layout 4 keeps staged versions as Parquet partitions: a layout-3 database keeps its ledgers, and a
-# backfill stages its deliveries again from the archive.
-SCHEMA_VERSION = "4"
+# Layout 5 keeps staged versions as Parquet partitions: a database of layout 3 or 4 keeps its ledgers,
+# and a backfill stages its deliveries again from the archive.
+SCHEMA_VERSION = "5"
+# The tables of a state database that a change of layout keeps: what was delivered, run and adopted.
+LEDGER_TABLES = (
+    "meta",
+    "leveringen",
+    "quarantaine",
+    "meldingen",
+    "runs",
+    "vaststellingen",
+    "vastgestelde_cijfers",
+    "vastgestelde_leveringen",
+)
+SCHEMA = db.sql_file(__package__, "state.sql")
 
 
 class StateError(PipelineError):
@@ -75,8 +87,8 @@ def check_version(con: duckdb.DuckDBPyConnection, rebuilding: bool) -> None:
             f"the state database was made by another version of the pipeline (layout {found or 1}, this one "
             f"{SCHEMA_VERSION}); run 'pipeline backfill' once to rebuild it from the deliveries"
         )
-    if found == "3":
-        _from_layout_3(con)
+    if found in ("3", "4"):
+        _from_table_layout(con)
         return
     for (view,) in con.execute(
         "SELECT view_name FROM duckdb_views() WHERE database_name = current_database() AND NOT internal"
@@ -90,13 +102,20 @@ def check_version(con: duckdb.DuckDBPyConnection, rebuilding: bool) -> None:
     con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_versie', ?)", [SCHEMA_VERSION])
 
 
-def _from_layout_3(con: duckdb.DuckDBPyConnection) -> None:
-    """Layout 3 kept staged versions in a table per source: they go (the backfill stages them again as
-    Parquet), the ledgers and adopted figures stay."""
-    for source in SOURCES.values():
-        for name in (source.current_table, source.versions_table):
-            views = db.first(con, "SELECT count(*) FROM duckdb_views() WHERE view_name = ? AND NOT internal", [name])
-            con.execute(f"DROP {'VIEW' if views and views[0] else 'TABLE'} IF EXISTS {name}")
+def _from_table_layout(con: duckdb.DuckDBPyConnection) -> None:
+    """Layouts 3 and 4 kept staged versions in a table per source, and figure tables of other columns:
+    those go (the backfill stages the deliveries again as Parquet and computes every figure anew); the
+    ledgers and adopted figures stay."""
+    kept = set(LEDGER_TABLES)
+    for (view,) in con.execute(
+        "SELECT view_name FROM duckdb_views() WHERE database_name = current_database() AND NOT internal"
+    ).fetchall():
+        con.execute(f'DROP VIEW "{view}"')
+    for (table,) in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database()"
+    ).fetchall():
+        if table not in kept:
+            con.execute(f'DROP TABLE "{table}"')
     con.execute("ALTER TABLE leveringen ADD COLUMN IF NOT EXISTS archief VARCHAR")
     con.execute("ALTER TABLE leveringen ADD COLUMN IF NOT EXISTS archief_sha256 VARCHAR")
     con.execute("ALTER TABLE leveringen ADD COLUMN IF NOT EXISTS archief_gewist_tot DATE")
@@ -107,7 +126,7 @@ def _from_layout_3(con: duckdb.DuckDBPyConnection) -> None:
 
 def _ensure_source_tables(con: duckdb.DuckDBPyConnection) -> None:
     for source in SOURCES.values():
-        if db.table_exists(con, source.breakdown.table):  # the last one a source creates
+        if db.table_exists(con, source.breakdown_table):  # the last one a source creates
             continue
         rows = pl.DataFrame(schema=partitions.staged_schema(source))
         with db.registered(con, "_rows", rows):

@@ -20,6 +20,7 @@ import duckdb
 import polars as pl
 
 from pipeline.core import archive
+from pipeline.core.privacy import screen_message, screen_messages, screen_name, screen_names
 from pipeline.core.settings import Settings
 from pipeline.run import checks, partitions, recover, retention, stage
 from pipeline.run.ledger import (
@@ -141,7 +142,7 @@ class UnitOfWork:
         not_read += [(path, OVERGESLAGEN, reason) for path, reason in unreadable]
         record_quarantine(con, decision.ledger, quarantine)
         record_deliveries(con, plan.run_id, now, decision.ledger, decision.replaced, landing, not_read)
-        record_identities(con, self.withdrawn, landing)
+        record_identities(con, [*self.withdrawn, *plan.same_content], landing)
         if self.settings.retention_days is not None:
             horizon = now.date() - dt.timedelta(days=self.settings.retention_days)
             summary.retention_days = self.settings.retention_days
@@ -153,6 +154,7 @@ class UnitOfWork:
         partitions.create_views(con, self.staging.root, SOURCES.values())
         summary.partitions, summary.years_recomputed = self.outcome.partitions, sorted(self.outcome.years)
         self._summarise(decision.ledger, quarantine, unreadable)
+        _screen(summary, self.key)
         checks.reconcile(con, None if plan.full else self.outcome.touched, self.outcome)
         # Committed is done: a run killed before it publishes is still a completed run, and the
         # published file is then behind the state database (which `pipeline status` reports).
@@ -190,3 +192,15 @@ class UnitOfWork:
         summary.ignored_files = [f"{path} ({reason})" for kind, path, reason in notices if kind == "genegeerd"]
         summary.ignored = len(summary.ignored_files)
         summary.skipped = sum(kind == "overgeslagen" for kind, _, _ in notices)
+
+
+def _screen(summary: RunSummary, key: bytes) -> None:
+    """What the run says of files, printed and kept in `meldingen`, with names screened for personal
+    data (`bron_20200108_0611112222.csv`); the ledger keeps the real paths it recognises files by."""
+    names = screen_names([path for _, path, _ in summary.notices], key)
+    reasons = screen_messages([reason for _, _, reason in summary.notices], key)
+    summary.notices = [(kind, names[path], reasons[reason]) for kind, path, reason in summary.notices]
+    summary.rejected_files = [
+        (screen_name(path, key), screen_message(reason, key)) for path, reason in summary.rejected_files
+    ]
+    summary.ignored_files = [screen_message(line, key) for line in summary.ignored_files]

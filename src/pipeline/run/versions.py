@@ -24,30 +24,28 @@ from pipeline.sources import SOURCES
 
 
 def counted_positions(source: Source, versions: pl.DataFrame) -> pl.Series:
-    """The row positions in `versions` of the versions that count, one per id: the version last in
-    the source's `version_order`.
+    """The row positions in `versions` of the versions that count, one per id, by the source's
+    `VersionRule`.
 
-    `bestand_naam` in that order is the file's name without its folders: calls take the row from the
-    file whose name sorts last (byte order), then the path below the landing folder; appointments the
-    latest `gewijzigd`, a tie going to the file whose name sorts last. Identical repeats within a file
-    collapse to one. Polars compares strings by their UTF-8 bytes, which is the agreement's byte order.
+    Calls take the row from the file whose name sorts last (byte order), then the path below the
+    landing folder; appointments the latest `gewijzigd`, a tie going to the file whose name sorts last.
+    Identical repeats within a file collapse to one. Polars compares strings by their UTF-8 bytes,
+    which is the agreement's byte order.
     """
-    order = list(source.version_order)
-    columns = dict.fromkeys([source.id_column, *(c for c in order if c not in _BY_FILE), "bestand"])
+    rule = source.versions
+    columns = dict.fromkeys([source.id_column, *rule.latest, "bestand", "regel"])
     narrow = versions.lazy().select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("_rij"), *columns)
     # The file's name and path sort as their rank among the few distinct paths: a sort on integers,
     # not on millions of strings (the same order: ranks follow the byte order of the names).
     paths = versions["bestand"].unique()
     ranks = pl.DataFrame({"bestand": paths}).with_columns(
-        pl.col("bestand").str.split("/").list.last().rank("dense").cast(pl.UInt32).alias("bestand_naam"),
+        pl.col("bestand").str.split("/").list.last().rank("dense").cast(pl.UInt32).alias("_naam"),
         pl.col("bestand").rank("dense").cast(pl.UInt32).alias("_pad"),
     )
-    narrow = narrow.join(ranks.lazy(), on="bestand", how="left").with_columns(pl.col("_pad").alias("bestand"))
+    order = [*rule.latest, "_naam", "_pad", "regel"]
+    narrow = narrow.join(ranks.lazy(), on="bestand", how="left")
     last = narrow.sort(order, nulls_last=False).unique(subset=[source.id_column], keep="last", maintain_order=True)
     return last.select("_rij").collect().to_series().sort()
-
-
-_BY_FILE = ("bestand_naam", "bestand")
 
 
 def decide(source: Source, versions: pl.DataFrame) -> pl.DataFrame:
@@ -61,13 +59,7 @@ def year_of(year: int) -> pl.Expr:
 
 def whole_years(years: list[int] | tuple[int, ...]) -> Partitions:
     """Every day of `years`."""
-    days = []
-    for year in years:
-        day = dt.date(year, 1, 1)
-        while day.year == year:
-            days.append(day)
-            day += dt.timedelta(days=1)
-    return Partitions.of(days)
+    return Partitions.whole_years(years)
 
 
 # --- a year of a whole backfill ---------------------------------------------------------------------

@@ -335,7 +335,7 @@ def generate(
             plan = plans[source.name].get(year)
             target = _targets_of(source, wanted[year])
             if plan is not None and target is not None:
-                drawn[source.name] = source.sample.draw(year, target, plan, world, seed_key)
+                drawn[source.name] = source.sample.draw(year, target, plan, world.serving(source.calendar), seed_key)
         writer.step()
         for name, frame in drawn.items():
             source, plan = SOURCES[name], plans[name][year]

@@ -8,39 +8,42 @@ from __future__ import annotations
 
 import polars as pl
 
-from pipeline.core.contract import Source
+from pipeline.core.contract import Column, Kind, Source, VersionRule
 from pipeline.sources.afspraken import figures, report
-from pipeline.sources.afspraken.calendar import CALENDAR
 from pipeline.sources.afspraken.parse import PERSONAL, REQUIRED, parse
 from pipeline.sources.afspraken.sample import AppointmentsSample
 from schemas import afspraken as schema
 
+TEXT, FLAG, WHOLE = Kind.TEXT, Kind.FLAG, Kind.WHOLE
+
 SOURCE = Source(
     name="afspraken",
-    package=__name__,
-    system="afspraken: afsprakensysteem Burgerzaken (afspraken_*.csv)",
+    description="afsprakensysteem Burgerzaken",
     id_column="afspraak_id",
     required=REQUIRED,
     personal=PERSONAL,
     parse=parse,
     model=schema.AfspraakVersieRij,
     reasons=schema.REDENEN,
-    # The latest version wins; on a tie the later file name, then path, then line.
-    version_order=("gewijzigd_op", "bestand_naam", "bestand", "regel"),
+    # The latest version wins; on a tie the file decides (its name, path, line).
+    versions=VersionRule(latest=("gewijzigd_op",)),
     day=lambda: pl.col("datum"),
     figures=figures.FIGURES,
     year_figures=figures.YEAR_FIGURES,
+    checks=figures.CHECKS,
     breakdown=figures.BREAKDOWN,
-    calendar=CALENDAR,
     view_comments={
         "afspraken_uitsplitsing": "Afspraken (laatste versie) per dag, locatie, kanaal, product en status.",
     },
-    column_comments={
-        "locatie": "Locatie van de afspraak zoals geleverd.",
-        "kanaal": "Kanaal van de afspraak: balie, video of telefoon.",
-        "product": "Product (dienst) van de afspraak zoals geleverd.",
-        "status": "Laatste status van de afspraak: gepland, verschenen, niet verschenen of geannuleerd.",
+    view_columns={
+        "locatie": Column("Locatie van de afspraak zoals geleverd.", TEXT),
+        "kanaal": Column("Kanaal van de afspraak: balie, video of telefoon.", TEXT),
+        "product": Column("Product (dienst) van de afspraak zoals geleverd.", TEXT),
+        "status": Column("Laatste status van de afspraak: gepland, verschenen, niet verschenen of geannuleerd.", TEXT),
+        "aantal": Column("Aantal afspraken (laatste versie) in deze combinatie.", WHOLE),
     },
     sample=AppointmentsSample(),
     report=report.sections,
+    moments={"gewijzigd_op": "gewijzigd"},
+    days_ahead={"datum": "datum"},  # appointments are booked in advance
 )

@@ -35,7 +35,8 @@ from pipeline.core.sampling import (
     rng_for,
     texts,
 )
-from pipeline.sources.afspraken.calendar import CALENDAR
+
+STREAM: Final = 2  # this source's random stream (rng_for); the registry refuses a clash
 
 COLUMNS: Final = (
     "afspraak_id",
@@ -85,6 +86,8 @@ SLOTS: Final = {  # first and last slot start, minutes after midnight, every 10 
 class AppointmentsSample:
     """The sample profile of the appointment system."""
 
+    stream: int = STREAM
+    example: Target = {"baliebezoeken_met_afspraak": 4000}  # noqa: RUF012 (never changed)
     target_columns: tuple[str, ...] = ("baliebezoeken_met_afspraak",)
     columns: tuple[str, ...] = COLUMNS
     optional: tuple[str, ...] = OPTIONAL
@@ -124,8 +127,8 @@ def _covid(days: Days) -> F64:
 
 
 def _appointments_for_year(y: int, v: int, plan: YearPlan, world: World, seed: int) -> pl.DataFrame:
-    rng = rng_for(seed, y, 2)
-    days = world.days(y, CALENDAR)
+    rng = rng_for(seed, y, STREAM)
+    days = world.days(y)
     tz = world.tz
     base = days.season() * WD_BALIE[days.weekday] * days.open
     balie = base * _covid(days)

@@ -9,26 +9,26 @@ from __future__ import annotations
 
 import polars as pl
 
-from pipeline.core.contract import Source
+from pipeline.core.contract import Column, Kind, Source, VersionRule
 from pipeline.core.periods import local_day
 from pipeline.sources.telefonie import figures, report
-from pipeline.sources.telefonie.calendar import CALENDAR
 from pipeline.sources.telefonie.parse import PERSONAL, REQUIRED, parse
 from pipeline.sources.telefonie.sample import CallsSample
 from schemas import telefonie as schema
 
+TEXT, FLAG, WHOLE = Kind.TEXT, Kind.FLAG, Kind.WHOLE
+
 SOURCE = Source(
     name="telefonie",
-    package=__name__,
-    system="telefonie: telefonieplatform van het Klantcontactcentrum (telefonie_*.csv)",
+    description="telefonieplatform van het Klantcontactcentrum",
     id_column="gesprek_id",
     required=REQUIRED,
     personal=PERSONAL,
     parse=parse,
     model=schema.GesprekRij,
     reasons=schema.REDENEN,
-    # Later file name wins (byte order), then the path, then the later line of the same file.
-    version_order=("bestand_naam", "bestand", "regel"),
+    # A call is exported once and corrected by re-delivery: the file decides (its name, path, line).
+    versions=VersionRule(),
     day=lambda: local_day(pl.col("gestart_op")),
     prepare=figures.prepare,
     lookback_days=figures.REPEAT_WINDOW_DAYS,
@@ -37,21 +37,27 @@ SOURCE = Source(
     checks=figures.CHECKS,
     breakdown=figures.BREAKDOWN,
     pseudonyms=("beller_hash",),
-    calendar=CALENDAR,
     view_comments={
-        "telefoontjes_uitsplitsing": "Gesprekken per dag, nummer, menukeuze, wachtrij en afhandeling "
+        "telefonie_uitsplitsing": "Gesprekken per dag, nummer, menukeuze, wachtrij en afhandeling "
         "(ook doorgeschakelde).",
     },
-    column_comments={
-        "nummer": "Gekozen nummer, genormaliseerd: 14030 of 0302860000.",
-        "keuze": "Keuze in het 14 030-menu (Utrecht, Zeist, Houten, Nieuwegein, IJsselstein, Overig, Geen keuze); "
-        "leeg bij 030.",
-        "wachtrij": "Wachtrij van het Klantcontactcentrum; leeg als niet geleverd.",
-        "afhandeling": "Afloop: beantwoord, verbroken of doorgeschakeld (naar een andere gemeente).",
-        "voor_utrecht": "Waar als het gesprek meetelt in telefoontjes_gemeente.",
-        "wachttijd_s_totaal": "Som van de wachttijd in seconden (voor gemiddelden over een eigen selectie).",
-        "gespreksduur_s_totaal": "Som van de gespreksduur in seconden.",
+    view_columns={
+        "nummer": Column("Gekozen nummer, genormaliseerd: 14030 of 0302860000.", TEXT),
+        "keuze": Column(
+            "Keuze in het 14 030-menu (Utrecht, Zeist, Houten, Nieuwegein, IJsselstein, Overig, Geen keuze); "
+            "leeg bij 030.",
+            TEXT,
+        ),
+        "wachtrij": Column("Wachtrij van het Klantcontactcentrum; leeg als niet geleverd.", TEXT),
+        "afhandeling": Column("Afloop: beantwoord, verbroken of doorgeschakeld (naar een andere gemeente).", TEXT),
+        "voor_utrecht": Column("Waar als het gesprek meetelt in telefoontjes_gemeente.", FLAG),
+        "wachttijd_s_totaal": Column(
+            "Som van de wachttijd in seconden (voor gemiddelden over een eigen selectie).", WHOLE
+        ),
+        "gespreksduur_s_totaal": Column("Som van de gespreksduur in seconden.", WHOLE),
+        "aantal": Column("Aantal gesprekken (laatste versie) in deze combinatie.", WHOLE),
     },
     sample=CallsSample(),
     report=report.sections,
+    moments={"gestart_op": "starttijd"},
 )

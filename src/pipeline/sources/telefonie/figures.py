@@ -4,8 +4,18 @@ from __future__ import annotations
 
 import polars as pl
 
-from pipeline.core.contract import PUBLISHED_TABLE, PUBLISHED_TEXT, Breakdown, Figure, YearFigure
-from pipeline.core.figures import change_pct, pct, per_day, round_half_up
+from pipeline.core.contract import (
+    PUBLISHED_TABLE,
+    PUBLISHED_TEXT,
+    Breakdown,
+    Figure,
+    Ratio,
+    Recomputed,
+    Sum,
+    Unit,
+    YearFigure,
+)
+from pipeline.core.figures import change_pct, per_day, round_half_up
 from schemas import telefonie as schema
 
 REPEAT_WINDOW_DAYS = 7
@@ -40,137 +50,183 @@ def prepare(calls: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-_gemeente = pl.col("voor_utrecht").sum().cast(pl.Int64)
-_beantwoord = pl.col("beantwoord").sum().cast(pl.Int64)
-_answered_wait = pl.col("wachttijd_s").filter(pl.col("beantwoord")).cast(pl.Float64)
-_known_caller = (pl.col("voor_utrecht") & pl.col("beller_hash").is_not_null()).sum()
-_repeats = pl.col("herhaalbeller_7d").sum().cast(pl.Int64)
+_answered_wait = pl.col("wachttijd_s").filter(pl.col("beantwoord"))
 
 
 def _count(condition: pl.Expr) -> pl.Expr:
     return condition.sum().cast(pl.Int64)
 
 
+COUNT, SUM = Unit.COUNT, Sum()
+
+
 FIGURES = (
     Figure(
         "telefoontjes_gemeente",
-        _gemeente,
         label="aantal telefoontjes naar gemeente",
         definition="Aantal telefoontjes naar gemeente: verschillende gesprekken die het Klantcontactcentrum van "
         "Utrecht bereikten: nummer 030-2860000, of 14 030 met keuze Utrecht, Overig of Geen keuze "
         "(doorgeschakeld naar Zeist, Houten, Nieuwegein of IJsselstein telt niet mee).",
-        order=20,
-        additive=True,
+        unit=COUNT,
+        aggregation=SUM,
+        expr=_count(pl.col("voor_utrecht")),
+        order=10,
         published_in=PUBLISHED_TABLE,
     ),
     Figure(
         "telefoontjes_14030",
-        _count(pl.col("via_14030")),
         label="aantal telefoontjes via 14030",
         definition="Aantal telefoontjes via 14030: het deel van telefoontjes_gemeente dat binnenkwam op 14 030.",
-        order=30,
-        additive=True,
+        unit=COUNT,
+        aggregation=SUM,
+        expr=_count(pl.col("via_14030")),
+        order=20,
         published_in=PUBLISHED_TABLE,
     ),
     Figure(
         "bereikbaarheid_pct",
-        pct(_beantwoord, _gemeente).cast(pl.Int64),
         label="% telefonische bereikbaarheid",
-        definition="% telefonische bereikbaarheid: 100 x beantwoorde telefoontjes_gemeente / telefoontjes_gemeente, "
+        definition="% telefonische bereikbaarheid: 100 x telefoontjes_beantwoord / telefoontjes_gemeente, "
         "half naar boven afgerond op een heel getal; leeg zonder telefoontjes.",
-        order=40,
+        unit=Unit.PERCENT,
+        aggregation=Ratio("telefoontjes_beantwoord", "telefoontjes_gemeente"),
+        order=30,
         published_in=PUBLISHED_TABLE,
     ),
     Figure(
         "aandeel_14030_pct",
-        pct(pl.col("via_14030").sum(), _gemeente).cast(pl.Int64),
         label="% telefoontjes via 14030",
         definition="Aandeel 14 030: 100 x telefoontjes_14030 / telefoontjes_gemeente, half naar boven afgerond op "
-        "een heel getal.",
-        order=50,
+        "een heel getal; leeg zonder telefoontjes.",
+        unit=Unit.PERCENT,
+        aggregation=Ratio("telefoontjes_14030", "telefoontjes_gemeente"),
+        order=40,
         published_in=PUBLISHED_TEXT,
     ),
     Figure(
         "telefoontjes_0302860000",
-        _count(pl.col("voor_utrecht") & ~pl.col("via_14030")),
         label="aantal telefoontjes via 030-2860000",
         definition="Telefoontjes_gemeente die binnenkwamen op 030-2860000.",
+        unit=COUNT,
+        aggregation=SUM,
+        expr=_count(pl.col("voor_utrecht") & ~pl.col("via_14030")),
         order=100,
-        additive=True,
     ),
     Figure(
         "telefoontjes_platform",
-        pl.len().cast(pl.Int64),
         label="aantal gesprekken op het telefonieplatform",
         definition="Alle gesprekken die het telefonieplatform bereikten, op beide nummers, inclusief doorgeschakelde.",
+        unit=COUNT,
+        aggregation=SUM,
+        expr=pl.len().cast(pl.Int64),
         order=110,
-        additive=True,
     ),
     Figure(
         "telefoontjes_doorgeschakeld",
-        _count(pl.col("afhandeling") == "doorgeschakeld"),
         label="aantal gesprekken doorgeschakeld naar andere gemeenten",
         definition="Gesprekken op 14 030 die het keuzemenu doorschakelde naar Zeist, Houten, Nieuwegein of "
         "IJsselstein.",
+        unit=COUNT,
+        aggregation=SUM,
+        expr=_count(pl.col("afhandeling") == "doorgeschakeld"),
         order=120,
-        additive=True,
     ),
     Figure(
         "telefoontjes_beantwoord",
-        _beantwoord,
         label="aantal beantwoorde telefoontjes",
         definition="Telefoontjes_gemeente beantwoord door een medewerker.",
+        unit=COUNT,
+        aggregation=SUM,
+        expr=_count(pl.col("beantwoord")),
         order=130,
-        additive=True,
+    ),
+    Figure(
+        "wachttijd_totaal_s",
+        label="totale wachttijd van beantwoorde telefoontjes (seconden)",
+        definition="Som van de wachttijd in seconden van beantwoorde telefoontjes_gemeente: de teller van "
+        "wachttijd_gemiddeld_s.",
+        unit=Unit.SECONDS,
+        aggregation=SUM,
+        expr=_answered_wait.sum().cast(pl.Int64),
+        order=135,
     ),
     Figure(
         "wachttijd_gemiddeld_s",
-        round_half_up(_answered_wait.mean(), 1),
         label="gemiddelde wachttijd (seconden)",
-        definition="Gemiddelde wachttijd in seconden van beantwoorde telefoontjes_gemeente, op 0,1 s afgerond.",
+        definition="Gemiddelde wachttijd in seconden van beantwoorde telefoontjes_gemeente: wachttijd_totaal_s / "
+        "telefoontjes_beantwoord, half naar boven afgerond op 0,1 s; leeg zonder beantwoorde telefoontjes.",
+        unit=Unit.SECONDS,
+        aggregation=Ratio("wachttijd_totaal_s", "telefoontjes_beantwoord", scale=1),
         order=140,
         decimals=1,
     ),
     Figure(
         "wachttijd_mediaan_s",
-        round_half_up(_answered_wait.median(), 1),
         label="mediane wachttijd (seconden)",
-        definition="Mediaan van de wachttijd in seconden van beantwoorde telefoontjes_gemeente.",
+        definition="Mediaan van de wachttijd in seconden van beantwoorde telefoontjes_gemeente, half naar boven "
+        "afgerond op 0,1 s.",
+        unit=Unit.SECONDS,
+        aggregation=Recomputed("mediaan van de wachttijden"),
+        expr=round_half_up(_answered_wait.cast(pl.Float64).median(), 1),
         order=150,
         decimals=1,
     ),
     Figure(
         "wachttijd_p90_s",
-        round_half_up(_answered_wait.quantile(0.9, "linear"), 1),
         label="wachttijd waarbinnen 90% beantwoord is (seconden)",
         definition="90e percentiel (lineair geïnterpoleerd) van de wachttijd in seconden van beantwoorde "
-        "telefoontjes_gemeente.",
+        "telefoontjes_gemeente, half naar boven afgerond op 0,1 s.",
+        unit=Unit.SECONDS,
+        aggregation=Recomputed("90e percentiel van de wachttijden"),
+        expr=round_half_up(_answered_wait.cast(pl.Float64).quantile(0.9, "linear"), 1),
         order=160,
         decimals=1,
     ),
     Figure(
+        "telefoontjes_binnen_60s",
+        label="aantal telefoontjes beantwoord binnen 60 seconden",
+        definition="Telefoontjes_gemeente beantwoord na hoogstens 60 s wachten.",
+        unit=COUNT,
+        aggregation=SUM,
+        expr=_count(pl.col("beantwoord") & (pl.col("wachttijd_s") <= WITHIN_S)),
+        order=165,
+    ),
+    Figure(
         "beantwoord_binnen_60s_pct",
-        pct(_count(pl.col("beantwoord") & (pl.col("wachttijd_s") <= WITHIN_S)), _gemeente, 1),
         label="% telefoontjes beantwoord binnen 60 seconden",
-        definition="100 x telefoontjes_gemeente beantwoord na hoogstens 60 s wachten / telefoontjes_gemeente, op 0,1 "
-        "afgerond.",
+        definition="100 x telefoontjes_binnen_60s / telefoontjes_gemeente, half naar boven afgerond op 0,1; "
+        "leeg zonder telefoontjes.",
+        unit=Unit.PERCENT,
+        aggregation=Ratio("telefoontjes_binnen_60s", "telefoontjes_gemeente"),
         order=170,
         decimals=1,
     ),
     Figure(
         "herhaalbellers_7d",
-        _repeats,
         label="aantal telefoontjes van herhaalbellers (binnen 7 dagen)",
         definition="Telefoontjes_gemeente van een beller die in de 7 x 24 uur ervoor ook de gemeente belde "
         "(bepaald op de sleutel-hash van het nummer, nooit op het nummer zelf).",
+        unit=COUNT,
+        aggregation=SUM,
+        expr=_count(pl.col("herhaalbeller_7d")),
         order=180,
-        additive=True,
+    ),
+    Figure(
+        "telefoontjes_bekende_beller",
+        label="aantal telefoontjes met bekende beller",
+        definition="Telefoontjes_gemeente waarvan het nummer van de beller geleverd is (niet afgeschermd).",
+        unit=COUNT,
+        aggregation=SUM,
+        expr=_count(pl.col("voor_utrecht") & pl.col("beller_hash").is_not_null()),
+        order=185,
     ),
     Figure(
         "herhaalbellers_7d_pct",
-        pct(_repeats, _known_caller, 1),
         label="% telefoontjes van herhaalbellers (binnen 7 dagen)",
-        definition="100 x herhaalbellers_7d / telefoontjes_gemeente met bekende beller, op 0,1 afgerond.",
+        definition="100 x herhaalbellers_7d / telefoontjes_bekende_beller, half naar boven afgerond op 0,1; leeg "
+        "zonder telefoontjes met bekende beller.",
+        unit=Unit.PERCENT,
+        aggregation=Ratio("herhaalbellers_7d", "telefoontjes_bekende_beller"),
         order=190,
         decimals=1,
     ),
@@ -183,7 +239,8 @@ YEAR_FIGURES = (
         label="verandering telefoontjes t.o.v. vorig jaar (%)",
         definition="Verandering van telefoontjes_gemeente ten opzichte van het jaar ervoor in %, half naar boven "
         "afgerond op een heel getal, met teken; leeg zonder vorig jaar.",
-        order=70,
+        unit=Unit.PERCENT_CHANGE,
+        order=50,
         published_in=PUBLISHED_TEXT,
     ),
     YearFigure(
@@ -191,23 +248,28 @@ YEAR_FIGURES = (
         per_day("telefoontjes_gemeente"),
         label="telefoontjes per dag",
         definition="Telefoontjes_gemeente gedeeld door het aantal dagen van het jaar (365 of 366), half naar boven "
-        "afgerond.",
-        order=80,
+        "afgerond op een heel getal.",
+        unit=Unit.COUNT_PER_DAY,
+        order=60,
         published_in=PUBLISHED_TEXT,
     ),
 )
 
+
+def _within(part: str, whole: str) -> tuple[str, pl.Expr]:
+    return f"{part}_binnen_{whole}", (pl.col(part) <= pl.col(whole)).fill_null(True)
+
+
 # Counts that are part of another count cannot exceed it, in any period.
 CHECKS = (
-    ("14030_binnen_gemeente", (pl.col("telefoontjes_14030") <= pl.col("telefoontjes_gemeente")).fill_null(True)),
-    (
-        "beantwoord_binnen_gemeente",
-        (pl.col("telefoontjes_beantwoord") <= pl.col("telefoontjes_gemeente")).fill_null(True),
-    ),
+    _within("telefoontjes_14030", "telefoontjes_gemeente"),
+    _within("telefoontjes_beantwoord", "telefoontjes_gemeente"),
+    _within("telefoontjes_binnen_60s", "telefoontjes_beantwoord"),
+    _within("telefoontjes_bekende_beller", "telefoontjes_gemeente"),
+    _within("herhaalbellers_7d", "telefoontjes_bekende_beller"),
 )
 
 BREAKDOWN = Breakdown(
-    table="telefonie_uitsplitsing_dag",
     keys=("nummer", "keuze", "wachtrij", "afhandeling"),
     free_text=("wachtrij",),
     model=schema.TelefonieUitsplitsingDag,

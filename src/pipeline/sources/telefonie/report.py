@@ -5,7 +5,7 @@ Every number comes from the published figures of the report year and the year be
 
 from __future__ import annotations
 
-from pipeline.core.numbers import in_words, number, signed_pct
+from pipeline.core.numbers import in_words, number, pct, signed_pct
 from pipeline.core.reporting import Chart, ReportInput, Section, chart_style, monthly_chart, stacked_chart
 from schemas import telefonie as schema
 
@@ -24,7 +24,7 @@ KEUZE_COLOURS = {
 def _choices_chart(data: ReportInput) -> Chart | None:
     choices = data.query(
         "SELECT jaar, coalesce(keuze, 'Geen keuze') AS keuze, sum(aantal)::BIGINT AS aantal "
-        "FROM telefoontjes_uitsplitsing WHERE nummer = ? AND jaar <= ? GROUP BY ALL ORDER BY ALL",
+        "FROM telefonie_uitsplitsing WHERE nummer = ? AND jaar <= ? GROUP BY ALL ORDER BY ALL",
         [schema.NUMMER_14030, data.jaar],
     )
     return stacked_chart(
@@ -75,7 +75,7 @@ def sections(data: ReportInput) -> list[Section]:
         earlier = then["aandeel_14030_pct"] if then else None
         if earlier is not None:
             still = "nog " if earlier < share else ""
-            text += f" In {before} was dit percentage {still}{earlier}%."
+            text += f" In {before} was dit percentage {still}{pct(earlier)}."
         title = f"{in_words(share).split(' (')[0].capitalize()} telefoontjes via 14 030"
         said.append(Section(title, text, tuple(c for c in (choices,) if c)))
 
@@ -83,11 +83,11 @@ def sections(data: ReportInput) -> list[Section]:
     if reach is not None:
         earlier = then["bereikbaarheid_pct"] if then else None
         if earlier is None:
-            how = f"is {reach}%"
+            how = f"is {pct(reach)}"
         elif earlier == reach:
-            how = f"is met {reach}% gelijk gebleven"
+            how = f"is met {pct(reach)} gelijk gebleven"
         else:
-            how = f"is {'gestegen' if reach > earlier else 'gedaald'} van {earlier}% naar {reach}%"
+            how = f"is {'gestegen' if reach > earlier else 'gedaald'} van {pct(earlier)} naar {pct(reach)}"
         said.append(
             Section("Telefonische bereikbaarheid", f"De telefonische bereikbaarheid van het Klantcontactcentrum {how}.")
         )

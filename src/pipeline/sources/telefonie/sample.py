@@ -36,7 +36,8 @@ from pipeline.core.sampling import (
     texts,
     vary,
 )
-from pipeline.sources.telefonie.calendar import CALENDAR
+
+STREAM: Final = 1  # this source's random stream (rng_for); the registry refuses a clash
 
 COLUMNS: Final = (
     "gesprek_id",
@@ -86,6 +87,8 @@ def answered_for(total: int, pct: int) -> int | None:
 class CallsSample:
     """The sample profile of the telephony platform."""
 
+    stream: int = STREAM
+    example: Target = {"telefoontjes_gemeente": 6000, "telefoontjes_14030": 3500, "bereikbaarheid_pct": 85}  # noqa: RUF012 (never changed)
     target_columns: tuple[str, ...] = ("telefoontjes_gemeente", "telefoontjes_14030", "bereikbaarheid_pct")
     columns: tuple[str, ...] = COLUMNS
     optional: tuple[str, ...] = OPTIONAL
@@ -170,8 +173,8 @@ def _covid(days: Days) -> F64:
 def _calls_for_year(
     y: int, calls: int, calls_14030: int, answered_calls: int, plan: YearPlan, world: World, seed: int
 ) -> pl.DataFrame:
-    rng = rng_for(seed, y, 1)
-    days = world.days(y, CALENDAR)
+    rng = rng_for(seed, y, STREAM)
+    days = world.days(y)
     tz = world.tz
     n14 = calls_14030
     n030 = calls - n14

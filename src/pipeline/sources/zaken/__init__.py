@@ -10,42 +10,47 @@ from __future__ import annotations
 
 import polars as pl
 
-from pipeline.core.contract import Source
+from pipeline.core.contract import Column, Kind, Source, VersionRule
 from pipeline.core.periods import local_day
 from pipeline.sources.zaken import figures, report
-from pipeline.sources.zaken.calendar import CALENDAR
 from pipeline.sources.zaken.parse import PERSONAL, REQUIRED, parse
 from pipeline.sources.zaken.sample import CasesSample
 from schemas import zaken as schema
 
+TEXT, FLAG, WHOLE = Kind.TEXT, Kind.FLAG, Kind.WHOLE
+
 SOURCE = Source(
     name="zaken",
-    package=__name__,
-    system="zaken: zaaksysteem Burgerzaken (zaken_*.csv)",
+    description="zaaksysteem Burgerzaken",
     id_column="zaak_id",
     required=REQUIRED,
     personal=PERSONAL,
     parse=parse,
     model=schema.ZaakVersieRij,
     reasons=schema.REDENEN,
-    # The latest version wins; on a tie the later file name, then path, then line.
-    version_order=("gewijzigd_op", "bestand_naam", "bestand", "regel"),
+    # The latest version wins; on a tie the file decides (its name, path, line).
+    versions=VersionRule(latest=("gewijzigd_op",)),
     day=lambda: local_day(pl.coalesce(pl.col("afgerond_op"), pl.col("gewijzigd_op"))),
     figures=figures.FIGURES,
     breakdown=figures.BREAKDOWN,
-    calendar=CALENDAR,
     view_comments={
         "zaken_uitsplitsing": "Zaken van Burgerzaken (laatste versie) per dag van afronding, zaaktype, kanaal en "
         "status; zaken die niet afgerond zijn op de dag van hun laatste wijziging.",
     },
-    column_comments={
-        "zaaktype": "Zaaktype: reisdocument (paspoort of identiteitskaart), rijbewijs, geboorteaangifte, verhuizing "
-        "of uittreksel.",
-        "kanaal": "Kanaal waarlangs de dienst geleverd is: balie, thuisbezorgd, digitaal of post.",
-        "status": "Laatste status van de zaak: aangevraagd, afgerond of ingetrokken.",
-        "zonder_balie": "Waar als de zaak afgerond is zonder baliebezoek (thuisbezorgd, digitaal of post).",
-        "aantal": "Aantal zaken in deze combinatie.",
+    view_columns={
+        "zaaktype": Column(
+            "Zaaktype: reisdocument (paspoort of identiteitskaart), rijbewijs, geboorteaangifte, verhuizing "
+            "of uittreksel.",
+            TEXT,
+        ),
+        "kanaal": Column("Kanaal waarlangs de dienst geleverd is: balie, thuisbezorgd, digitaal of post.", TEXT),
+        "status": Column("Laatste status van de zaak: aangevraagd, afgerond of ingetrokken.", TEXT),
+        "zonder_balie": Column(
+            "Waar als de zaak afgerond is zonder baliebezoek (thuisbezorgd, digitaal of post).", FLAG
+        ),
+        "aantal": Column("Aantal zaken in deze combinatie.", WHOLE),
     },
     sample=CasesSample(),
     report=report.sections,
+    moments={"afgerond_op": "afgerond_op", "gewijzigd_op": "gewijzigd"},
 )

@@ -35,7 +35,8 @@ from pipeline.core.sampling import (
     rng_for,
     texts,
 )
-from pipeline.sources.zaken.calendar import CALENDAR
+
+STREAM: Final = 3  # this source's random stream (rng_for); the registry refuses a clash
 
 COLUMNS: Final = ("zaak_id", "zaaktype", "kanaal", "status", "afgerond_op", "gewijzigd", "bsn", "naam", "adres")
 OPTIONAL: Final = ("adres",)
@@ -68,6 +69,8 @@ WD_OFFICE: Final = np.array([1.0, 1.05, 1.0, 1.1, 0.9, 0.0, 0.0])
 class CasesSample:
     """The sample profile of the case system."""
 
+    stream: int = STREAM
+    example: Target = {"reisdocumenten_thuisbezorgd": 3000, "geboorteaangiften_digitaal": 500}  # noqa: RUF012 (never changed)
     target_columns: tuple[str, ...] = ("reisdocumenten_thuisbezorgd", "geboorteaangiften_digitaal")
     columns: tuple[str, ...] = COLUMNS
     optional: tuple[str, ...] = OPTIONAL
@@ -96,8 +99,8 @@ class CasesSample:
 
 
 def _cases_for_year(y: int, documents: int, births: int, plan: YearPlan, world: World, seed: int) -> pl.DataFrame:
-    rng = rng_for(seed, y, 3)
-    days = world.days(y, CALENDAR)
+    rng = rng_for(seed, y, STREAM)
+    days = world.days(y)
     tz = world.tz
     office = days.season() * WD_OFFICE[days.weekday] * days.open
     every_day = days.season() + 0.2  # online births are completed by the system, any day

@@ -1,5 +1,0 @@
-"""When the counters receive appointments: weekdays, except the days the municipality is closed."""
-
-from pipeline.core.calendar import DeliveryCalendar
-
-CALENDAR = DeliveryCalendar(open_weekdays=(0, 1, 2, 3, 4))
