@@ -306,7 +306,7 @@ def test_item3_delivered_text_is_written_as_text_never_as_a_formula(tmp_path: Pa
     write(s.raw_dir / "telefonie/telefonie_20200317.csv", CALL_HEADER_NO_PII, lines)
     done = cli("backfill", "--raw", s.raw_dir, "--warehouse", s.warehouse, PIPELINE_RARE_BELOW=str(rare_below))
     assert done.returncode == 0, done.stderr
-    published = rows(s.warehouse, "SELECT DISTINCT wachtrij FROM telefoontjes_uitsplitsing ORDER BY ALL")
+    published = rows(s.warehouse, "SELECT DISTINCT wachtrij FROM telefonie_uitsplitsing ORDER BY ALL")
     assert {r["wachtrij"] for r in published} == set(FORMULAS)
 
     csv_dir, xlsx_dir = tmp_path / "csv", tmp_path / "xlsx"
@@ -315,7 +315,7 @@ def test_item3_delivered_text_is_written_as_text_never_as_a_formula(tmp_path: Pa
         assert exported.returncode == 0, exported.stderr
 
     # csv: each text starts with the OWASP prefix; the numbers stay numbers.
-    with (csv_dir / "telefoontjes_uitsplitsing.csv").open(newline="", encoding="utf-8") as handle:
+    with (csv_dir / "telefonie_uitsplitsing.csv").open(newline="", encoding="utf-8") as handle:
         table = list(csv.DictReader(handle))
     assert {r["wachtrij"] for r in table} == {"'" + value for value in FORMULAS}
     assert all(r["aantal"].isdigit() for r in table)
@@ -465,7 +465,7 @@ def test_item6_a_bsn_in_groups_in_free_text_is_never_published(tmp_path: Path) -
     write(s.raw_dir / "telefonie/telefonie_20200317.csv", CALL_HEADER_NO_PII, lines)
     done = cli("backfill", "--raw", s.raw_dir, "--warehouse", s.warehouse, PIPELINE_RARE_BELOW="5")
     assert done.returncode == 0, done.stderr
-    queues = rows(s.warehouse, "SELECT wachtrij, sum(aantal) AS n FROM telefoontjes_uitsplitsing GROUP BY 1")
+    queues = rows(s.warehouse, "SELECT wachtrij, sum(aantal) AS n FROM telefonie_uitsplitsing GROUP BY 1")
     assert sorted(r["n"] for r in queues) == [6, 6, 6]
     assert all(r["wachtrij"].startswith("[bsn #") for r in queues), queues
     text = all_text(s.warehouse)
