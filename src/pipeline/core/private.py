@@ -71,6 +71,8 @@ def make_private_dir(path: Path) -> Path:
     for folder in reversed(missing):
         with suppress(FileExistsError):  # another reader made it at the same time
             folder.mkdir(mode=OWNER_DIR)
+    if not path.is_dir():  # a file where the folder should be: say so here, not in whoever writes into it
+        raise NotADirectoryError(f"{path} is not a folder")
     narrow(path)
     return path
 
