@@ -27,7 +27,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipeline.core.db import WarehouseUnavailable, cannot_open, frame, open_published, table_exists
+from pipeline.core.db import WarehouseUnavailable, cannot_open, first, frame, open_published, table_exists
 from pipeline.core.locking import held_by, idle_writer
 from pipeline.core.settings import Settings
 from pipeline.publish import catalog
@@ -130,7 +130,8 @@ def _published_run(warehouse: Path) -> str | None:
     except duckdb.Error:
         return None
     try:
-        found = first(con, "SELECT run_id FROM data.runs WHERE status = 'voltooid' ORDER BY gestart_op DESC LIMIT 1")
+        # the table `runs` of the published file (a view over `data.runs` in files of earlier versions)
+        found = first(con, "SELECT run_id FROM runs WHERE status = 'voltooid' ORDER BY gestart_op DESC LIMIT 1")
     except duckdb.Error:
         return None
     finally:

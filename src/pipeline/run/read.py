@@ -267,7 +267,6 @@ def _check_types(source: Source, rows: pl.DataFrame) -> None:
         raise RuntimeError(f"{source.name}: parsed rows do not fit their model: {found} instead of {expected}")
 
 
-
 def _day_range(rows: pl.DataFrame) -> pl.DataFrame:
     return rows.group_by("bestand", "sha256").agg(
         pl.col("datum").min().alias("eerste_dag"), pl.col("datum").max().alias("laatste_dag")

@@ -214,7 +214,7 @@ def _rebuild(
     for result in results:
         for part in result.figures:
             computed.setdefault((part.table, part.grain), []).append(part.frame)
-    for table in (*(source.figure_table(g) for g in ("dag", "maand", "jaar")), source.breakdown.table):
+    for table in (*(source.figure_table(g) for g in ("dag", "maand", "jaar")), source.breakdown_table):
         con.execute(f"DELETE FROM {table}")
     for (table, grain), frames in computed.items():
         db.insert(con, table, Partitioned(table, grain, pl.concat(frames)).frame)

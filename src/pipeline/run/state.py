@@ -116,6 +116,7 @@ def _from_table_layout(con: duckdb.DuckDBPyConnection) -> None:
     ).fetchall():
         if table not in kept:
             con.execute(f'DROP TABLE "{table}"')
+    con.execute(SCHEMA)  # the tables this layout adds (the snapshot `partities`)
     con.execute("ALTER TABLE leveringen ADD COLUMN IF NOT EXISTS archief VARCHAR")
     con.execute("ALTER TABLE leveringen ADD COLUMN IF NOT EXISTS archief_sha256 VARCHAR")
     con.execute("ALTER TABLE leveringen ADD COLUMN IF NOT EXISTS archief_gewist_tot DATE")
