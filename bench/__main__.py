@@ -40,13 +40,14 @@ from bench.cases import (
     LARGE,
     NIGHTLY_HISTORY,
     NIGHTLY_MAX_RATIO,
-    PANDAS_MIN_FACTOR,
     ROOT,
     SAMPLE,
     SEED,
+    SERVED_MAX_RATIO,
     SMOKE,
     SMOKE_HISTORY,
     Case,
+    naive_floor,
 )
 from bench.data import Deliveries, bring, default_cache, deliveries, held_back_days, landing, warm
 from bench.measure import GIB, INTERVAL_S, Measurement, run_task
@@ -67,14 +68,29 @@ HOW: Final = """
   mark (`ru_maxrss` from `wait4`) of the largest single process: the true tree peak cannot be below
   it, so the peak shown is the larger of the two, marked `*` where the kernel's figure is more than
   5 % above the sampled sum (a spike between samples). **CPU s** is the tree's user + system time.
-- **Plain floor**, the issue's and the one the targets' ratios use: `pl.read_csv` on every delivery
-  once, the four figures, nothing more (ragged rows are counted like any other, so a few figures
-  may be off; the table's notes say by how much).
+- **Naive floor**, the issue's and the one the targets' ratios use: `../shared/bench/naive_polars.py`
+  run as it is (`python naive_polars.py RAW`): every delivery read with `pl.read_csv`, the four
+  figures counted, nothing else. Where it cannot be found the plain floor takes its place.
+- **Plain floor**: `pl.read_csv` on every delivery once, the four figures, nothing more (ragged rows
+  are counted like any other, so a few figures may be off; the table's notes say by how much).
 - **Exact floor** (`bench/floor.py`): `pl.read_csv` on every delivery (`;`, text, lossy UTF-8), on a thread
   pool as wide as the machine; validity, version rules and the four figures, asserted equal to the
   targets. It also counts each line's fields in a second plain-text read (`read_csv` cannot tell a
   short row from an empty last field). **pandas peer** (`bench/peer.py`): the same, the way a
   notebook does it: one core, `pd.read_csv` per file, one big frame, `drop_duplicates`, asserted.
+- **DuckDB-SQL peer** (`bench/duckdb_peer.py`): what an analyst writes in DuckDB SQL: one `read_csv`
+  per source with `union_by_name`, a `QUALIFY` for the version that counts, a `GROUP BY` per year.
+  Its figures are compared with the published ones and shown, right or not.
+- **The writer on its own**: the pipeline's run records when the last chunk was read; the writer's
+  serial time is from then to the end of the run (staging the sources not staged yet, the commit,
+  the manifest, publishing), and its share is that time over the backfill's wall time. Also for a
+  backfill over a local 2-worker Dask cluster (`--dask-workers 2`: Prefect's temporary server, the
+  reading and the years of a source as tasks on the cluster).
+- **Prefect's own cost** (`bench/served.py`): `prefect server start` on 127.0.0.1, `pipeline serve`,
+  and the `backfill` deployment run once (`run_deployment`, `judge=False` as the CLI does not judge):
+  from the API call to completion, and the flow run's time as Prefect records it, against the CLI's
+  backfill of the same files. Served with Prefect's default `PREFECT_RUNNER_POLL_FREQUENCY` (10 s)
+  and with 1 s, the setting that shortens the wait before a run starts.
 - Before a case the files are read once (so the first timed reader does not alone pay for the
   disk); floor and pipeline then alternate when `--repeat` is above 1 (median wall, largest peak).
 - **Nightly**: the last days of the history are held back; a 1-year and a 4-year landing folder are
@@ -114,6 +130,9 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--nightly-samples", type=int, default=3, help="nightly runs per history (default 3)")
     parser.add_argument("--bi-repeats", type=int, default=5, help="runs of each BI query (default 5)")
     parser.add_argument("--no-pandas", action="store_true", help="leave the pandas peer out")
+    parser.add_argument("--no-duckdb", action="store_true", help="leave the DuckDB-SQL peer out")
+    parser.add_argument("--no-dask", action="store_true", help="leave the backfill over a Dask cluster out")
+    parser.add_argument("--no-served", action="store_true", help="leave the served Prefect backfill out")
     parser.add_argument("--keep-work", action="store_true", help="keep the warehouses and logs of the run")
     parser.add_argument(
         "--profile",
@@ -180,73 +199,195 @@ def _rows_note(data: Deliveries) -> str:
     return f"Deliveries: {data.files:,} files, {data.total_rows:,} rows ({parts}); {made}."
 
 
+@dataclasses.dataclass
+class BackfillRuns:
+    """What one backfill case measured: the pipeline, its floors and peers (None: not run)."""
+
+    data: Deliveries
+    warehouse: Path
+    pipeline: Measurement
+    naive: Measurement | None
+    plain: Measurement
+    exact: Measurement
+    pandas: Measurement | None = None
+    duckdb: Measurement | None = None
+    dask: Measurement | None = None
+    served: Measurement | None = None
+
+    def named(self) -> list[tuple[str, Measurement | None]]:
+        """Every run of the case by the name its table row shows."""
+        return [
+            ("pipeline backfill", self.pipeline),
+            ("pipeline backfill, 2-worker Dask cluster", self.dask),
+            ("naive Polars floor (shared/bench/naive_polars.py)", self.naive),
+            ("Polars floor (plain)", self.plain),
+            ("Polars floor (exact)", self.exact),
+            ("DuckDB-SQL peer", self.duckdb),
+            ("pandas peer", self.pandas),
+            ("served Prefect backfill (bench/served.py)", self.served),
+        ]
+
+    @property
+    def floor(self) -> Measurement:
+        """The floor the targets' ratios use: the issue's naive one where it ran, else the plain one."""
+        return self.naive if self.naive is not None and self.naive.ok else self.plain
+
+
 def backfill_case(case: Case, args: argparse.Namespace, cache: Path, work: Path) -> tuple[list[Table], list[Check]]:
     data = deliveries(case.targets, SEED, cache, args.fresh, work, _say)
     _say(f"{case.name}: {data.files:,} files, {data.total_rows:,} rows; reading them once to warm the page cache")
     warm(data.raw)
     folder = work / case.name
-    targets = [str(p) for p in case.targets]
-    floors: list[Measurement] = []
+    runs = _backfills(case, args, cache, data, folder)
+    _peers(case, args, runs, folder)
+    tables = [_backfill_table(case, args, runs)]
+    checks = _backfill_checks(case, runs)
+    if case.bi and runs.pipeline.ok:
+        _say(f"{case.name}: BI queries on the published file")
+        task: dict[str, Any] = {"kind": "bi", "warehouse": str(runs.warehouse), "targets": _targets(case)}
+        task["repeats"] = args.bi_repeats
+        tables.append(_bi_table(case, _measure(args, task, folder, "bi"), args.bi_repeats))
+    return tables, checks
+
+
+def _targets(case: Case) -> list[str]:
+    return [str(p) for p in case.targets]
+
+
+def _backfills(case: Case, args: argparse.Namespace, cache: Path, data: Deliveries, folder: Path) -> BackfillRuns:
+    """The floors and the pipeline, alternating when repeated (median wall time, largest peak)."""
+    targets = _targets(case)
+    naive_path = naive_floor()
+    naives: list[Measurement] = []
+    exacts: list[Measurement] = []
     plains: list[Measurement] = []
     pipelines: list[Measurement] = []
     warehouse = folder / "wh-0" / "w.duckdb"
     for n in range(max(args.repeat, 1)):
+        if naive_path is not None:
+            _say(f"{case.name}: the issue's naive Polars floor, {naive_path.name} (run {n + 1})")
+            command = [sys.executable, str(naive_path), str(data.raw)]
+            naives.append(run_task({"kind": "naive"}, folder, f"naive-{n}", interval=args.interval, command=command))
         _say(f"{case.name}: Polars floor (run {n + 1})")
-        floors.append(_measure(args, {"kind": "floor", "raw": str(data.raw), "targets": targets}, folder, f"floor-{n}"))
-        _say(f"{case.name}: plain Polars floor, the issue's (run {n + 1})")
+        exacts.append(_measure(args, {"kind": "floor", "raw": str(data.raw), "targets": targets}, folder, f"floor-{n}"))
+        _say(f"{case.name}: plain Polars floor (run {n + 1})")
         plain = {"kind": "floor", "plain": True, "raw": str(data.raw), "targets": targets}
         plains.append(_measure(args, plain, folder, f"plain-{n}"))
         if n:
             shutil.rmtree(warehouse.parent, ignore_errors=True)  # the last backfill's file is kept for BI
         warehouse = folder / f"wh-{n}" / "w.duckdb"
         _say(f"{case.name}: pipeline backfill (run {n + 1})")
-        run: dict[str, Any] = {"kind": "pipeline", "run": "backfill", "raw": str(data.raw), "pii_key": PII_KEY}
-        run |= {"warehouse": str(warehouse)} | _profiling(args, cache, f"{case.name}-backfill-{n}")
-        pipelines.append(_measure(args, run, folder, f"backfill-{n}"))
+        task = _backfill_task(data, warehouse, args, cache, f"{case.name}-backfill-{n}")
+        pipelines.append(_measure(args, task, folder, f"backfill-{n}"))
         if not pipelines[-1].ok:
             break
-    exact, floor, pipeline = _combined(floors), _combined(plains), _combined(pipelines)
-    pandas = None
+    return BackfillRuns(
+        data,
+        warehouse,
+        _combined(pipelines),
+        _combined(naives) if naives else None,
+        _combined(plains),
+        _combined(exacts),
+    )
+
+
+def _backfill_task(
+    data: Deliveries, warehouse: Path, args: argparse.Namespace, cache: Path, label: str
+) -> dict[str, Any]:
+    task: dict[str, Any] = {"kind": "pipeline", "run": "backfill", "raw": str(data.raw), "pii_key": PII_KEY}
+    return task | {"warehouse": str(warehouse)} | _profiling(args, cache, label)
+
+
+def _peers(case: Case, args: argparse.Namespace, runs: BackfillRuns, folder: Path) -> None:
+    """The pandas and DuckDB-SQL peers, a backfill over a 2-worker Dask cluster, the served Prefect run."""
+    targets, raw = _targets(case), str(runs.data.raw)
     if case.pandas and not args.no_pandas:
         _say(f"{case.name}: pandas peer")
-        pandas = _measure(args, {"kind": "pandas", "raw": str(data.raw), "targets": targets}, folder, "pandas")
+        runs.pandas = _measure(args, {"kind": "pandas", "raw": raw, "targets": targets}, folder, "pandas")
+    if case.duckdb and not args.no_duckdb:
+        _say(f"{case.name}: DuckDB-SQL peer")
+        runs.duckdb = _measure(args, {"kind": "duckdb", "raw": raw, "targets": targets}, folder, "duckdb")
+    if case.dask and not args.no_dask:
+        _say(f"{case.name}: pipeline backfill over a local 2-worker Dask cluster")
+        task = _backfill_task(runs.data, folder / "wh-dask" / "w.duckdb", args, folder, "dask") | {"dask_workers": 2}
+        runs.dask = _measure(args, task, folder, "backfill-dask")
+    if case.served and not args.no_served:
+        _say(f"{case.name}: the backfill deployment of pipeline serve, on a Prefect server on 127.0.0.1")
+        task = {"kind": "served", "raw": raw, "pii_key": PII_KEY, "warehouse": str(folder / "wh-served" / "w.duckdb")}
+        (folder / "wh-served").mkdir(parents=True, exist_ok=True)
+        runs.served = _measure(args, task | {"polls": [10, 1]}, folder, "served")
 
+
+def _backfill_table(case: Case, args: argparse.Namespace, runs: BackfillRuns) -> Table:
     table = Table(f"{case.name}: {case.title}", HEADER)
-    table.rows.append(_row("pipeline backfill", pipeline, floor))
-    table.rows.append(_row("Polars floor (plain)", floor, floor))
-    table.rows.append(_row("Polars floor (exact)", exact, floor))
-    if pandas is not None:
-        table.rows.append(_row("pandas peer", pandas, floor))
-    table.notes.append(_rows_note(data))
-    if pipeline.ok:
-        r = pipeline.result
-        table.notes.append(
+    floor = runs.floor
+    table.rows += [_row(name, m, floor) for name, m in runs.named()[:-1] if m is not None]
+    table.notes.append(_rows_note(runs.data))
+    table.notes += _pipeline_notes(runs)
+    table.notes += _floor_notes(runs)
+    if args.repeat > 1:
+        table.notes.append(f"{args.repeat} runs each: median wall time, largest peak.")
+    return table
+
+
+def _pipeline_notes(runs: BackfillRuns) -> list[str]:
+    notes = []
+    if runs.pipeline.ok:
+        r = runs.pipeline.result
+        notes.append(
             f"Pipeline: {r['processed']:,} deliveries processed, {r['rejected']} rejected; {r['rows_read']:,} rows "
             f"read, {r['rows_valid']:,} valid, {r['rows_quarantined']:,} quarantined; {r['partitions']:,} partitions."
         )
-    for name, m in (("pipeline", pipeline), ("plain floor", floor), ("exact floor", exact), ("pandas peer", pandas)):
-        if m is not None and not m.ok:
-            table.notes.append(f"{name} FAILED: {m.error}")
-    if exact.ok and (pandas is None or pandas.ok):
-        table.notes.append("Exact floor" + (" and pandas peer" if pandas else "") + ": figures equal the targets.")
-    if floor.ok:
-        wrong = floor.result.get("differences", [])
-        table.notes.append(
-            "Plain floor (one `pl.read_csv` per delivery, the issue's floor; the targets' ratios use it): "
-            + (f"{len(wrong)} figures off, e.g. {wrong[0]}" if wrong else "figures equal the targets")
-            + "."
-        )
-    if args.repeat > 1:
-        table.notes.append(f"{args.repeat} runs each: median wall time, largest peak.")
-    tables = [table]
+    for name, m in (("pipeline", runs.pipeline), ("Dask backfill", runs.dask)):
+        if m is not None and m.ok and m.result.get("writer_s") is not None:
+            share = m.result["writer_s"] / m.wall_s
+            notes.append(
+                f"{name}: the writer's serial time after the last chunk was read {m.result['writer_s']:.1f} s, "
+                f"{share:.0%} of the backfill's {m.wall_s:.1f} s."
+            )
+    if runs.served is not None and runs.served.ok:
+        for r in runs.served.result.values():
+            if isinstance(r, dict):
+                notes.append(
+                    f"Served (PREFECT_RUNNER_POLL_FREQUENCY={r['poll_s']}): API call to completion "
+                    f"{r['api_to_done_s']:.1f} s, flow run {r['flow_run_s']:.1f} s as Prefect records it "
+                    f"(CLI backfill {runs.pipeline.wall_s:.1f} s)."
+                )
+    return notes
 
+
+def _floor_notes(runs: BackfillRuns) -> list[str]:
+    notes = []
+    for name, m in runs.named():
+        if m is not None and not m.ok:
+            notes.append(f"{name} FAILED: {m.error}")
+    if runs.exact.ok and (runs.pandas is None or runs.pandas.ok):
+        notes.append("Exact floor" + (" and pandas peer" if runs.pandas else "") + ": figures equal the targets.")
+    for name, m in (("Plain floor", runs.plain), ("DuckDB-SQL peer", runs.duckdb)):
+        if m is not None and m.ok:
+            wrong = m.result.get("differences", [])
+            notes.append(
+                f"{name}: "
+                + (f"{len(wrong)} figures off, e.g. {wrong[0]}" if wrong else "figures equal the targets")
+                + "."
+            )
+    if runs.naive is not None and runs.naive.ok:
+        notes.append(
+            "Naive floor (the issue's, the one the targets' ratios use): figures not checked (it prints them)."
+        )
+    return notes
+
+
+def _backfill_checks(case: Case, runs: BackfillRuns) -> list[Check]:
     checks: list[Check] = []
+    pipeline, floor = runs.pipeline, runs.floor
     both = pipeline.ok and floor.ok
+    name = "naive" if floor is runs.naive else "plain"
     if case.max_ratio is not None:
         ratio = pipeline.wall_s / floor.wall_s if both else None
         checks.append(
             Check(
-                f"{case.name}: backfill at most {case.max_ratio:.1f}x the Polars floor (wall)",
+                f"{case.name}: backfill at most {case.max_ratio:.1f}x the {name} Polars floor (wall)",
                 f"{ratio:.2f}x ({pipeline.wall_s:.1f} s vs {floor.wall_s:.1f} s)"
                 if ratio
                 else _failed(pipeline, floor),
@@ -256,7 +397,7 @@ def backfill_case(case: Case, args: argparse.Namespace, cache: Path, work: Path)
     if case is LARGE:
         checks.append(
             Check(
-                f"{case.name}: the backfill of {data.total_rows / 1e6:.1f} M rows completes",
+                f"{case.name}: the backfill of {runs.data.total_rows / 1e6:.1f} M rows completes",
                 f"completed in {pipeline.wall_s:.0f} s" if pipeline.ok else f"failed: {pipeline.error}",
                 pipeline.ok,
             )
@@ -265,29 +406,60 @@ def backfill_case(case: Case, args: argparse.Namespace, cache: Path, work: Path)
         peak, shown = _peak(pipeline)
         checks.append(
             Check(
-                f"{case.name}: peak resident memory of the backfill (process tree) under {case.max_peak_gib:.0f} GiB",
+                f"{case.name}: peak resident memory of the backfill (process tree) under {case.max_peak_gib:.1f} GiB",
                 shown if pipeline.ok else f"{shown} before the run failed",
                 # a failed run says nothing of its peak, unless it was over the line before failing
                 peak < case.max_peak_gib * GIB if pipeline.ok else (False if peak >= case.max_peak_gib * GIB else None),
             )
         )
-    if pandas is not None:
-        factor = pandas.wall_s / pipeline.wall_s if pandas.ok and pipeline.ok else None
+    if case.max_writer_share is not None:
+        for label, m in (("", pipeline), (" over a 2-worker Dask cluster", runs.dask)):
+            if m is None:
+                continue
+            writer = m.result.get("writer_s") if m.ok else None
+            checks.append(
+                Check(
+                    f"{case.name}: the writer's serial share of the backfill{label} "
+                    f"at most {case.max_writer_share:.0%}",
+                    f"{writer / m.wall_s:.0%} ({writer:.1f} s of {m.wall_s:.1f} s)"
+                    if writer is not None
+                    else _failed(m),
+                    None if writer is None else writer / m.wall_s <= case.max_writer_share,
+                )
+            )
+    if case.faster_than_duckdb and runs.duckdb is not None:
+        duck = runs.duckdb
+        right = "right" if duck.ok and not duck.result.get("differences") else "wrong"
         checks.append(
             Check(
-                f"{case.name}: backfill at least {PANDAS_MIN_FACTOR:.0f}x faster than the pandas peer (wall)",
-                f"{factor:.1f}x ({pipeline.wall_s:.1f} s vs {pandas.wall_s:.1f} s)"
-                if factor
-                else _failed(pipeline, pandas),
-                None if factor is None else factor >= PANDAS_MIN_FACTOR,
+                f"{case.name}: backfill faster than the DuckDB-SQL peer (whose figures are {right})",
+                f"{pipeline.wall_s:.1f} s vs {duck.wall_s:.1f} s"
+                if pipeline.ok and duck.ok
+                else _failed(pipeline, duck),
+                None if not (pipeline.ok and duck.ok) else pipeline.wall_s < duck.wall_s,
             )
         )
-    if case.bi and pipeline.ok:
-        _say(f"{case.name}: BI queries on the published file")
-        task: dict[str, Any] = {"kind": "bi", "warehouse": str(warehouse), "targets": targets}
-        task["repeats"] = args.bi_repeats
-        tables.append(_bi_table(case, _measure(args, task, folder, "bi"), args.bi_repeats))
-    return tables, checks
+    if runs.served is not None:
+        checks.append(_served_check(case, runs))
+    return checks
+
+
+def _served_check(case: Case, runs: BackfillRuns) -> Check:
+    served = runs.served
+    fast = served.result.get("poll_1") if served is not None and served.ok else None
+    if fast is None or not runs.pipeline.ok or fast.get("flow_run_s") is None:
+        return Check(
+            f"{case.name}: served Prefect backfill run at most {SERVED_MAX_RATIO}x the CLI",
+            _failed(*(m for m in (served, runs.pipeline) if m is not None)),
+            None,
+        )
+    ratio = fast["flow_run_s"] / runs.pipeline.wall_s
+    return Check(
+        f"{case.name}: served Prefect backfill run at most {SERVED_MAX_RATIO}x the CLI",
+        f"{ratio:.2f}x (flow run {fast['flow_run_s']:.1f} s vs {runs.pipeline.wall_s:.1f} s; "
+        f"API call to completion {fast['api_to_done_s']:.1f} s)",
+        ratio <= SERVED_MAX_RATIO,
+    )
 
 
 def _failed(*runs: Measurement) -> str:

@@ -7,6 +7,7 @@ the floor's and the peer's processes hold no pipeline code.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
 import time
@@ -26,20 +27,29 @@ def _settings(task: Task) -> Any:
 
 
 def run_pipeline(task: Task) -> Result:
-    """A backfill or nightly run, as `pipeline backfill|nightly` does it (without the terminal output)."""
-    from pipeline.run import run
-
+    """A backfill or nightly run, as `pipeline backfill|nightly` does it (without the terminal output);
+    with `dask_workers`, as `pipeline backfill --dask-workers N` does it (the flow, Prefect's temporary
+    server and a local Dask cluster)."""
     settings = _settings(task)
     started = time.perf_counter()
-    if task.get("profile"):
+    if task.get("dask_workers"):
+        summary = _on_dask(settings, int(task["dask_workers"]))
+    elif task.get("profile"):
+        from pipeline.run import run
+
         summary = _profiled(Path(task["profile"]), run, settings, task["run"])
     else:
+        from pipeline.run import run
+
         summary = run(settings, task["run"])
     work = time.perf_counter() - started
+    ended = dt.datetime.now(dt.UTC)
     if task.get("expect_processed") is not None and summary.processed < task["expect_processed"]:
         raise AssertionError(f"processed {summary.processed} deliveries, expected at least {task['expect_processed']}")
+    writer = (ended - summary.reading_ended).total_seconds() if summary.reading_ended else None
     return {
         "work_s": work,
+        "writer_s": writer,
         "processed": summary.processed,
         "rejected": summary.rejected,
         "rows_read": summary.rows_read,
@@ -47,6 +57,16 @@ def run_pipeline(task: Task) -> Result:
         "rows_quarantined": summary.rows_quarantined,
         "partitions": summary.partitions,
     }
+
+
+def _on_dask(settings: Any, workers: int) -> Any:
+    from flows import backfill as flow
+    from flows import cluster
+    from pipeline.run import RunSummary
+
+    with cluster.prefect_api():
+        found = flow.backfill(raw_dir=settings.raw_dir, warehouse=settings.warehouse, dask_workers=workers, judge=False)
+    return RunSummary.from_dict(found)
 
 
 def _profiled(path: Path, fn: Callable[..., Any], *args: Any) -> Any:
@@ -92,6 +112,23 @@ def run_floor(task: Task) -> Result:
     return _checked(floor.figures(Path(task["raw"])), task, started)
 
 
+def run_duckdb(task: Task) -> Result:
+    """The DuckDB-SQL peer: its figures are shown, right or not."""
+    from bench import duckdb_peer
+    from bench.cases import differences, read_targets
+
+    started = time.perf_counter()
+    found = duckdb_peer.figures(Path(task["raw"]))
+    work = time.perf_counter() - started
+    return {"work_s": work, "differences": differences(found, read_targets([Path(p) for p in task["targets"]]))}
+
+
+def _served(task: Task) -> Result:
+    from bench import served
+
+    return served.run(task)
+
+
 def run_pandas(task: Task) -> Result:
     from bench import peer
 
@@ -122,6 +159,8 @@ TASKS: dict[str, Callable[[Task], Result]] = {
     "pipeline": run_pipeline,
     "floor": run_floor,
     "pandas": run_pandas,
+    "duckdb": run_duckdb,
+    "served": _served,
     "bi": run_bi,
     "generate": run_generate,
 }

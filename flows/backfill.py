@@ -20,6 +20,7 @@ def backfill(
     raw_dir: Path | None = None,
     warehouse: Path | None = None,
     judge: bool = True,
+    rebuild_from_archive: bool = False,
 ) -> dict[str, object]:
     """Rebuild years `from_year`..`to_year` (default: every year) from all deliveries. Fails when the
     run fails or `pipeline status` then finds a problem.
@@ -27,10 +28,12 @@ def backfill(
     The deliveries are read as tasks on the Dask scheduler at `dask_address` (e.g. tcp://host:8786),
     or on a local Dask cluster of `dask_workers` processes, or else in local processes; the commit and
     the publish run here. `raw_dir`, `warehouse`: default PIPELINE_RAW_DIR and PIPELINE_WAREHOUSE.
-    `judge=False` leaves `pipeline status`'s judgement to the caller.
+    `judge=False` leaves `pipeline status`'s judgement to the caller. `rebuild_from_archive`: the state
+    database was lost; make it anew from the archive's manifest first.
     """
     first, last = from_year or to_year, to_year or from_year
     years = range(first, last + 1) if first is not None and last is not None else None
     paths = {k: v for k, v in {"raw_dir": raw_dir, "warehouse": warehouse}.items() if v is not None}
     settings = Settings(**paths)  # type: ignore[arg-type]
-    return checked_run(settings, "backfill", years, DaskCluster.of(dask_address, dask_workers), judge).as_dict()
+    cluster = DaskCluster.of(dask_address, dask_workers)
+    return checked_run(settings, "backfill", years, cluster, judge, rebuild_from_archive).as_dict()

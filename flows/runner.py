@@ -36,9 +36,16 @@ class PrefectRunner(Runner):
     def step(self, name: str, fn: Callable[..., T], *args: Any) -> T:
         return task(name=name, cache_policy=NO_CACHE)(fn)(*args)
 
+    # The commit runs in the flow itself, not as a task: it hands out the years of a backfill as
+    # tasks of their own (a task started inside another would carry that one's DuckDB connection).
+    def writer_step(self, name: str, fn: Callable[..., T], *args: Any) -> T:
+        return fn(*args)
+
     def stream(self, name: str, fn: Callable[[A], T], calls: Sequence[A]) -> Iterator[T]:
-        # Read now, not lazily inside the commit task that consumes the results: a task submitted from
-        # within another would carry that task's context (a DuckDB connection) to the cluster.
+        # Local processes: as the CLI reads, each chunk to the writer as it is read, so that the writer
+        # stages a source while the next is read. A cluster: the chunks as tasks there.
+        if self.cluster is None:
+            return self.local.stream(name, fn, calls)
         return iter(self.each(name, fn, calls))
 
     def each(self, name: str, fn: Callable[[A], T], calls: Sequence[A]) -> list[T]:
@@ -57,6 +64,7 @@ def checked_run(
     years: Iterable[int] | None = None,
     cluster: DaskCluster | None = None,
     judge: bool = True,
+    rebuild_from_archive: bool = False,
 ) -> RunSummary:
     """The run, then the judgement of `pipeline status` on the warehouse: the flow run's artifact shows
     both, and the flow run fails when the run failed or status finds a problem (a stale source, a
@@ -65,7 +73,8 @@ def checked_run(
     summary: RunSummary | None = None
     failure: Exception | None = None
     try:
-        summary = run(settings, kind, years, runner=PrefectRunner(settings.workers, cluster))
+        runner = PrefectRunner(settings.workers, cluster)
+        summary = run(settings, kind, years, runner=runner, rebuild_from_archive=rebuild_from_archive)
     except Exception as problem:
         failure = problem
     health = status.check(settings) if judge else status.Health()

@@ -269,17 +269,17 @@ def test_a_failing_chunk_fails_the_run_with_its_own_error_and_leaves_the_publish
     from flows.backfill import backfill
 
     # A published warehouse (a copy of the local one, with its archive and key), and a landing
-    # folder with one new delivery whose archive blob cannot be written (a directory is in the way).
+    # folder with one new delivery, of a new year, whose staged rows cannot be written (a file is in
+    # the way of the folder of their year).
     shutil.copytree(sample.local.parent, tmp_path / "wh")
     warehouse = tmp_path / "wh" / sample.local.name
     raw = tmp_path / "raw"
     shutil.copytree(sample.raw, raw)
-    new = write(raw / "telefonie/telefonie_20200605_extra.csv", CALL_HEADER, [call("n1", "2020-06-04T10:00:00+02:00")])
-    sha = hashlib.sha256(new.read_bytes()).hexdigest()
-    (Settings(warehouse=warehouse).archive_dir / sha[:2] / f"{sha}.zst").mkdir(parents=True)
+    write(raw / "telefonie/telefonie_20210105_extra.csv", CALL_HEADER, [call("n1", "2021-01-04T10:00:00+01:00")])
+    (Settings(warehouse=warehouse).versions_dir / "telefonie" / "2021").write_text("in the way\n")
     published = _digest(warehouse)
 
-    with pytest.raises(IsADirectoryError, match=sha):
+    with pytest.raises((FileExistsError, NotADirectoryError), match="telefonie/2021"):
         backfill(dask_address=cluster.address, raw_dir=raw, warehouse=warehouse)
 
     assert _digest(warehouse) == published

@@ -64,6 +64,8 @@ NOTICE_WORDS = {
     "overgeslagen": "skipped",
     "verdwenen": "gone",
     "ingetrokken_aanwezig": "withdrawn",
+    "hersteld": "repaired",
+    "afgebroken": "found",
 }
 
 
@@ -112,13 +114,14 @@ def _run(
     years: list[int] | None,
     dask_address: str | None = None,
     dask_workers: int | None = None,
+    rebuild_from_archive: bool = False,
 ) -> None:
     settings = _settings(raw, warehouse)
     try:
         if dask_address or dask_workers:
-            summary = _backfill_on_dask(settings, years, dask_address, dask_workers)
+            summary = _backfill_on_dask(settings, years, dask_address, dask_workers, rebuild_from_archive)
         else:
-            summary = _run_here(settings, kind, years)
+            summary = _run_here(settings, kind, years, rebuild_from_archive)
     except (PipelineError, WriterBusy, PrivateFileExposed) as problem:
         _fail(str(problem))
         return
@@ -143,7 +146,7 @@ def _run(
         err.print(f"  [yellow]{problem}[/yellow]", highlight=False)
 
 
-def _run_here(settings: Settings, kind: str, years: list[int] | None) -> RunSummary:
+def _run_here(settings: Settings, kind: str, years: list[int] | None, rebuild_from_archive: bool) -> RunSummary:
     """The run in this process, reading in local processes, with a progress bar."""
     with _progress() as bar:
         task = bar.add_task(kind, total=None)
@@ -151,11 +154,15 @@ def _run_here(settings: Settings, kind: str, years: list[int] | None) -> RunSumm
         def progress(step: str, done: int, total: int) -> None:
             bar.update(task, description=step, completed=done, total=total)
 
-        return run(settings, kind, years, progress)
+        return run(settings, kind, years, progress, rebuild_from_archive=rebuild_from_archive)
 
 
 def _backfill_on_dask(
-    settings: Settings, years: list[int] | None, dask_address: str | None, dask_workers: int | None
+    settings: Settings,
+    years: list[int] | None,
+    dask_address: str | None,
+    dask_workers: int | None,
+    rebuild_from_archive: bool,
 ) -> RunSummary:
     """The `backfill` flow with its reading on a Dask cluster; Prefect's log is the progress shown."""
     # Prefect takes seconds to import: only runs on a cluster need it.
@@ -171,6 +178,7 @@ def _backfill_on_dask(
             raw_dir=settings.raw_dir,
             warehouse=settings.warehouse,
             judge=False,  # as without a cluster: `pipeline status` judges
+            rebuild_from_archive=rebuild_from_archive,
         )
     return RunSummary.from_dict(found)
 
@@ -192,6 +200,13 @@ def backfill(
     dask_workers: Annotated[
         int | None, typer.Option("--dask-workers", min=1, help="Read on a local Dask cluster of N worker processes")
     ] = None,
+    rebuild_from_archive: Annotated[
+        bool,
+        typer.Option(
+            "--rebuild-from-archive",
+            help="The state database was lost: make it anew from the archive's manifest, then rebuild every figure",
+        ),
+    ] = False,
 ) -> None:
     """Rebuild the chosen years (default: all) from every delivery in the landing folder."""
     years = None
@@ -208,7 +223,7 @@ def backfill(
             f"--dask-address {dask_address!r} is not the address of a Dask scheduler: give tcp://HOST:PORT, "
             "as 'dask scheduler' prints it (for example tcp://10.0.0.5:8786; tls:// for a cluster with TLS)"
         )
-    _run("backfill", raw, warehouse, years, dask_address, dask_workers)
+    _run("backfill", raw, warehouse, years, dask_address, dask_workers, rebuild_from_archive)
 
 
 @app.command()

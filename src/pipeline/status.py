@@ -8,7 +8,9 @@ the landing folder) when no run holds it, else the published warehouse, and judg
   (days its calendar has the service closed do not count), or it has no records at all;
 - open days without records between a source's first and last day (missing deliveries);
 - entries of the last run that were rejected or skipped, and counted deliveries whose file left
-  the landing folder.
+  the landing folder;
+- a run that started and never ended (killed: no run holds the writer lock, yet its row says
+  `loopt`), and a state database ahead of the published file (a run committed but did not publish).
 
 Adopted figures that the current deliveries give differently, and files that are not deliveries,
 are reported without being problems.
@@ -25,7 +27,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipeline.core.db import WarehouseUnavailable, cannot_open, frame, open_published, table_exists
+from pipeline.core.db import WarehouseUnavailable, cannot_open, first, frame, open_published, table_exists
 from pipeline.core.locking import held_by, idle_writer
 from pipeline.core.settings import Settings
 from pipeline.publish import catalog
@@ -33,6 +35,7 @@ from pipeline.publish.deliveries import last_day_with_records, missing_days, ope
 from pipeline.sources import SOURCES
 
 SHOWN_GAPS = 15
+RUNNING = "loopt"
 PROBLEM_NOTICES = {
     "afgewezen": "rejected",
     "overgeslagen": "skipped",
@@ -84,11 +87,56 @@ def _last_run(con: duckdb.DuckDBPyConnection, health: Health) -> str | None:
         f"{last['leveringen_verwerkt']} deliveries processed, {last['leveringen_afgewezen']} rejected, "
         f"{last['partities_herberekend']} partitions recomputed"
     )
-    if last["status"] != "voltooid":
+    if last["status"] == RUNNING:
+        health.problems.append(
+            f"run {last['run_id']} ({last['soort']}) started {last['gestart_op']:%Y-%m-%d %H:%M:%S} (pid "
+            f"{last.get('pid')} on {last.get('host')}) and never ended: it was killed; the next run records it "
+            "and cleans up after it"
+        )
+    elif last["status"] != "voltooid":
         health.problems.append(
             f"last run {last['run_id']} ({last['soort']}) {last['status']}: {last['melding'] or '-'}"
         )
     return str(last["run_id"])
+
+
+def published_behind(con: duckdb.DuckDBPyConnection, warehouse: Path) -> str | None:
+    """Why the published file is behind the state database (a run that committed but did not
+    publish), or None when it shows the last committed run."""
+    if "pid" not in frame(con, "SELECT * FROM runs LIMIT 0").columns:
+        return None  # a state database of an older layout: its runs are not compared
+    last = first(
+        con,
+        "SELECT run_id FROM runs WHERE status IN ('voltooid', 'niet gepubliceerd') ORDER BY gestart_op DESC LIMIT 1",
+    )
+    if last is None:
+        return None
+    shown = _published_run(warehouse)
+    if shown == last[0]:
+        return None
+    where = f"ends with run {shown}" if shown else "shows no run"
+    return (
+        f"the state database holds run {last[0]}, but the published file {warehouse} {where}: it was not "
+        "published; the next run publishes it"
+    )
+
+
+def _published_run(warehouse: Path) -> str | None:
+    """The last run whose figures the published file holds."""
+    if not warehouse.is_file():
+        return None
+    try:
+        con = duckdb.connect(str(warehouse), read_only=True)
+    except duckdb.Error:
+        return None
+    try:
+        # the table `runs` of the published file (a view over `data.runs` in files of earlier versions)
+        found = first(con, "SELECT run_id FROM runs WHERE status = 'voltooid' ORDER BY gestart_op DESC LIMIT 1")
+    except duckdb.Error:
+        return None
+    finally:
+        con.close()
+    return str(found[0]) if found else None
 
 
 def _notices(con: duckdb.DuckDBPyConnection, run_id: str, health: Health) -> None:
@@ -149,7 +197,11 @@ def check(settings: Settings, today: dt.date | None = None) -> Health:
 
 
 def _from_state(con: duckdb.DuckDBPyConnection, settings: Settings, today: dt.date, health: Health) -> None:
+    problems = len(health.problems)
     run_id = _last_run(con, health)
+    behind = published_behind(con, settings.warehouse)
+    if behind is not None and len(health.problems) == problems:  # a failed publish says so already
+        health.problems.append(behind)
     if run_id is not None:
         _notices(con, run_id, health)
     last_days = {}

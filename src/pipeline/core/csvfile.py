@@ -233,18 +233,14 @@ def _lines(body: bytes) -> _Lines:
     # A blank line is a line feed right after the previous one (or at the start), perhaps with "\r".
     length = (newlines if ends_with_lf else np.append(newlines, a.size)) - starts
     blank = (length == 0) | ((length == 1) & (a[np.minimum(starts, a.size - 1)] == _CR))
-    is_sep = (a == _SEP).view(np.uint8)
-    # Every line, "\n" included, is at least one byte, so no segment of reduceat is empty.
-    fields = np.add.reduceat(is_sep, starts, dtype=np.uint32).astype(np.int64) + 1
+    # Separators per line, and inside each quoted stretch [opening + 1, closing), counted by where
+    # the separators are (a sum per line over the whole buffer costs a pass as wide as an int each).
+    separators = np.flatnonzero(a == _SEP)
+    fields = np.diff(np.searchsorted(separators, np.append(starts, a.size))).astype(np.int64) + 1
     if body.find(b'"') >= 0:
         quotes = np.flatnonzero(a == _QUOTE)
         line, opening, closing = _check_quotes(a, newlines, quotes)
-        # Separators in [opening + 1, closing) of every quoted stretch: reduceat sums from each
-        # index to the next, so stretches alternate with the gaps between them; an empty stretch
-        # (for which reduceat would take the single element at its index) counts zero.
-        bounds = np.column_stack((opening + 1, closing)).ravel()
-        inside = np.add.reduceat(is_sep, bounds, dtype=np.uint32)[0::2].astype(np.int64)
-        inside[closing - opening == 1] = 0
+        inside = np.searchsorted(separators, closing) - np.searchsorted(separators, opening + 1)
         fields -= np.bincount(line, weights=inside, minlength=count).astype(np.int64)
     return _Lines(count, blank if blank.any() else None, fields)
 
@@ -396,8 +392,9 @@ def _never_closed(text: str, last: list[str], start_line: int) -> int | None:
         pos += 1  # the separator
 
 
-def _read_careful(data: bytes, required: Iterable[str], optional: Iterable[str] = ()) -> CsvTable:
-    """Tokenise any file with the csv module: records across lines, quotes anywhere, lone "\r"."""
+def careful_records(data: bytes) -> tuple[str, list[list[str]], list[int]]:
+    """The file's encoding, its records (the header first) and the line each starts on, by the csv
+    module; an empty file, or one with a quote that is never closed, is rejected."""
     text, encoding = decode(data)
     records, starts = _records(text)
     if not records:
@@ -408,6 +405,12 @@ def _read_careful(data: bytes, required: Iterable[str], optional: Iterable[str] 
     if opened is not None:
         where = f"on line {opened} (in the record that starts on line {starts[-1]})" if opened != starts[-1] else ""
         raise FileRejected(f"the quote opened {where or f'in the record on line {opened}'} is never closed")
+    return encoding, records, starts
+
+
+def _read_careful(data: bytes, required: Iterable[str], optional: Iterable[str] = ()) -> CsvTable:
+    """Tokenise any file with the csv module: records across lines, quotes anywhere, lone "\r"."""
+    encoding, records, starts = careful_records(data)
     header = records[0]
     wanted, positions, extra = _columns(header, required, optional)
     width = len(header)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -55,8 +55,13 @@ def connect(path: Path, schema: str | None = None) -> Iterator[duckdb.DuckDBPyCo
             if schema:
                 con.execute(schema)
             yield con
-        finally:
-            con.close()
+        except BaseException:
+            # The database's own checkpoint at closing must not hide why the work failed (a full disk
+            # fails both); what was committed is in its write-ahead log and is replayed on opening.
+            with suppress(duckdb.Error):
+                con.close()
+            raise
+        con.close()
 
 
 @contextmanager
@@ -127,11 +132,6 @@ def ids_in(con: duckdb.DuckDBPyConnection, table: str, id_column: str, ids: pl.S
     """Rows of `table` whose id is in `ids` (a semi-join against a registered frame, not a long IN)."""
     with registered(con, "_ids", ids.unique().to_frame(id_column)):
         return frame(con, f"SELECT t.* FROM {table} t SEMI JOIN _ids USING ({id_column})")
-
-
-def delete_ids(con: duckdb.DuckDBPyConnection, table: str, id_column: str, ids: pl.Series) -> None:
-    with registered(con, "_ids", ids.unique().to_frame(id_column)):
-        con.execute(f"DELETE FROM {table} WHERE {id_column} IN (SELECT {id_column} FROM _ids)")
 
 
 class WarehouseUnavailable(Exception):

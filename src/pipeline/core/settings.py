@@ -126,6 +126,11 @@ class Settings(BaseSettings):
         return self.warehouse.with_name(self.warehouse.stem + ".archief")
 
     @property
+    def versions_dir(self) -> Path:
+        """The staged record versions, as Parquet partitions per source and year (`run/partitions.py`)."""
+        return self.warehouse.with_name(self.warehouse.stem + ".versies")
+
+    @property
     def staging_dir(self) -> Path:
         """Where a run's readers leave their results for the writer (shared storage for a cluster)."""
         return self.warehouse.with_name(self.warehouse.stem + ".staging")

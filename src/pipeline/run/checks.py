@@ -3,8 +3,8 @@
 - rows in = counted + quarantined + duplicates: every row of an accepted delivery is either a
   staged version or in the quarantine, and every staged version is either its record's current
   version or a duplicate superseded by it;
-- exactly one version counts per id (the grain of `<bron>_actueel`), checked for every id after a
-  backfill and for the ids a nightly run touched;
+- exactly one version counts per id (the grain of `<bron>_actueel`): after a whole backfill every
+  year's decisions add up to one record per id; after a nightly run, for the ids it touched;
 - days add up to months, and months to years, for every count.
 """
 
@@ -17,6 +17,8 @@ import polars as pl
 
 from pipeline.core.contract import Source
 from pipeline.core.db import first, registered
+from pipeline.run.partitions import VERSIONS
+from pipeline.run.stage import Outcome
 from pipeline.sources import SOURCES
 
 
@@ -29,8 +31,11 @@ def _count(con: duckdb.DuckDBPyConnection, query: str) -> int:
     return int(found[0]) if found else 0
 
 
-def reconcile(con: duckdb.DuckDBPyConnection, touched: Mapping[str, pl.Series] | None = None) -> None:
-    """Check the invariants; the grain only for the ids a run `touched` per source (None: every id)."""
+def reconcile(
+    con: duckdb.DuckDBPyConnection, touched: Mapping[str, pl.Series] | None = None, decided: Outcome | None = None
+) -> None:
+    """Check the invariants; the grain for the ids a run `touched` per source, or (None) from what a
+    whole backfill `decided` (every id, counted as each year was decided)."""
     for source in SOURCES.values():
         delivered, invalid = first(
             con,
@@ -43,31 +48,44 @@ def reconcile(con: duckdb.DuckDBPyConnection, touched: Mapping[str, pl.Series] |
             """,
             [source.name, source.name],
         ) or (0, 0)
-        staged = _count(con, f"SELECT count(*) FROM {source.versions_table}")
+        staged = int(
+            (
+                first(
+                    con,
+                    "SELECT coalesce(sum(rijen), 0) FROM partities WHERE bron = ? AND soort = ?",
+                    [source.name, VERSIONS],
+                )
+                or (0,)
+            )[0]
+        )
         if delivered != staged + invalid:
             raise ReconciliationError(
                 f"{source.name}: {delivered} rows delivered in accepted files, "
                 f"but {staged} staged + {invalid} quarantined"
             )
-        _check_grain(con, source, None if touched is None else touched.get(source.name))
+        if touched is not None:
+            _check_grain(con, source, touched.get(source.name))
+        elif decided is not None and decided.records.get(source.name) != decided.ids.get(source.name):
+            raise ReconciliationError(
+                f"{source.name}: {decided.records.get(source.name)} records count for "
+                f"{decided.ids.get(source.name)} ids"
+            )
         _check_sums(con, source)
 
 
 def _check_grain(con: duckdb.DuckDBPyConnection, source: Source, ids: pl.Series | None) -> None:
     """Exactly one counting version per id that has versions: none lost, none counted twice."""
-    if ids is not None and ids.is_empty():
+    if ids is None or ids.is_empty():
         return
     id_col = source.id_column
-    where = f"SEMI JOIN _ids USING ({id_col})" if ids is not None else ""
     query = (
-        f"SELECT count(*) FROM (SELECT {id_col}, count(*) FILTER (telt) AS n FROM {source.versions_table} v "
-        f"{where} GROUP BY {id_col}) WHERE n <> 1"
+        f"SELECT count(*) FROM (SELECT {id_col}, count(c.{id_col}) AS n FROM "
+        f"(SELECT DISTINCT {id_col} FROM {source.versions_table} SEMI JOIN _ids USING ({id_col})) v "
+        f"FULL JOIN (SELECT {id_col} FROM {source.current_table} SEMI JOIN _ids USING ({id_col})) c "
+        f"USING ({id_col}) GROUP BY {id_col}) WHERE n <> 1"
     )
-    if ids is None:
+    with registered(con, "_ids", ids.unique().to_frame(id_col)):
         off = _count(con, query)
-    else:
-        with registered(con, "_ids", ids.unique().to_frame(id_col)):
-            off = _count(con, query)
     if off:
         raise ReconciliationError(f"{source.name}: {off} ids do not have exactly one version that counts")
 

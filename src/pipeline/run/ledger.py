@@ -1,6 +1,9 @@
 """The ledgers: `leveringen` (every file the landing folder held, and every content of it that was
 read), `quarantaine`, `runs` (what each run did) and `meldingen` (what each run found that an
-operator should know). English names here, Dutch columns there."""
+operator should know). English names here, Dutch columns there.
+
+These functions write what was decided; a delivery's status is decided in one place,
+`stage.decide_contents`."""
 
 from __future__ import annotations
 
@@ -16,8 +19,11 @@ from pipeline.core import db
 # Statuses of a delivery in `leveringen`.
 VERWERKT, AFGEWEZEN, GENEGEERD, VERVANGEN = "verwerkt", "afgewezen", "genegeerd", "vervangen"
 INGETROKKEN, OVERGESLAGEN = "ingetrokken", "overgeslagen"
-# Statuses of a run in `runs`; `niet gepubliceerd`: committed to the state database, publishing failed.
-VOLTOOID, MISLUKT, BEZIG, NIET_GEPUBLICEERD = "voltooid", "mislukt", "bezig", "niet gepubliceerd"
+# Statuses of a run in `runs`: `loopt` from its start (recorded before it reads anything) until it
+# ends; `niet gepubliceerd`: committed to the state database, publishing failed; `afgebroken`: it
+# never ended (killed), as the next run found it.
+VOLTOOID, MISLUKT, LOOPT, NIET_GEPUBLICEERD = "voltooid", "mislukt", "loopt", "niet gepubliceerd"
+AFGEBROKEN = "afgebroken"
 NOT_READ = ""  # the content hash of an entry that was never read (ignored or skipped)
 
 
@@ -29,7 +35,7 @@ class RunSummary:
     kind: str
     started: dt.datetime
     ended: dt.datetime | None = None
-    status: str = BEZIG
+    status: str = LOOPT
     processed: int = 0
     rejected: int = 0
     ignored: int = 0
@@ -45,6 +51,9 @@ class RunSummary:
     retention_days: int | None = None
     pseudonyms_removed: int = 0
     message: str | None = None
+    pid: int | None = None
+    host: str | None = None
+    reading_ended: dt.datetime | None = None  # when the last chunk was read (not in `runs`: the benchmark's)
 
     def as_dict(self) -> dict[str, object]:
         return {k: (v.isoformat() if isinstance(v, dt.datetime) else v) for k, v in vars(self).items()}
@@ -53,7 +62,9 @@ class RunSummary:
     def from_dict(found: Mapping[str, object]) -> RunSummary:
         """The summary again from `as_dict` (what a flow run returns)."""
         values = {
-            k: (dt.datetime.fromisoformat(v) if k in ("started", "ended") and isinstance(v, str) else v)
+            k: (
+                dt.datetime.fromisoformat(v) if k in ("started", "ended", "reading_ended") and isinstance(v, str) else v
+            )
             for k, v in found.items()
         }
         return RunSummary(**values)  # type: ignore[arg-type]
@@ -66,8 +77,8 @@ def record_run(con: duckdb.DuckDBPyConnection, summary: RunSummary) -> None:
         """INSERT INTO runs (run_id, soort, gestart_op, geeindigd_op, status, leveringen_verwerkt,
            leveringen_afgewezen, leveringen_genegeerd, leveringen_overgeslagen, rijen_gelezen, rijen_geteld,
            rijen_quarantaine, partities_herberekend, jaren_herberekend, bewaartermijn_dagen,
-           pseudoniemen_gewist, melding)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+           pseudoniemen_gewist, melding, pid, host)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         [
             summary.run_id,
             summary.kind,
@@ -86,6 +97,8 @@ def record_run(con: duckdb.DuckDBPyConnection, summary: RunSummary) -> None:
             summary.retention_days,
             summary.pseudonyms_removed,
             summary.message,
+            summary.pid,
+            summary.host,
         ],
     )
     con.execute("DELETE FROM meldingen WHERE run_id = ?", [summary.run_id])
@@ -110,16 +123,35 @@ def record_deliveries(
     run_id: str,
     now: dt.datetime,
     read: pl.DataFrame,
-    superseded: pl.DataFrame,
+    replaced: pl.DataFrame,
     landing: Mapping[str, Identity],
     not_read: Sequence[tuple[str, str, str]],
 ) -> None:
     """Bring `leveringen` up to date after a run.
 
-    `read`: one row per content read (status decided); `superseded`: contents that counted and are
-    replaced; `landing`: the delivery files the landing folder holds now; `not_read`: (path, status,
-    reason) of entries that are not deliveries or could not be read, as the folder holds them now.
+    `read`: one row per content read (status decided); `replaced`: contents not read whose status
+    becomes `vervangen`; `landing`: the delivery files the landing folder holds now; `not_read`:
+    (path, status, reason) of entries that are not deliveries or could not be read, as the folder
+    holds them now.
     """
+    rows = _read_rows(con, run_id, now, read, landing)
+    with db.registered(con, "_read", rows.select("bestand", "sha256")):
+        con.execute("DELETE FROM leveringen WHERE (bestand, sha256) IN (SELECT (bestand, sha256) FROM _read)")
+    db.insert(con, "leveringen", rows)
+    with db.registered(con, "_replaced", replaced):
+        con.execute(
+            "UPDATE leveringen SET status = ? WHERE (bestand, sha256) IN (SELECT (bestand, sha256) FROM _replaced)",
+            [VERVANGEN],
+        )
+    _entries(con, run_id, now, not_read, landing)
+    _presence(con, now, landing)
+
+
+def _read_rows(
+    con: duckdb.DuckDBPyConnection, run_id: str, now: dt.datetime, read: pl.DataFrame, landing: Mapping[str, Identity]
+) -> pl.DataFrame:
+    """The ledger rows of the contents read: a content read from the landing folder as the folder shows
+    its file now; one read from the archive keeps how its file was shown when it was delivered."""
     previous = db.frame(con, "SELECT bestand, sha256, grootte_bytes, gewijzigd_ns FROM leveringen")
     known = {(r[0], r[1]): Identity(r[2], r[3]) for r in previous.iter_rows()}
     sizes, mtimes = [], []
@@ -130,30 +162,22 @@ def record_deliveries(
         identity = identity or known.get((path, sha)) or Identity(read_bytes, 0)
         sizes.append(identity.size)
         mtimes.append(identity.mtime_ns)
-    rows = read.drop("van_landing").with_columns(
+    return read.drop("van_landing").with_columns(
         pl.Series("grootte_bytes", sizes, dtype=pl.Int64),
         pl.Series("gewijzigd_ns", mtimes, dtype=pl.Int64),
         pl.lit(run_id).alias("run_id"),
         pl.lit(now).alias("gezien_op"),
     )
-    with db.registered(con, "_read", rows.select("bestand", "sha256")):
-        con.execute("DELETE FROM leveringen WHERE (bestand, sha256) IN (SELECT (bestand, sha256) FROM _read)")
-    db.insert(con, "leveringen", rows)
-    with db.registered(con, "_superseded", superseded):
-        con.execute(
-            "UPDATE leveringen SET status = ? WHERE (bestand, sha256) IN (SELECT (bestand, sha256) FROM _superseded)",
-            [VERVANGEN],
-        )
-    # A rejected content is history once its path delivers another: only the newest one is current.
-    newest = rows.filter(pl.col("status") != VERVANGEN).select("bestand", "sha256")
-    with db.registered(con, "_newest", newest):
-        con.execute(
-            "UPDATE leveringen SET status = ? WHERE status = ? AND bestand IN (SELECT bestand FROM _newest) "
-            "AND (bestand, sha256) NOT IN (SELECT (bestand, sha256) FROM _newest)",
-            [VERVANGEN, AFGEWEZEN],
-        )
 
-    # Entries that are not deliveries are recorded as the folder holds them now.
+
+def _entries(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    now: dt.datetime,
+    not_read: Sequence[tuple[str, str, str]],
+    landing: Mapping[str, Identity],
+) -> None:
+    """Entries that are not deliveries, or could not be read, as the folder holds them now."""
     con.execute("DELETE FROM leveringen WHERE status IN (?, ?)", [GENEGEERD, OVERGESLAGEN])
     entries = pl.DataFrame(
         [
@@ -182,14 +206,24 @@ def record_deliveries(
     )
     db.insert(con, "leveringen", entries.unique(subset=["bestand"], keep="first"))
 
-    # A delivery that counts keeps counting when its file leaves the landing folder: noted, not lost.
-    present = pl.DataFrame({"bestand": list(landing)}, schema={"bestand": pl.String})
+
+def _presence(con: duckdb.DuckDBPyConnection, now: dt.datetime, landing: Mapping[str, Identity]) -> None:
+    """A delivery that counts keeps counting when its file leaves the landing folder: noted, not
+    lost. Its file is in the folder only while the folder's file at its path is that delivery (the
+    size and modification time recorded for it), not when the path now holds another file."""
+    present = pl.DataFrame(
+        [(path, identity.size, identity.mtime_ns) for path, identity in landing.items()],
+        schema={"bestand": pl.String, "grootte_bytes": pl.Int64, "gewijzigd_ns": pl.Int64},
+        orient="row",
+    )
     with db.registered(con, "_present", present):
         con.execute(
             """UPDATE leveringen SET
-                 in_landingsmap = bestand IN (SELECT bestand FROM _present),
-                 ontbreekt_sinds = CASE WHEN bestand IN (SELECT bestand FROM _present) THEN NULL
-                                        ELSE coalesce(ontbreekt_sinds, ?) END
+                 in_landingsmap = (bestand, grootte_bytes, gewijzigd_ns) IN
+                                  (SELECT (bestand, grootte_bytes, gewijzigd_ns) FROM _present),
+                 ontbreekt_sinds = CASE WHEN (bestand, grootte_bytes, gewijzigd_ns) IN
+                                             (SELECT (bestand, grootte_bytes, gewijzigd_ns) FROM _present)
+                                        THEN NULL ELSE coalesce(ontbreekt_sinds, ?) END
                WHERE status = ?""",
             [now, VERWERKT],
         )

@@ -32,13 +32,24 @@ from pipeline.core.landing_files import LandingFile, Scan, Unreadable, read_file
 from pipeline.core.periods import LOCAL_TZ
 from pipeline.core.settings import Settings
 from pipeline.run.ledger import AFGEWEZEN, INGETROKKEN, VERWERKT
-from pipeline.run.read import Item
 from pipeline.sources import SOURCES
 
 NIGHTLY, BACKFILL = "nightly", "backfill"
 # What a run says of a rejected re-delivery whose path counted before, and of withdrawn content seen again.
 KEEPS_COUNTING = " (the delivery accepted earlier under this name keeps counting)"
 WITHDRAWN_PRESENT = "withdrawn delivery: not counted"
+
+
+@dataclass(frozen=True)
+class Item:
+    """One delivery to read: from the landing folder (`entry`) or, given its `sha256`, the archive."""
+
+    source: str
+    path: str
+    size: int
+    entry: LandingFile | None = None
+    sha256: str | None = None
+    archive: tuple[str, str] | None = None  # the pack holding it, and the pack's SHA-256
 
 
 @dataclass(frozen=True)
@@ -52,7 +63,8 @@ class Notice:
 
 @dataclass(frozen=True)
 class Counted:
-    """A delivery the ledger counts: its path, content and the days its records cover."""
+    """A delivery the ledger counts: its path, content, the days its records cover, and the archive
+    pack holding it (None: a blob of an earlier version's archive)."""
 
     source: str
     path: str
@@ -60,6 +72,7 @@ class Counted:
     size: int
     first_day: dt.date | None
     last_day: dt.date | None
+    archive: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -73,6 +86,7 @@ class Plan:
     items: list[Item]
     counted: dict[str, Counted]  # path -> the delivery the ledger counts for it now
     withdrawn: frozenset[tuple[str, str]]  # (path, content) withdrawn: never taken in again
+    rejected: frozenset[tuple[str, str]]  # (path, content) rejected before
     landing: dict[str, LandingFile]  # path -> the delivery file in the landing folder
     notices: list[Notice]
     same_content: tuple[tuple[str, str], ...] = ()  # (path, content) found again under a new size or time
@@ -108,10 +122,14 @@ def _classify(path: str, today: dt.date) -> tuple[str | None, str | None]:
 
 def _counted(con: duckdb.DuckDBPyConnection) -> dict[str, Counted]:
     rows = con.execute(
-        "SELECT bron, bestand, sha256, grootte_bytes, eerste_dag, laatste_dag FROM leveringen WHERE status = ?",
+        "SELECT bron, bestand, sha256, grootte_bytes, eerste_dag, laatste_dag, archief, archief_sha256 "
+        "FROM leveringen WHERE status = ?",
         [VERWERKT],
     ).fetchall()
-    return {path: Counted(source, path, sha, size, first, last) for source, path, sha, size, first, last in rows}
+    return {
+        path: Counted(source, path, sha, size, first, last, (pack, pack_sha) if pack else None)
+        for source, path, sha, size, first, last, pack, pack_sha in rows
+    }
 
 
 def _current_contents(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, int], dict[str, tuple[str, str | None]]]:
@@ -136,9 +154,14 @@ def _sha256(settings: Settings, entry: LandingFile) -> str | None:
 
 
 def make_plan(
-    con: duckdb.DuckDBPyConnection, scan: Scan, kind: str, years: Iterable[int] | None, settings: Settings
+    con: duckdb.DuckDBPyConnection,
+    scan: Scan,
+    kind: str,
+    years: Iterable[int] | None,
+    settings: Settings,
+    run_id: str | None = None,
 ) -> Plan:
-    """Compare the landing folder with the ledger and decide what this run reads."""
+    """Compare the landing folder with the ledger and decide what this run reads (for run `run_id`)."""
     chosen = tuple(sorted(set(years))) if years is not None else None
     full = kind == BACKFILL and chosen is None
     counted = _counted(con)
@@ -182,24 +205,35 @@ def make_plan(
                 Notice("verdwenen", path, "no longer in the landing folder; the archived delivery keeps counting")
             )
         if full or (chosen and _overlaps(delivery, chosen)):
-            items.append(Item(delivery.source, path, delivery.size, sha256=delivery.sha256))
+            # read from the archive; the landing folder's file at its path may repair a damaged pack
+            items.append(
+                Item(
+                    delivery.source,
+                    path,
+                    delivery.size,
+                    entry=landing.get(path),
+                    sha256=delivery.sha256,
+                    archive=delivery.archive,
+                )
+            )
     return Plan(
-        run_id=dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:8],
+        run_id=run_id or dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:8],
         kind=kind,
         full=full,
         years=chosen,
         items=items,
         counted=counted,
-        withdrawn=frozenset(
-            (path, sha)
-            for path, sha in con.execute(
-                "SELECT bestand, sha256 FROM leveringen WHERE status = ?", [INGETROKKEN]
-            ).fetchall()
-        ),
+        withdrawn=_contents(con, INGETROKKEN),
+        rejected=_contents(con, AFGEWEZEN),
         landing=landing,
         notices=notices,
         same_content=tuple(same_content),
     )
+
+
+def _contents(con: duckdb.DuckDBPyConnection, status: str) -> frozenset[tuple[str, str]]:
+    found = con.execute("SELECT bestand, sha256 FROM leveringen WHERE status = ?", [status]).fetchall()
+    return frozenset((path, sha) for path, sha in found)
 
 
 def _overlaps(delivery: Counted, years: tuple[int, ...]) -> bool:

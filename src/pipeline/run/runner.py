@@ -28,6 +28,10 @@ class Runner:
     def step(self, name: str, fn: Callable[..., T], *args: Any) -> T:
         return fn(*args)
 
+    def writer_step(self, name: str, fn: Callable[..., T], *args: Any) -> T:
+        """A step of the one writer that may hand work out itself (through `each`)."""
+        return fn(*args)
+
     def _report(self, name: str, done: int, total: int) -> None:
         if self.progress:
             self.progress(name, done, total)
@@ -45,7 +49,7 @@ class Runner:
         # the server imports the main module and the readers once, and every worker inherits them
         # (so a script that runs the pipeline needs the usual `if __name__ == "__main__":` guard).
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["__main__", "pipeline.run.read"])
+        context.set_forkserver_preload(["__main__", "pipeline.run.read", "pipeline.run.versions"])
         pool = ProcessPoolExecutor(max_workers=min(self.workers, len(calls)), mp_context=context)
         try:
             futures = [pool.submit(fn, call) for call in calls]

@@ -1,35 +1,50 @@
-"""The one writer: what was read becomes what counts, in one transaction with the ledger.
+"""The one writer: what was read becomes what counts.
 
-Per path below the landing folder one content counts at a time. Content read in this run counts
-when it is new and accepted; a rejected re-delivery leaves the content accepted before counting.
-Staged versions (`<bron>_versies`) are exactly the rows of the contents that count; the current
-records (`<bron>_actueel`) follow from them by the version rule; the figures of every partition
-whose records changed are recomputed. Memory is bounded by a year's records of one source, not by
-the history: a whole backfill chooses the versions that count year by year.
+Per path below the landing folder one content counts at a time. `decide` says which (pure: the plan
+and what the readers found in, every content's status out). The staged versions are exactly the
+rows of the contents that count, in the Parquet partitions the snapshot names (`partitions`); the
+current records follow from them by the version rule (`versions`); the figures of every partition
+whose records changed are recomputed. Memory is bounded by a year's records of one source, not by the
+history.
+
+- A whole backfill decides every year of a source on its own (`versions.stage_year`), after the few
+  ids whose versions span years have been decided together.
+- A nightly run takes out the rows of contents that no longer count, adds what was read, decides
+  again the ids these touch (wherever their versions lie) and rewrites the current files of the
+  years their records were and are in; then it recomputes the days touched, and the months and years
+  above them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
 from pipeline.core import db
-from pipeline.core.contract import Source, polars_schema
-from pipeline.core.figures import Partitioned, split
+from pipeline.core.contract import Source
+from pipeline.core.figures import Partitioned
 from pipeline.core.periods import Partitions
-from pipeline.run.figures import check, compute
+from pipeline.run import partitions
+from pipeline.run.figures import compute
 from pipeline.run.ledger import AFGEWEZEN, VERVANGEN, VERWERKT
+from pipeline.run.partitions import CURRENT, VERSIONS, PartFile, Snapshot
 from pipeline.run.plan import Plan
-from pipeline.run.read import ChunkResult
-from pipeline.run.versions import counted_positions
-from pipeline.sources import SOURCES
+from pipeline.run.versions import YearResult, YearTask, decide, stage_year, whole_years, year_of
 
-PARQUET_FROM_ROWS = 100_000  # versions appended through a Parquet file from this many on
+# Runs year tasks (in this process, or spread over processes or a cluster); results in task order.
+EachYear = Callable[[Sequence[YearTask]], list[YearResult]]
+
+
+def in_this_process(tasks: Sequence[YearTask]) -> list[YearResult]:
+    return [stage_year(task) for task in tasks]
+
+
+# --- which contents count -------------------------------------------------------------------------
 
 
 @dataclass
@@ -39,7 +54,7 @@ class Decision:
     keep: pl.DataFrame  # (bestand, sha256) read in this run that count from now on
     unstage: list[str]  # paths whose staged rows go (replaced, read again, or no longer counting)
     ledger: pl.DataFrame  # one row per delivery read, with the status it now has
-    superseded: pl.DataFrame  # (bestand, sha256) counted before, not read, now replaced
+    replaced: pl.DataFrame  # (bestand, sha256) in the ledger, not read, whose status becomes `vervangen`
 
     @staticmethod
     def combine(parts: Sequence[Decision]) -> Decision:
@@ -47,19 +62,14 @@ class Decision:
             pl.concat([p.keep for p in parts]),
             [path for p in parts for path in p.unstage],
             pl.concat([p.ledger for p in parts], how="diagonal_relaxed"),
-            pl.concat([p.superseded for p in parts]),
+            pl.concat([p.replaced for p in parts]),
         )
 
 
-@dataclass
-class Outcome:
-    partitions: int = 0
-    years: set[int] = field(default_factory=set)
-    touched: dict[str, pl.Series] = field(default_factory=dict)  # per source, the ids decided again
-
-
-def decide(plan: Plan, files: pl.DataFrame) -> Decision:
-    """Which contents count after this run. `files` has one row per delivery read (all sources)."""
+def decide_contents(plan: Plan, files: pl.DataFrame) -> Decision:
+    """Which contents count after this run, and the status every content read now has (the one
+    place a delivery's status is decided). `files` has one row per content read, with the status
+    reading gave it (`verwerkt` or `afgewezen`)."""
     counted = {path: c.sha256 for path, c in plan.counted.items()}
     withdrawn = [(p, s) in plan.withdrawn for p, s in files.select("bestand", "sha256").iter_rows()]
     files = files.filter(~pl.Series(withdrawn, dtype=pl.Boolean))  # withdrawn content stays withdrawn
@@ -84,180 +94,201 @@ def decide(plan: Plan, files: pl.DataFrame) -> Decision:
     ).drop("telt", "vorige")
     reread_rejected = files.filter((pl.col("sha256") == pl.col("vorige")) & (pl.col("status") == AFGEWEZEN))
     unstage = sorted(set(winners["bestand"].to_list()) | set(reread_rejected["bestand"].to_list()))
-    superseded = pl.DataFrame(
-        {
-            "bestand": [p for p in new_accepted["bestand"].to_list() if p in counted],
-            "sha256": [counted[p] for p in new_accepted["bestand"].to_list() if p in counted],
-        },
-        schema={"bestand": pl.String, "sha256": pl.String},
+    # Replaced: the content that counted for a path with new accepted content, and a rejected content
+    # once its path delivers another file. Reading the counted content again from the archive (a
+    # backfill) delivers nothing new, so a rejection stays on record.
+    superseded = [(p, counted[p]) for p in new_accepted["bestand"].to_list() if p in counted]
+    delivered = ledger.filter(pl.col("van_landing") & (pl.col("status") != VERVANGEN)).select("bestand", "sha256")
+    delivered_paths = set(delivered["bestand"].to_list())
+    delivered_now = set(delivered.iter_rows())
+    history = [(p, sha) for p, sha in plan.rejected if p in delivered_paths and (p, sha) not in delivered_now]
+    replaced = pl.DataFrame(
+        sorted(set(superseded) | set(history)), schema={"bestand": pl.String, "sha256": pl.String}, orient="row"
     )
-    return Decision(winners, unstage, ledger, superseded)
+    return Decision(winners, unstage, ledger, replaced)
 
 
-# --- staged versions and current records --------------------------------------------------------
-#
-# `<bron>_versies` holds every staged version, with `telt` true on the one version per id that
-# counts; `<bron>_actueel` is the view of those. A nightly run decides again only the ids its
-# deliveries touch; a whole backfill decides every id, one year of versions at a time.
+def staged_not_counting(read: pl.DataFrame, keep: pl.DataFrame) -> pl.DataFrame:
+    """The contents whose rows the readers staged (every accepted one) and that do not count."""
+    staged = read.filter(pl.col("status") == VERWERKT).select("bestand", "sha256")
+    return staged.join(keep, on=["bestand", "sha256"], how="anti")
 
 
-def staged_columns(source: Source) -> list[str]:
-    """The staged columns: the model's, and the record's day (which may be one of them)."""
-    return list(dict.fromkeys([*polars_schema(source.model), "datum"]))
+# --- the partitions of one source --------------------------------------------------------------------
 
 
-def _kept(source: Source, files: Sequence[str], dropped: pl.DataFrame) -> pl.LazyFrame:
-    """The readers' rows of the contents kept, lazily (Parquet statistics prune by day).
-
-    The readers staged the rows of every accepted content; `dropped` (bestand, sha256) are those
-    that do not count after all (replaced within the run, withdrawn). Usually there are none, and
-    the rows are not joined at all."""
-    if not files:
-        return pl.LazyFrame(schema=polars_schema(source.model) | {"datum": pl.Date})
-    rows = pl.scan_parquet(list(files))
-    if dropped.height:
-        rows = rows.join(dropped.lazy(), on=["bestand", "sha256"], how="anti")
-    return rows.select(staged_columns(source))
+@dataclass
+class Outcome:
+    partitions: int = 0
+    years: set[int] = field(default_factory=set)
+    touched: dict[str, pl.Series] = field(default_factory=dict)  # per source, the ids decided again
+    records: dict[str, int] = field(default_factory=dict)  # per source after a whole backfill: records
+    ids: dict[str, int] = field(default_factory=dict)  # ... and the distinct ids they were decided from
 
 
-def staged_not_counting(results: Sequence[ChunkResult], keep: pl.DataFrame) -> pl.DataFrame:
-    """The contents whose rows the readers staged and that do not count: accepted, not kept."""
-    staged = [r.files.filter(pl.col("status") == VERWERKT).select("bestand", "sha256") for r in results]
-    read = pl.concat([keep.clear(), *staged])
-    return read.join(keep, on=["bestand", "sha256"], how="anti")
+@dataclass
+class Staging:
+    """What one run's staging works on: the snapshot of the files that count, and the run."""
+
+    root: Path
+    run_id: str
+    snapshot: Snapshot
+    each_year: EachYear = in_this_process
+    written: int = 0
+
+    def label(self, kind: str) -> str:
+        self.written += 1
+        return f"{kind}{self.written:04d}"
+
+    def without(self, source: Source, files: Sequence[PartFile], dropped: pl.DataFrame) -> list[PartFile]:
+        """`files` with the rows of the contents `dropped` (bestand, sha256) taken out: the files that
+        hold some are written again without them (a replaced or withdrawn delivery)."""
+        hit = set(dropped["bestand"].to_list())
+        kept = [f for f in files if not hit.intersection(f.deliveries)]
+        for part in (f for f in files if hit.intersection(f.deliveries)):
+            rows = partitions.scan(self.root, source, [part]).join(dropped.lazy(), on=["bestand", "sha256"], how="anti")
+            rewritten = rows.collect()
+            if rewritten.height:
+                new = partitions.write(self.root, source, VERSIONS, part.year, self.run_id, self.label("w"), rewritten)
+                kept.append(new if part.erased_before is None else _erased(new, part.erased_before))
+        return kept
 
 
-def _insert_versions(
+def _erased(part: PartFile, before: dt.date) -> PartFile:
+    return replace(part, erased_before=before)
+
+
+def apply_source(
     con: duckdb.DuckDBPyConnection,
+    staging: Staging,
+    plan: Plan,
+    decision: Decision,
     source: Source,
-    versions: pl.DataFrame,
-    counts: pl.Series,
-    scratch: Path | None = None,
+    read: pl.DataFrame,
+    new_files: Sequence[PartFile],
+    outcome: Outcome,
 ) -> None:
-    """Append the versions with their `telt` flag. A large batch goes through a Parquet file in
-    `scratch`: DuckDB holds rows it took from an Arrow frame in memory until the transaction ends
-    (measured: 0.38 GiB per 2.4 M appointment versions, against 0.05 GiB from Parquet), and a backfill's
-    transaction takes every version of the history."""
-    rows = versions.with_columns(counts.alias("telt"))
-    if scratch is None or rows.height < PARQUET_FROM_ROWS:
-        db.insert(con, source.versions_table, rows)
+    """Stage, merge and recompute one source (inside the caller's transaction). `read` has a row per
+    content the run read of this source, `new_files` are the version files its readers wrote."""
+    not_counting = staged_not_counting(read, decision.keep)
+    files = staging.without(source, new_files, not_counting) if not_counting.height else list(new_files)
+    if plan.full:
+        _rebuild(con, staging, source, files, outcome)
         return
-    path = scratch / f"_{source.versions_table}.parquet"
-    rows.write_parquet(path, compression="lz4")
-    try:
-        columns = ", ".join(f'"{c}"' for c in rows.columns)
-        con.execute(
-            f"INSERT INTO {source.versions_table} ({columns}) SELECT {columns} FROM read_parquet(?)", [str(path)]
-        )
-    finally:
-        path.unlink(missing_ok=True)
-
-
-def _decide(source: Source, versions: pl.DataFrame) -> tuple[pl.DataFrame, pl.Series]:
-    """The (bestand, regel) of the versions that count, and for every version whether it counts."""
-    positions = counted_positions(source, versions)
-    counts = pl.repeat(False, versions.height, dtype=pl.Boolean, eager=True).alias("telt").scatter(positions, True)
-    return versions.select("bestand", "regel").gather(positions), counts
-
-
-def _merge_incremental(
-    con: duckdb.DuckDBPyConnection, source: Source, files: Sequence[str], dropped: pl.DataFrame, unstage: list[str]
-) -> tuple[Partitions, pl.Series]:
-    """Replace the staged rows of `unstage`, add the kept rows, and decide again which version counts
-    for every id they touch; the days touched are those of the records before and after."""
-    id_col, versions = source.id_column, source.versions_table
-    new_rows = _kept(source, files, dropped).collect()
-    with db.registered(con, "_unstage", db.paths(unstage)):
-        old = db.frame(
-            con, f"SELECT DISTINCT {id_col} FROM {versions} WHERE bestand IN (SELECT bestand FROM _unstage)"
-        )[id_col]
-        ids = pl.concat([old, new_rows[id_col]]).unique()
-        before = db.ids_in(con, source.current_table, id_col, ids)
-        con.execute(f"DELETE FROM {versions} WHERE bestand IN (SELECT bestand FROM _unstage)")
-    if ids.is_empty():
-        return Partitions.of([]), ids
-    _insert_versions(con, source, new_rows, pl.Series([False] * new_rows.height, dtype=pl.Boolean))
-    candidates = db.ids_in(con, versions, id_col, ids)
-    winners, _ = _decide(source, candidates)
-    with db.registered(con, "_ids", ids.to_frame(id_col)), db.registered(con, "_winners", winners):
-        con.execute(
-            f"UPDATE {versions} SET telt = (bestand, regel) IN (SELECT (bestand, regel) FROM _winners) "
-            f"WHERE {id_col} IN (SELECT {id_col} FROM _ids)"
-        )
-    after = candidates.join(winners, on=["bestand", "regel"], how="semi")
-    return Partitions.of(before["datum"]) | Partitions.of(after["datum"]), ids
-
-
-def _spanning(
-    con: duckdb.DuckDBPyConnection, source: Source, files: Sequence[str], dropped: pl.DataFrame
-) -> pl.DataFrame:
-    """Ids whose kept versions fall in more than one year (a correction that moved a record past New Year)."""
-    if not files:
-        return pl.DataFrame(schema={source.id_column: pl.String})
-    with db.registered(con, "_dropped", dropped):
-        return db.frame(
-            con,
-            f"SELECT {source.id_column} FROM read_parquet(?) r ANTI JOIN _dropped d USING (bestand, sha256) "
-            f"GROUP BY {source.id_column} HAVING min(year(datum)) <> max(year(datum))",
-            [list(files)],
-        )
-
-
-def _years_in(con: duckdb.DuckDBPyConnection, files: Sequence[str]) -> list[int]:
-    if not files:
-        return []
-    found = con.execute("SELECT DISTINCT year(datum) FROM read_parquet(?) ORDER BY 1", [list(files)]).fetchall()
-    return [int(year) for (year,) in found if year is not None]
+    merged, outcome.touched[source.name] = _merge(staging, source, files, decision.unstage)
+    parts = merged.widened(source.lookback_days)
+    if plan.years is not None:
+        parts = parts | whole_years(plan.years)
+    outcome.partitions += refresh_figures(con, staging, source, parts)
+    outcome.years |= set(parts.years)
 
 
 def _rebuild(
-    con: duckdb.DuckDBPyConnection, source: Source, files: Sequence[str], dropped: pl.DataFrame
-) -> Iterator[tuple[int, pl.DataFrame]]:
-    """Stage everything anew and decide every id, a year at a time; yields each year's records.
+    con: duckdb.DuckDBPyConnection, staging: Staging, source: Source, files: list[PartFile], outcome: Outcome
+) -> None:
+    """A whole backfill of one source: every year decided on its own, then its figures replaced.
 
-    A record whose versions all fall in one year is decided within that year; the few whose versions
-    span years are decided once, together, up front. Memory holds one year of one source."""
-    con.execute(f"DELETE FROM {source.versions_table}")
-    id_col = source.id_column
-    rows = _kept(source, files, dropped)
-    spanning = _spanning(con, source, files, dropped)
-    across = rows.join(spanning.lazy(), on=id_col, how="semi").collect()
-    decided, counts = _decide(source, across)
-    scratch = Path(files[0]).parent if files else None  # the run's staging folder
-    _insert_versions(con, source, across, counts, scratch)
-    settled = across.join(decided, on=["bestand", "regel"], how="semi")
-    for year in _years_in(con, files):
-        within = (
-            rows.filter(pl.col("datum").is_between(dt.date(year, 1, 1), dt.date(year, 12, 31)))
-            .join(spanning.lazy(), on=id_col, how="anti")
-            .collect()
+    The figure rows of all years are small (days, not records) and replace the source's figure
+    tables in one statement per table."""
+    root, id_col = staging.root, source.id_column
+    spanning = _spanning(root, source, files)
+    across = partitions.scan(root, source, files).join(spanning.lazy(), on=id_col, how="semi").collect()
+    settled = decide(source, across)
+    years = sorted({f.year for f in files})
+    tasks = [
+        YearTask(
+            source.name,
+            year,
+            root,
+            staging.run_id,
+            tuple(f for f in files if f.year == year),
+            tuple(f for f in files if f.year == year - 1),
+            spanning,
+            settled,
         )
-        winners, counts = _decide(source, within)
-        _insert_versions(con, source, within, counts, scratch)
-        records = pl.concat(
+        for year in years
+    ]
+    results = staging.each_year(tasks)
+    staging.snapshot.replace_source(source.name, [*files, *(r.current for r in results if r.current)])
+    computed: dict[tuple[str, str], list[pl.DataFrame]] = {}
+    for result in results:
+        for part in result.figures:
+            computed.setdefault((part.table, part.grain), []).append(part.frame)
+    for table in (*(source.figure_table(g) for g in ("dag", "maand", "jaar")), source.breakdown_table):
+        con.execute(f"DELETE FROM {table}")
+    for (table, grain), frames in computed.items():
+        db.insert(con, table, Partitioned(table, grain, pl.concat(frames)).frame)
+    outcome.partitions += sum(len(whole_years([year]).days) + 12 + 1 for year in years)
+    outcome.years |= set(years)
+    outcome.records[source.name] = sum(r.records for r in results)
+    outcome.ids[source.name] = sum(r.ids for r in results)
+
+
+def _spanning(root: Path, source: Source, files: Sequence[PartFile]) -> pl.DataFrame:
+    """Ids whose versions fall in more than one year (a correction that moved a record past New Year):
+    only an id found in the files of two years can be one."""
+    id_col = source.id_column
+    by_year = {f.year for f in files}
+    if len(by_year) < 2:
+        return pl.DataFrame(schema={id_col: pl.String})
+    pairs = partitions.scan(root, source, files).select(id_col, pl.col("datum").dt.year().alias("_jaar")).unique()
+    return pairs.group_by(id_col).agg(pl.len().alias("_n")).filter(pl.col("_n") > 1).select(id_col).collect()
+
+
+def _merge(
+    staging: Staging, source: Source, new_files: Sequence[PartFile], unstage: Sequence[str]
+) -> tuple[Partitions, pl.Series]:
+    """Take out the staged rows of `unstage`, add the new version files, and decide again every id
+    they touch; the days touched are those of the records before and after."""
+    root, snapshot, id_col = staging.root, staging.snapshot, source.id_column
+    holding = snapshot.holding(source.name, unstage)
+    removed = partitions.scan(root, source, holding).filter(pl.col("bestand").is_in(list(unstage))).collect()
+    kept = staging.without(source, holding, removed.select("bestand", "sha256").unique())
+    added = partitions.scan(root, source, new_files).select(id_col).collect()
+    ids = pl.concat([removed[id_col], added[id_col]]).unique()
+    snapshot.remove(holding)
+    snapshot.add([*kept, *new_files])
+    if ids.is_empty():
+        return Partitions.of([]), ids
+    partitions.merge_small(root, source, snapshot, staging.run_id, sorted({f.year for f in new_files}))
+    touched_ids = ids.to_frame(id_col)
+    touched = touched_ids.lazy()
+    winners = decide(source, partitions.rows_of(root, source, snapshot.files(source.name, VERSIONS), touched_ids))
+    before = partitions.rows_of(root, source, snapshot.files(source.name, CURRENT), touched_ids).select("datum")
+    years = sorted(set(before["datum"].dt.year().to_list()) | set(winners["datum"].dt.year().to_list()))
+    for year in years:
+        old = snapshot.files(source.name, CURRENT, [year])
+        rows = pl.concat(
             [
-                within.join(winners, on=["bestand", "regel"], how="semi"),
-                settled.filter(pl.col("datum").dt.year() == year),
+                partitions.scan(root, source, old).join(touched, on=id_col, how="anti").collect(),
+                winners.filter(year_of(year)),
             ]
         )
-        yield year, records
-        del within, records  # before the next year is read: one year in memory, not two
+        snapshot.remove(old)
+        if rows.height:
+            snapshot.add(
+                [partitions.write(root, source, CURRENT, year, staging.run_id, staging.label("actueel"), rows)]
+            )
+    return Partitions.of(before["datum"]) | Partitions.of(winners["datum"]), ids
 
 
 # --- figures ------------------------------------------------------------------------------------
 
 
-def _per_year(parts: Partitions) -> Iterator[tuple[int, Partitions]]:
+def _per_year(parts: Partitions) -> Iterable[tuple[int, Partitions]]:
     for year in sorted(parts.years):
         yield year, Partitions.of(d for d in parts.days if d.year == year)
 
 
-def refresh_figures(con: duckdb.DuckDBPyConnection, source: Source, parts: Partitions) -> int:
+def refresh_figures(con: duckdb.DuckDBPyConnection, staging: Staging, source: Source, parts: Partitions) -> int:
     """Recompute the touched day, month and year partitions of one source's figures, a year at a time."""
     for year, mine in _per_year(parts):
         first = dt.date(year, 1, 1) - dt.timedelta(days=source.lookback_days)
-        records = db.frame(
-            con, f"SELECT * FROM {source.current_table} WHERE datum BETWEEN ? AND ?", [first, dt.date(year, 12, 31)]
+        files = staging.snapshot.files(source.name, CURRENT, [year - 1, year])
+        records = (
+            partitions.scan(staging.root, source, files)
+            .filter(pl.col("datum").is_between(first, dt.date(year, 12, 31)))
+            .collect()
         )
         keys: dict[str, list[dt.date] | list[int]] = {
             "dag": sorted(mine.days),
@@ -269,79 +300,15 @@ def refresh_figures(con: duckdb.DuckDBPyConnection, source: Source, parts: Parti
     return len(parts.days) + len(parts.months) + len(parts.years)
 
 
-def whole_years(years: Sequence[int]) -> Partitions:
-    return Partitions.whole_years(years)
+# --- withdrawal ----------------------------------------------------------------------------------------------
 
 
-def _rebuild_figures(
-    con: duckdb.DuckDBPyConnection, source: Source, files: Sequence[str], dropped: pl.DataFrame, outcome: Outcome
-) -> None:
-    """A whole backfill of one source: staged versions, the versions that count and every figure.
-
-    The figure rows of all years are small (days, not records): they are checked against their
-    models once per table, not once per year (a check costs about the same for 365 rows as for 3,650)."""
-    tail: pl.DataFrame | None = None  # the look-back days of the year before, for figures that look back
-    computed: dict[tuple[str, str], list[pl.DataFrame]] = {}
-    for year, records in _rebuild(con, source, files, dropped):
-        since = dt.date(year, 1, 1) - dt.timedelta(days=source.lookback_days)
-        before = [tail.filter(pl.col("datum") >= since)] if tail is not None else []
-        parts = whole_years([year])
-        for part in split(source, pl.concat([*before, records]), parts):
-            computed.setdefault((part.table, part.grain), []).append(part.frame)
-        outcome.partitions += len(parts.days) + len(parts.months) + len(parts.years)
-        outcome.years.add(year)
-        # only the days the next year looks back on: a whole year more would be held for a week
-        tail = records.filter(pl.col("datum") >= dt.date(year, 12, 31) - dt.timedelta(days=source.lookback_days))
-        del records
-    for table in (*(source.figure_table(g) for g in ("dag", "maand", "jaar")), source.breakdown_table):
-        con.execute(f"DELETE FROM {table}")
-    for (table, grain), frames in computed.items():
-        part = Partitioned(table, grain, pl.concat(frames))
-        check(source, part)
-        db.insert(con, table, part.frame)
-
-
-def apply_source(
-    con: duckdb.DuckDBPyConnection,
-    plan: Plan,
-    decision: Decision,
-    source: Source,
-    results: Sequence[ChunkResult],
-    outcome: Outcome,
-) -> None:
-    """Stage, merge and recompute one source (inside the caller's transaction)."""
-    files = [str(r.rows_file) for r in results if r.rows_file is not None]
-    not_counting = staged_not_counting(results, decision.keep)
-    if plan.full:
-        _rebuild_figures(con, source, files, not_counting, outcome)
-        return
-    merged, outcome.touched[source.name] = _merge_incremental(con, source, files, not_counting, decision.unstage)
+def withdraw(
+    con: duckdb.DuckDBPyConnection, staging: Staging, source: Source, path: str
+) -> tuple[Partitions, pl.Series]:
+    """Take a delivery's rows out of what counts and recompute what they touched; the partitions and
+    the ids decided again."""
+    merged, ids = _merge(staging, source, [], [path])
     parts = merged.widened(source.lookback_days)
-    if plan.years is not None:
-        parts = parts | whole_years(plan.years)
-    outcome.partitions += refresh_figures(con, source, parts)
-    outcome.years |= set(parts.years)
-
-
-def erase_pseudonyms(con: duckdb.DuckDBPyConnection, before: dt.date) -> int:
-    """Erase the keyed hashes of personal data from staged records of days before `before`.
-
-    The figures of those days were computed with them and stay as they are; the archive keeps the
-    deliveries, so a backfill can compute them again. Returns the staged versions touched."""
-    erased = 0
-    for source in SOURCES.values():
-        for column in source.pseudonyms:
-            table = source.versions_table
-            found = db.first(con, f"SELECT count(*) FROM {table} WHERE datum < ? AND {column} IS NOT NULL", [before])
-            con.execute(f"UPDATE {table} SET {column} = NULL WHERE datum < ? AND {column} IS NOT NULL", [before])
-            erased += int(found[0]) if found else 0
-    return erased
-
-
-def withdraw(con: duckdb.DuckDBPyConnection, source: Source, path: str) -> Partitions:
-    """Take a delivery's rows out of what counts and recompute what they touched."""
-    empty = pl.DataFrame(schema={"bestand": pl.String, "sha256": pl.String})
-    merged, _ = _merge_incremental(con, source, [], empty, [path])
-    parts = merged.widened(source.lookback_days)
-    refresh_figures(con, source, parts)
-    return parts
+    refresh_figures(con, staging, source, parts)
+    return parts, ids

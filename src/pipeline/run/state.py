@@ -1,10 +1,10 @@
 """The private state database (`<warehouse>.state.duckdb`): its tables, its personal-data key, its version.
 
-Generic tables come from `state.sql`; each source's tables are made from its declarations:
-`<bron>_versies` (grain: one row per valid row of a counted delivery, (bestand, regel); `telt` marks
-the one version per id that counts), the view `<bron>_actueel` (grain: one row per record, the
-source's id: the version that counts) and its
-figure tables (grain: one row per period, or per day and combination for the breakdown).
+Generic tables come from `state.sql`; each source's are made from its declarations: the views
+`<bron>_versies` (grain: one row per valid row of a counted delivery, (bestand, regel)) and
+`<bron>_actueel` (grain: one row per record, the source's id: the version that counts) over the staged
+Parquet files the table `partities` names (`partitions`), and the figure tables (grain: one row per
+period, or per day and combination for the breakdown).
 """
 
 from __future__ import annotations
@@ -17,19 +17,29 @@ import duckdb
 import polars as pl
 
 from pipeline.core import db
-from pipeline.core.contract import polars_schema
 from pipeline.core.periods import Partitions
 from pipeline.core.settings import Settings
+from pipeline.run import partitions
+from pipeline.run.errors import PipelineError
 from pipeline.run.figures import compute
 from pipeline.sources import SOURCES
 
 # Raised whenever the layout of the state database changes; an older database is rebuilt by a backfill.
-SCHEMA_VERSION = "4"
+# Layout 5 keeps staged versions as Parquet partitions: a database of layout 3 or 4 keeps its ledgers,
+# and a backfill stages its deliveries again from the archive.
+SCHEMA_VERSION = "5"
+# The tables of a state database that a change of layout keeps: what was delivered, run and adopted.
+LEDGER_TABLES = (
+    "meta",
+    "leveringen",
+    "quarantaine",
+    "meldingen",
+    "runs",
+    "vaststellingen",
+    "vastgestelde_cijfers",
+    "vastgestelde_leveringen",
+)
 SCHEMA = db.sql_file(__package__, "state.sql")
-
-
-class PipelineError(Exception):
-    """A run could not be done; the message is the one line the operator sees."""
 
 
 class StateError(PipelineError):
@@ -43,6 +53,11 @@ def key_fingerprint(key: bytes) -> str:
 def _meta(con: duckdb.DuckDBPyConnection, name: str) -> str | None:
     found = db.first(con, "SELECT waarde FROM meta WHERE sleutel = ?", [name])
     return found[0] if found else None
+
+
+def stored_fingerprint(con: duckdb.DuckDBPyConnection) -> str:
+    """The fingerprint of the personal-data key this warehouse was built with ('' before its first run)."""
+    return _meta(con, "hmac_key_fingerprint") or ""
 
 
 def check_key(con: duckdb.DuckDBPyConnection, key: bytes) -> None:
@@ -72,6 +87,9 @@ def check_version(con: duckdb.DuckDBPyConnection, rebuilding: bool) -> None:
             f"the state database was made by another version of the pipeline (layout {found or 1}, this one "
             f"{SCHEMA_VERSION}); run 'pipeline backfill' once to rebuild it from the deliveries"
         )
+    if found in ("3", "4"):
+        _from_table_layout(con)
+        return
     for (view,) in con.execute(
         "SELECT view_name FROM duckdb_views() WHERE database_name = current_database() AND NOT internal"
     ).fetchall():
@@ -84,17 +102,36 @@ def check_version(con: duckdb.DuckDBPyConnection, rebuilding: bool) -> None:
     con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_versie', ?)", [SCHEMA_VERSION])
 
 
+def _from_table_layout(con: duckdb.DuckDBPyConnection) -> None:
+    """Layouts 3 and 4 kept staged versions in a table per source, and figure tables of other columns:
+    those go (the backfill stages the deliveries again as Parquet and computes every figure anew); the
+    ledgers and adopted figures stay."""
+    kept = set(LEDGER_TABLES)
+    for (view,) in con.execute(
+        "SELECT view_name FROM duckdb_views() WHERE database_name = current_database() AND NOT internal"
+    ).fetchall():
+        con.execute(f'DROP VIEW "{view}"')
+    for (table,) in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database()"
+    ).fetchall():
+        if table not in kept:
+            con.execute(f'DROP TABLE "{table}"')
+    con.execute(SCHEMA)  # the tables this layout adds (the snapshot `partities`)
+    con.execute("ALTER TABLE leveringen ADD COLUMN IF NOT EXISTS archief VARCHAR")
+    con.execute("ALTER TABLE leveringen ADD COLUMN IF NOT EXISTS archief_sha256 VARCHAR")
+    con.execute("ALTER TABLE leveringen ADD COLUMN IF NOT EXISTS archief_gewist_tot DATE")
+    con.execute("ALTER TABLE runs ADD COLUMN IF NOT EXISTS pid BIGINT")
+    con.execute("ALTER TABLE runs ADD COLUMN IF NOT EXISTS host VARCHAR")
+    con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_versie', ?)", [SCHEMA_VERSION])
+
+
 def _ensure_source_tables(con: duckdb.DuckDBPyConnection) -> None:
     for source in SOURCES.values():
         if db.table_exists(con, source.breakdown_table):  # the last one a source creates
             continue
-        rows = pl.DataFrame(schema=polars_schema(source.model) | {"datum": pl.Date})
-        with db.registered(con, "_rows", rows.with_columns(pl.lit(False).alias("telt"))):
-            con.execute(f"CREATE TABLE IF NOT EXISTS {source.versions_table} AS SELECT * FROM _rows LIMIT 0")
-        con.execute(
-            f"CREATE VIEW IF NOT EXISTS {source.current_table} AS "
-            f"SELECT * EXCLUDE (telt) FROM {source.versions_table} WHERE telt"
-        )
+        rows = pl.DataFrame(schema=partitions.staged_schema(source))
+        with db.registered(con, "_rows", rows):
+            con.execute(f"CREATE TABLE IF NOT EXISTS {partitions.empty_table(source)} AS SELECT * FROM _rows LIMIT 0")
         for part in compute(source, rows, Partitions.of([])):
             db.replace_partitions(con, part.table, part.grain, [], part.frame)
 
@@ -115,4 +152,11 @@ def connect(settings: Settings, rebuilding: bool = False) -> Iterator[duckdb.Duc
     with db.connect(settings.state_db, db.sql_file(__package__, "state.sql")) as con:
         check_version(con, rebuilding)
         _ensure_source_tables(con)
+        missing = partitions.create_views(con, settings.versions_dir, SOURCES.values())
+        if missing and not rebuilding:
+            raise StateError(
+                f"{len(missing)} staged files the state database names are missing (such as "
+                f"{settings.versions_dir / missing[0]}): run 'pipeline backfill' to stage every delivery anew "
+                "from the archive"
+            )
         yield con

@@ -1,8 +1,9 @@
 -- The pipeline's private working database (<warehouse>.state.duckdb), never opened by BI tools.
--- The record of processed deliveries and the rows they produced live here together, so that one
--- transaction changes both. Each source's tables (<bron>_versies, <bron>_actueel and its figure
--- tables <bron>_dag, ...) are created from its declarations (pipeline/run/state.py); their grain
--- is stated there.
+-- The record of processed deliveries, the list of the staged files that hold their rows
+-- (`partities`) and the figures live here together, so that one transaction changes them all. Each
+-- source's figure tables (<bron>_dag, ...) and its views <bron>_versies and <bron>_actueel over its
+-- staged files are created from its declarations (pipeline/run/state.py, pipeline/run/partitions.py);
+-- their grain is stated there.
 
 CREATE TABLE IF NOT EXISTS meta (
     sleutel VARCHAR PRIMARY KEY,   -- e.g. 'hmac_key_fingerprint'
@@ -15,7 +16,7 @@ CREATE TABLE IF NOT EXISTS meta (
 -- delivery that replaces it ('vervangen') when accepted and leaves it counting when rejected.
 CREATE TABLE IF NOT EXISTS leveringen (
     bestand          VARCHAR NOT NULL,   -- path below the landing folder, undecodable bytes as \xNN
-    sha256           VARCHAR NOT NULL,   -- of the bytes read: the key of the archive
+    sha256           VARCHAR NOT NULL,   -- of the bytes read: the delivery's identity
     bron             VARCHAR,
     status           VARCHAR NOT NULL,   -- verwerkt, afgewezen, vervangen, ingetrokken, genegeerd, overgeslagen
     rijen            BIGINT,
@@ -30,6 +31,9 @@ CREATE TABLE IF NOT EXISTS leveringen (
     in_landingsmap   BOOLEAN,            -- a counted delivery whose file left the landing folder keeps counting
     ontbreekt_sinds  TIMESTAMPTZ,
     ingetrokken_op   TIMESTAMPTZ,        -- withdrawn with `pipeline withdraw`
+    archief          VARCHAR,            -- the archive pack holding it (<bron>/<run_id>-<chunk>.parquet)
+    archief_sha256   VARCHAR,            -- of that pack's bytes: damage is found and named
+    archief_gewist_tot DATE,             -- keyed hashes and sealed values of its days before this erased
     run_id           VARCHAR NOT NULL,
     gezien_op        TIMESTAMPTZ NOT NULL,
     PRIMARY KEY (bestand, sha256)
@@ -73,7 +77,26 @@ CREATE TABLE IF NOT EXISTS runs (
     jaren_herberekend      VARCHAR,
     bewaartermijn_dagen    BIGINT,
     pseudoniemen_gewist    BIGINT,
-    melding                VARCHAR
+    melding                VARCHAR,
+    pid                    BIGINT,             -- the process that ran it, on
+    host                   VARCHAR             -- this machine
+);
+
+-- Grain: one row per staged Parquet file that counts (bestand). The files live below
+-- <warehouse>.versies/<bron>/<jaar>/, are named by the run that wrote them and never change; a file
+-- this table does not name is removed at the start of the next run.
+CREATE TABLE IF NOT EXISTS partities (
+    bestand      VARCHAR PRIMARY KEY,  -- <bron>/<jaar>/<run_id>-<label>.parquet
+    bron         VARCHAR NOT NULL,
+    soort        VARCHAR NOT NULL,     -- versies: every valid row of the deliveries that count;
+                                       -- actueel: the version that counts of each record of the year
+    jaar         INTEGER NOT NULL,     -- of the local day of its records
+    run_id       VARCHAR NOT NULL,
+    rijen        BIGINT NOT NULL,
+    eerste_dag   DATE,
+    laatste_dag  DATE,
+    leveringen   VARCHAR[],            -- versies: the deliveries (paths) whose rows it holds
+    gewist_tot   DATE                  -- keyed hashes of personal data erased for days before this
 );
 
 -- Adopted figures (`pipeline freeze --year`): later runs recompute a year but never overwrite these;

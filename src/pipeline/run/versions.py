@@ -1,30 +1,133 @@
-"""The duplicate and correction rules of the delivery agreement: which version of a record counts."""
+"""The duplicate and correction rules of the delivery agreement: which version of a record counts.
+
+`decide` is the rule itself, on a frame of versions. `stage_year` applies it to one year of one
+source's staged versions (Parquet partitions) and computes that year's figures: the unit of work of a
+whole backfill, independent of every other year, so that years can be decided side by side (on local
+processes or the workers of a cluster) while the one writer only commits what they return.
+"""
 
 from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
 
 import polars as pl
 
 from pipeline.core.contract import Source
+from pipeline.core.figures import Partitioned, split
+from pipeline.core.periods import Partitions
+from pipeline.run import partitions
+from pipeline.run.figures import check
+from pipeline.run.partitions import CURRENT, PartFile
+from pipeline.sources import SOURCES
 
 
-def current_versions(source: Source, versions: pl.DataFrame) -> pl.DataFrame:
-    """One row per id: the version that counts by the source's `VersionRule`.
+def counted_positions(source: Source, versions: pl.DataFrame) -> pl.Series:
+    """The row positions in `versions` of the versions that count, one per id, by the source's
+    `VersionRule`.
 
     Calls take the row from the file whose name sorts last (byte order), then the path below the
     landing folder; appointments the latest `gewijzigd`, a tie going to the file whose name sorts last.
     Identical repeats within a file collapse to one. Polars compares strings by their UTF-8 bytes,
     which is the agreement's byte order.
     """
+    rule = source.versions
+    columns = dict.fromkeys([source.id_column, *rule.latest, "bestand", "regel"])
+    narrow = versions.lazy().select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("_rij"), *columns)
+    # The file's name and path sort as their rank among the few distinct paths: a sort on integers,
+    # not on millions of strings (the same order: ranks follow the byte order of the names).
+    paths = versions["bestand"].unique()
+    ranks = pl.DataFrame({"bestand": paths}).with_columns(
+        pl.col("bestand").str.split("/").list.last().rank("dense").cast(pl.UInt32).alias("_naam"),
+        pl.col("bestand").rank("dense").cast(pl.UInt32).alias("_pad"),
+    )
+    order = [*rule.latest, "_naam", "_pad", "regel"]
+    narrow = narrow.join(ranks.lazy(), on="bestand", how="left")
+    last = narrow.sort(order, nulls_last=False).unique(subset=[source.id_column], keep="last", maintain_order=True)
+    return last.select("_rij").collect().to_series().sort()
+
+
+def decide(source: Source, versions: pl.DataFrame) -> pl.DataFrame:
+    """The version that counts of every record (id) in `versions`."""
     return versions.gather(counted_positions(source, versions))
 
 
-def counted_positions(source: Source, versions: pl.DataFrame) -> pl.Series:
-    """The row positions in `versions` of the versions that count, one per id, in the order above
-    (so that a caller marks them without joining the versions to the winners again)."""
-    rule = source.versions
-    columns = dict.fromkeys([source.id_column, *rule.columns])
-    narrow = versions.lazy().select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("_rij"), *columns)
-    last = narrow.sort(rule.sort_keys(), nulls_last=False).unique(
-        subset=[source.id_column], keep="last", maintain_order=True
+def year_of(year: int) -> pl.Expr:
+    return pl.col("datum").is_between(dt.date(year, 1, 1), dt.date(year, 12, 31))
+
+
+def whole_years(years: list[int] | tuple[int, ...]) -> Partitions:
+    """Every day of `years`."""
+    return Partitions.whole_years(years)
+
+
+# --- a year of a whole backfill ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class YearTask:
+    """Decide and compute one year of one source from its version files.
+
+    `files` are the year's version files, `before` those of the year before (whose last
+    `lookback_days` the figures look back on). Ids whose versions lie in more than one year
+    (`spanning`) are decided once, up front, by the writer: their winners whose day lies in this year
+    or in its look-back days are `settled`, and every other version of them is left out here."""
+
+    source: str
+    year: int
+    root: Path
+    run_id: str
+    files: tuple[PartFile, ...]
+    before: tuple[PartFile, ...]
+    spanning: pl.DataFrame
+    settled: pl.DataFrame
+
+
+@dataclass(frozen=True)
+class YearResult:
+    """The year's current file and figure rows (small: days, not records); `records` decided."""
+
+    source: str
+    year: int
+    current: PartFile | None
+    figures: tuple[Partitioned, ...]
+    records: int
+    ids: int  # distinct ids among the year's versions (after leaving out the spanning ones)
+
+
+def stage_year(task: YearTask) -> YearResult:
+    """The version that counts of every record of the year, written as the year's current file, and
+    the year's figures per day, month and year and its breakdown (checked against their models)."""
+    source = SOURCES[task.source]
+    id_col = source.id_column
+    spanning = task.spanning.lazy()
+    versions = partitions.scan(task.root, source, task.files).join(spanning, on=id_col, how="anti").collect()
+    settled = task.settled.filter(year_of(task.year))
+    current = pl.concat([decide(source, versions), settled.select(versions.columns)])
+    ids = versions[id_col].n_unique() + settled.height
+    part = (
+        partitions.write(task.root, source, CURRENT, task.year, task.run_id, "actueel", current)
+        if current.height
+        else None
     )
-    return last.select("_rij").collect().to_series()
+    records = pl.concat([_look_back(source, task, spanning), current])
+    computed = split(source, records, whole_years([task.year]))
+    for figures in computed:
+        check(source, figures)
+    return YearResult(task.source, task.year, part, tuple(computed), current.height, ids)
+
+
+def _look_back(source: Source, task: YearTask, spanning: pl.LazyFrame) -> pl.DataFrame:
+    """The current records of the year before's last `lookback_days` days: decided here from the
+    versions of the ids that have one in those days (a record that is not spanning has every version
+    in that year)."""
+    if not source.lookback_days:
+        return partitions.empty(source).collect()
+    since = dt.date(task.year, 1, 1) - dt.timedelta(days=source.lookback_days)
+    versions = partitions.scan(task.root, source, task.before).join(spanning, on=source.id_column, how="anti")
+    near = versions.filter(pl.col("datum") >= since).select(source.id_column).unique()
+    candidates = versions.join(near, on=source.id_column, how="semi").collect()
+    winners = decide(source, candidates).filter(pl.col("datum") >= since)
+    settled = task.settled.filter(pl.col("datum").is_between(since, dt.date(task.year - 1, 12, 31)))
+    return pl.concat([winners, settled.select(winners.columns)])

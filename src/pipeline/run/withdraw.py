@@ -9,15 +9,14 @@ archive; new content under the same name is a new delivery.
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 
-from pipeline.core import db
+from pipeline.core import archive, db
 from pipeline.core.locking import writer_lock
 from pipeline.core.settings import Settings
 from pipeline.publish import publish
-from pipeline.run import checks, stage, state
-from pipeline.run.ledger import INGETROKKEN, VERWERKT, VOLTOOID, RunSummary, record_run
-from pipeline.run.state import PipelineError
+from pipeline.run import checks, manifest, partitions, recover, stage, state
+from pipeline.run.errors import PipelineError
+from pipeline.run.ledger import INGETROKKEN, MISLUKT, VERWERKT, VOLTOOID, RunSummary, record_run
 from pipeline.sources import SOURCES
 
 KIND = "intrekking"
@@ -34,19 +33,32 @@ def withdraw(settings: Settings, path: str, reason: str) -> RunSummary:
         if found is None:
             raise PipelineError(f"{path} is not a delivery that counts now (see the view leveringen)")
         source_name, sha = found
-        now = dt.datetime.now(dt.UTC)
-        summary = RunSummary(now.strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:8], KIND, now)
-        with db.transaction(con):
-            parts = stage.withdraw(con, SOURCES[source_name], path)
-            con.execute(
-                "UPDATE leveringen SET status = ?, ingetrokken_op = ?, reden = ? WHERE bestand = ? AND sha256 = ?",
-                [INGETROKKEN, now, reason.strip(), path, sha],
-            )
-            checks.reconcile(con)
-            summary.partitions = len(parts.days) + len(parts.months) + len(parts.years)
-            summary.years_recomputed = sorted(parts.years)
-            summary.notices = [("ingetrokken", path, reason.strip())]
-            summary.status, summary.ended = VOLTOOID, dt.datetime.now(dt.UTC)
+        summary = recover.start(con, KIND)
+        root = settings.versions_dir.absolute()
+        staging = stage.Staging(root, summary.run_id, partitions.load(con, root))
+        try:
+            with db.transaction(con):
+                parts, ids = stage.withdraw(con, staging, SOURCES[source_name], path)
+                con.execute(
+                    "UPDATE leveringen SET status = ?, ingetrokken_op = ?, reden = ? WHERE bestand = ? AND sha256 = ?",
+                    [INGETROKKEN, summary.started, reason.strip(), path, sha],
+                )
+                archive.sync()
+                partitions.record(con, staging.snapshot)
+                partitions.create_views(con, root, SOURCES.values())
+                checks.reconcile(con, {source_name: ids})
+                summary.partitions = len(parts.days) + len(parts.months) + len(parts.years)
+                summary.years_recomputed = sorted(parts.years)
+                summary.notices = [("ingetrokken", path, reason.strip())]
+                summary.status, summary.ended = VOLTOOID, dt.datetime.now(dt.UTC)
+                record_run(con, summary)
+        except Exception as problem:
+            summary.status, summary.message = MISLUKT, f"{type(problem).__name__}: {problem}"[:1000]
+            summary.ended = dt.datetime.now(dt.UTC)
             record_run(con, summary)
+            raise
+        finally:
+            recover.sweep(con, settings)
+        manifest.write(con, settings, summary.run_id, state.stored_fingerprint(con))
         publish(con, settings)
     return summary
