@@ -413,6 +413,8 @@ def screen_names(names: Iterable[str], key: bytes | None) -> dict[str, str]:
     (a command that needs none, on a machine without it) a personal part is only its kind: `[bsn]`."""
     parts = {name: _parts(name) for name in set(names)}
     middles = sorted({m for found in parts.values() for _, m, _ in found if m and not _MASKED.fullmatch(m)})
+    if not middles:  # nothing to judge: the regular expressions cost a few ms per call even on nothing
+        return {name: name for name in parts}
     kinds = personal_kinds(pl.Series([_as_words(m) for m in middles], dtype=pl.String)).fill_null(
         personal_kinds(pl.Series([_as_split_words(m) for m in middles], dtype=pl.String))
     )

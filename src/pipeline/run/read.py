@@ -364,6 +364,9 @@ def _files(
         .group_by("bestand", "sha256")
         .len("_rijen")
     )
+    extra = {f.sha256: _extra(source, f.file) for f in tokens.files}
+    # one screen for the whole batch: it costs about as much for one name as for a thousand
+    shown = screen_names([name for names in extra.values() for name in names], key)
     described = pl.DataFrame(
         [
             {
@@ -373,7 +376,7 @@ def _files(
                 "status": AFGEWEZEN if f.rejected is not None else VERWERKT,
                 # the reason may quote the file's header names, which may hold personal data too
                 "reden": screen_message(f.rejected, key) if f.rejected is not None else None,
-                "extra_kolommen": _extra(source, f.file, key),
+                "extra_kolommen": ", ".join(shown[name] for name in extra[f.sha256]) or None,
                 "codering": f.file.encoding if f.file is not None else None,
                 "archief": f.archived[0] if f.archived else None,
                 "archief_sha256": f.archived[1] if f.archived else None,
@@ -418,15 +421,13 @@ def _files(
     )
 
 
-def _extra(source: Source, file: ArchivedFile | None, key: bytes) -> str | None:
-    """The file's columns the source does not know, as the ledger lists them (screened: a header name
-    may hold personal data too)."""
+def _extra(source: Source, file: ArchivedFile | None) -> list[str]:
+    """The file's columns the source does not know, as the ledger lists them (screened by the caller:
+    a header name may hold personal data too)."""
     if file is None:
-        return None
+        return []
     known = {*source.required, *source.personal}
-    extra = [name for name in (normalise_header(name) for name in file.header) if name not in known]
-    shown = screen_names(extra, key)
-    return ", ".join(shown[name] for name in extra) or None
+    return [name for name in (normalise_header(name) for name in file.header) if name not in known]
 
 
 # --- a chunk of work ------------------------------------------------------------------------------
