@@ -90,23 +90,13 @@ def check_version(con: duckdb.DuckDBPyConnection, rebuilding: bool) -> None:
     if found in ("3", "4"):
         _from_table_layout(con)
         return
-    for (view,) in con.execute(
-        "SELECT view_name FROM duckdb_views() WHERE database_name = current_database() AND NOT internal"
-    ).fetchall():
-        con.execute(f'DROP VIEW "{view}"')
-    for (table,) in con.execute(
-        "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() AND table_name <> 'meta'"
-    ).fetchall():
-        con.execute(f'DROP TABLE "{table}"')
-    con.execute(db.sql_file(__package__, "state.sql"))
+    _drop_all_but(con, ("meta",))
+    con.execute(SCHEMA)
     con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_versie', ?)", [SCHEMA_VERSION])
 
 
-def _from_table_layout(con: duckdb.DuckDBPyConnection) -> None:
-    """Layouts 3 and 4 kept staged versions in a table per source, and figure tables of other columns:
-    those go (the backfill stages the deliveries again as Parquet and computes every figure anew); the
-    ledgers and adopted figures stay."""
-    kept = set(LEDGER_TABLES)
+def _drop_all_but(con: duckdb.DuckDBPyConnection, kept: tuple[str, ...]) -> None:
+    """Every view, and every table but `kept`, of the state database."""
     for (view,) in con.execute(
         "SELECT view_name FROM duckdb_views() WHERE database_name = current_database() AND NOT internal"
     ).fetchall():
@@ -116,6 +106,13 @@ def _from_table_layout(con: duckdb.DuckDBPyConnection) -> None:
     ).fetchall():
         if table not in kept:
             con.execute(f'DROP TABLE "{table}"')
+
+
+def _from_table_layout(con: duckdb.DuckDBPyConnection) -> None:
+    """Layouts 3 and 4 kept staged versions in a table per source, and figure tables of other columns:
+    those go (the backfill stages the deliveries again as Parquet and computes every figure anew); the
+    ledgers and adopted figures stay."""
+    _drop_all_but(con, LEDGER_TABLES)
     con.execute(SCHEMA)  # the tables this layout adds (the snapshot `partities`)
     con.execute("ALTER TABLE leveringen ADD COLUMN IF NOT EXISTS archief VARCHAR")
     con.execute("ALTER TABLE leveringen ADD COLUMN IF NOT EXISTS archief_sha256 VARCHAR")
