@@ -301,11 +301,6 @@ class VersionRule:
         """The columns of a staged version the rule reads."""
         return tuple(dict.fromkeys([*self.latest, *READ_COLUMNS]))
 
-    def sort_keys(self) -> list[pl.Expr]:
-        """Sort keys under which the version that counts comes last (nulls first)."""
-        file_name = pl.col("bestand").str.split("/").list.last()
-        return [*(pl.col(c) for c in self.latest), file_name, pl.col("bestand"), pl.col("regel")]
-
 
 @dataclass(frozen=True)
 class Source:

@@ -20,9 +20,6 @@ import polars as pl
 from pipeline.core.contract import Figure, Ratio, Source
 from pipeline.core.periods import Partitions
 
-GRAINS = ("dag", "maand", "jaar")
-PERIOD_KEYS = {"dag": ("datum",), "maand": ("jaar", "maand"), "jaar": ("jaar",)}
-
 
 def ratio(numerator: pl.Expr, denominator: pl.Expr, scale: int = 100, decimals: int = 0) -> pl.Expr:
     """`scale` x n / d rounded half up to `decimals` (exact integer arithmetic, n >= 0) as a float;

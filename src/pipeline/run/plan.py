@@ -91,10 +91,6 @@ class Plan:
     notices: list[Notice]
     same_content: tuple[tuple[str, str], ...] = ()  # (path, content) found again under a new size or time
 
-    @property
-    def has_work(self) -> bool:
-        return self.full or bool(self.items) or self.years is not None
-
 
 def _classify(path: str, today: dt.date) -> tuple[str | None, str | None]:
     """(source, None) for a delivery, (None, reason) for a file that is not one (yet: a file that
