@@ -31,7 +31,7 @@ _.BELOW
 _.RANGE
 # A source's sample profile: the standard tests of every source generate its `example` year.
 _.example
-# A published moment's kind: the tables of the published file declare theirs with it (schemas/published.py).
+# A published moment's kind: the tables of the published file declare theirs with it (src/pipeline/publish/tables.py).
 _.MOMENT
 # Named in a string cast only (bench/served.py).
 _.FlowRun

@@ -18,7 +18,7 @@ import polars as pl
 import pytest
 
 from pipeline.core.calendar import WEEKDAYS
-from pipeline.core.contract import (
+from pipeline.kit.contract import (
     Breakdown,
     Column,
     ContractError,
@@ -34,8 +34,9 @@ from pipeline.core.contract import (
     VersionRule,
     registry,
 )
-from pipeline.core.reporting import Chart, Section
-from pipeline.core.sampling import MIN_ROWS_FOR_INVALID, finish, invalid_rows
+from pipeline.kit.models import figure_schema
+from pipeline.kit.reporting import Chart, Section
+from pipeline.kit.sampling import MIN_ROWS_FOR_INVALID, finish, invalid_rows
 from pipeline.publish import LayoutError, check_layout
 from pipeline.publish.definitions import definities
 from pipeline.publish.kerncijfers import figures_of, with_empty_days
@@ -43,7 +44,6 @@ from pipeline.report.html import check_chart_ids
 from pipeline.run import state
 from pipeline.run.state import PipelineError
 from pipeline.sources import SOURCES
-from schemas.kerncijfers import figure_schema
 from tests.conftest import Landing, call
 
 CALLS = SOURCES["telefonie"]

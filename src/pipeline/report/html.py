@@ -25,10 +25,10 @@ import polars as pl
 import polars.selectors as cs
 
 from pipeline.core import db
-from pipeline.core.contract import PUBLISHED_TABLE
 from pipeline.core.landing_files import atomic_output
 from pipeline.core.numbers import number
-from pipeline.core.reporting import Chart, ReportInput, Section
+from pipeline.kit.contract import PUBLISHED_TABLE
+from pipeline.kit.reporting import Chart, ReportInput, Section
 from pipeline.publish import catalog
 from pipeline.publish.kerncijfers import figures_of
 from pipeline.report import table as key_table

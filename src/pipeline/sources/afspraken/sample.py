@@ -13,7 +13,7 @@ from typing import Final
 import numpy as np
 import polars as pl
 
-from pipeline.core.sampling import (
+from pipeline.kit.sampling import (
     DAY,
     EPOCH,
     F64,

@@ -14,7 +14,7 @@ from typing import Final
 import numpy as np
 import polars as pl
 
-from pipeline.core.sampling import (
+from pipeline.kit.sampling import (
     DAY,
     F64,
     I64,

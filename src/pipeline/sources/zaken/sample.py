@@ -17,7 +17,7 @@ from typing import Final
 import numpy as np
 import polars as pl
 
-from pipeline.core.sampling import (
+from pipeline.kit.sampling import (
     DAY,
     I64,
     Target,

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from pipeline.core.contract import Figure, Ratio, Source
 from pipeline.core.periods import Partitions
+from pipeline.kit.contract import Figure, Ratio, Source
 
 
 def ratio(numerator: pl.Expr, denominator: pl.Expr, scale: int = 100, decimals: int = 0) -> pl.Expr:

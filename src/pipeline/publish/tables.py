@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pipeline.core.contract import Column, Kind
-from schemas.kerncijfers import PERIODE
+from pipeline.kit.contract import Column, Kind
+from pipeline.kit.models import PERIODE
 
 TEXT, FLAG, WHOLE, DAY, MOMENT = Kind.TEXT, Kind.FLAG, Kind.WHOLE, Kind.DAY, Kind.MOMENT
 

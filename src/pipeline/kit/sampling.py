@@ -445,7 +445,7 @@ def needs(frame: pl.DataFrame, columns: Sequence[str], step: str) -> None:
     """Refuse a frame without the columns `step` works on (the module's conventions)."""
     missing = [c for c in columns if c not in frame.columns]
     if missing:
-        raise ValueError(f"{step}: the drawn frame lacks {', '.join(missing)} (see pipeline.core.sampling)")
+        raise ValueError(f"{step}: the drawn frame lacks {', '.join(missing)} (see pipeline.kit.sampling)")
 
 
 def finish(frame: pl.DataFrame) -> pl.DataFrame:
