@@ -30,7 +30,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from pipeline.kit.contract import Source
-from pipeline.sources import SOURCES
+from pipeline.sources import ORDER, SOURCES
 
 ROOT = Path(__file__).resolve().parents[1]
 SCANNED = ("src", "flows", "schemas")
@@ -176,3 +176,11 @@ def test_lint_covers_a_new_source_without_an_edit(tmp_path: Path) -> None:
         added.write_text("", encoding="utf-8")
     clean = subprocess.run(lint, cwd=tmp_path, env=env, capture_output=True, text=True, check=False)
     assert clean.returncode == 0, clean.stdout + clean.stderr
+
+
+def test_every_source_folder_and_model_is_registered() -> None:
+    """A folder below pipeline/sources/ or a model in schemas/ that the registry leaves out would be
+    a source that silently never runs."""
+    folders = {p.name for p in (ROOT / "src/pipeline/sources").iterdir() if (p / "__init__.py").is_file()}
+    models = {p.stem for p in (ROOT / "schemas").glob("*.py") if p.stem != "__init__"}
+    assert folders == models == set(SOURCES) == set(ORDER)
