@@ -43,7 +43,7 @@ import polars as pl
 import zstandard
 from cryptography.hazmat.primitives.ciphers.aead import AESSIV
 
-from pipeline.core.landing_files import atomic_output
+from pipeline.core.atomic import atomic_output
 from pipeline.core.privacy import personal_kinds
 from pipeline.core.private import make_private_dir, owner_only_files
 

@@ -23,7 +23,7 @@ import duckdb
 import polars as pl
 
 from pipeline.core import db
-from pipeline.core.landing_files import atomic_output, remove_stale_temporaries
+from pipeline.core.atomic import atomic_output, remove_stale_temporaries
 from pipeline.core.periods import Partitions
 from pipeline.core.privacy import group_rare, screen_names
 from pipeline.core.private import publishable

@@ -25,7 +25,7 @@ import polars as pl
 import polars.selectors as cs
 
 from pipeline.core import db
-from pipeline.core.landing_files import atomic_output
+from pipeline.core.atomic import atomic_output
 from pipeline.core.numbers import number
 from pipeline.kit.contract import PUBLISHED_TABLE
 from pipeline.kit.reporting import Chart, ReportInput, Section

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipeline.core.landing_files import LandingFolderError, Scan, scan
+from pipeline.core.landing import LandingFolderError, Scan, scan
 from pipeline.core.locking import writer_lock
 from pipeline.core.settings import Settings
 from pipeline.publish import LayoutError, check_layout, publish

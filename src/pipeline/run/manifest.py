@@ -22,7 +22,7 @@ import duckdb
 import polars as pl
 
 from pipeline.core import db
-from pipeline.core.landing_files import atomic_output
+from pipeline.core.atomic import atomic_output
 from pipeline.core.private import make_private_dir, owner_only_files
 from pipeline.core.settings import Settings
 from pipeline.run.errors import PipelineError

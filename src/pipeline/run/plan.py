@@ -13,7 +13,7 @@
 - A backfill of some years does what a nightly run does, and reads again, from the archive, every
   delivery that counts and has records in those years.
 
-The landing folder is read defensively (`core.landing_files`): only regular files below it; every
+The landing folder is read defensively (`core.landing`, `core.bounded_read`): only regular files below it; every
 other entry is skipped with its reason, every file that is not a delivery is ignored with its
 reason, and both are reported on every run, not only the first time.
 """
@@ -28,7 +28,8 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 
-from pipeline.core.landing_files import LandingFile, Scan, Unreadable, read_file
+from pipeline.core.bounded_read import Unreadable, read_file
+from pipeline.core.landing import LandingFile, Scan
 from pipeline.core.periods import LOCAL_TZ
 from pipeline.core.settings import Settings
 from pipeline.run.ledger import AFGEWEZEN, INGETROKKEN, VERWERKT

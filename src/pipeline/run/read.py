@@ -27,9 +27,9 @@ import polars as pl
 
 from pipeline.core import archive
 from pipeline.core.archive import LEVERING, PSEUDONYM_PREFIX, REGEL, VELDEN, ArchivedFile
+from pipeline.core.bounded_read import Unreadable, read_file
 from pipeline.core.csvbatch import FIELDS, FILE, LINE, PREFIX, CsvFile, column, read_csv_batch
 from pipeline.core.csvfile import FileRejected, normalise_header
-from pipeline.core.landing_files import Unreadable, read_file
 from pipeline.core.privacy import screen, screen_message, screen_names
 from pipeline.core.settings import Settings
 from pipeline.kit.contract import Source, polars_schema
