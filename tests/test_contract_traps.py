@@ -36,7 +36,7 @@ from pipeline.kit.contract import (
 )
 from pipeline.kit.models import figure_schema
 from pipeline.kit.reporting import Chart, Section
-from pipeline.kit.sampling import MIN_ROWS_FOR_INVALID, finish, invalid_rows
+from pipeline.kit.sampling import MIN_ROWS_FOR_INVALID, file_keys, invalid_rows
 from pipeline.publish import LayoutError, check_layout
 from pipeline.publish.definitions import definities
 from pipeline.publish.kerncijfers import figures_of, with_empty_days
@@ -210,9 +210,9 @@ def test_two_sources_drawing_from_one_random_stream_are_refused() -> None:
 
 def test_a_drawn_frame_without_what_the_invalid_rows_need_is_refused() -> None:
     frame = pl.DataFrame({"gesprek_id": ["1"], "_eday": [18700], "_corr": [False], "_ord": [1], "_regular": [True]})
-    with pytest.raises(ValueError, match="finish: the drawn frame lacks _kind"):
-        finish(frame)
-    finished = finish(frame.with_columns(pl.lit(1).alias("_kind"))).drop("_regular")
+    with pytest.raises(ValueError, match="file_keys: the drawn frame lacks _kind"):
+        file_keys(frame)
+    finished = file_keys(frame.with_columns(pl.lit(1).alias("_kind"))).drop("_regular")
     with pytest.raises(ValueError, match="invalid_rows: the drawn frame lacks _regular"):
         invalid_rows(finished, None, 2021, 0, 1, ("lege id",), lambda *a: {}, 1)  # type: ignore[arg-type]
 
@@ -232,7 +232,7 @@ def test_small_files_take_invalid_rows_too() -> None:
         }
     )
     bad = invalid_rows(
-        finish(frame),
+        file_keys(frame),
         np.random.default_rng(1),
         2021,
         18700,
