@@ -26,7 +26,7 @@ FROM data.meldingen m JOIN data.runs r USING (run_id) ORDER BY r.gestart_op, m.s
 
 CREATE VIEW runs AS
 SELECT run_id, soort, gestart_op, geeindigd_op, status, leveringen_verwerkt, leveringen_afgewezen,
-       leveringen_genegeerd, leveringen_overgeslagen, rijen_gelezen, rijen_geteld AS rijen_geldig,
+       leveringen_genegeerd, leveringen_overgeslagen, rijen_gelezen, rijen_geldig,
        rijen_quarantaine, partities_herberekend, jaren_herberekend, bewaartermijn_dagen, pseudoniemen_gewist, melding
 FROM data.runs ORDER BY gestart_op;
 
