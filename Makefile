@@ -39,6 +39,7 @@ lint: setup
 	@$(BIN)/ruff format --check src schemas flows tests bench bi
 	@$(BIN)/mypy
 	@$(BIN)/lint-imports
+	@$(BIN)/vulture
 
 # The example report of docs/ from make run's sample (the published 2017-2020 figures), and its picture
 # from headless Chromium (Debian's chromium; the flags keep it off the network), cropped to the page.

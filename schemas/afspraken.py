@@ -8,8 +8,8 @@ import datetime as dt
 import pandera.polars as pa
 from pandera.engines.polars_engine import DateTime
 
-from pipeline.core.contract import Reason, Rule
-from schemas.kerncijfers import PERIODE
+from pipeline.kit.contract import Reason, Rule
+from pipeline.kit.models import PERIODE
 
 LOCATIES_GETELD = ("Stadskantoor", "Wijkservicecentrum Vleuten-De Meern")
 KANALEN = ("balie", "video", "telefoon")

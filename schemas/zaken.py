@@ -9,8 +9,8 @@ import pandera.polars as pa
 import polars as pl
 from pandera.engines.polars_engine import DateTime
 
-from pipeline.core.contract import Reason, Rule
-from schemas.kerncijfers import PERIODE
+from pipeline.kit.contract import Reason, Rule
+from pipeline.kit.models import PERIODE
 
 ZAAKTYPEN = ("reisdocument", "rijbewijs", "geboorteaangifte", "verhuizing", "uittreksel")
 KANALEN = ("balie", "thuisbezorgd", "digitaal", "post")

@@ -16,9 +16,9 @@ import duckdb
 import polars as pl
 import pytest
 
-from pipeline.core.contract import Source, polars_schema
 from pipeline.core.periods import Partitions
 from pipeline.core.settings import Settings
+from pipeline.kit.contract import Source, polars_schema
 from pipeline.run import RunSummary, run
 from pipeline.run.figures import compute
 from pipeline.sources import SOURCES

@@ -18,7 +18,7 @@ import polars as pl
 import pytest
 
 from pipeline.core.calendar import WEEKDAYS
-from pipeline.core.contract import (
+from pipeline.kit.contract import (
     Breakdown,
     Column,
     ContractError,
@@ -34,8 +34,9 @@ from pipeline.core.contract import (
     VersionRule,
     registry,
 )
-from pipeline.core.reporting import Chart, Section
-from pipeline.core.sampling import MIN_ROWS_FOR_INVALID, finish, invalid_rows
+from pipeline.kit.models import figure_schema
+from pipeline.kit.reporting import Chart, Section
+from pipeline.kit.sampling import MIN_ROWS_FOR_INVALID, file_keys, invalid_rows
 from pipeline.publish import LayoutError, check_layout
 from pipeline.publish.definitions import definities
 from pipeline.publish.kerncijfers import figures_of, with_empty_days
@@ -43,7 +44,6 @@ from pipeline.report.html import check_chart_ids
 from pipeline.run import state
 from pipeline.run.state import PipelineError
 from pipeline.sources import SOURCES
-from schemas.kerncijfers import figure_schema
 from tests.conftest import Landing, call
 
 CALLS = SOURCES["telefonie"]
@@ -210,9 +210,9 @@ def test_two_sources_drawing_from_one_random_stream_are_refused() -> None:
 
 def test_a_drawn_frame_without_what_the_invalid_rows_need_is_refused() -> None:
     frame = pl.DataFrame({"gesprek_id": ["1"], "_eday": [18700], "_corr": [False], "_ord": [1], "_regular": [True]})
-    with pytest.raises(ValueError, match="finish: the drawn frame lacks _kind"):
-        finish(frame)
-    finished = finish(frame.with_columns(pl.lit(1).alias("_kind"))).drop("_regular")
+    with pytest.raises(ValueError, match="file_keys: the drawn frame lacks _kind"):
+        file_keys(frame)
+    finished = file_keys(frame.with_columns(pl.lit(1).alias("_kind"))).drop("_regular")
     with pytest.raises(ValueError, match="invalid_rows: the drawn frame lacks _regular"):
         invalid_rows(finished, None, 2021, 0, 1, ("lege id",), lambda *a: {}, 1)  # type: ignore[arg-type]
 
@@ -232,7 +232,7 @@ def test_small_files_take_invalid_rows_too() -> None:
         }
     )
     bad = invalid_rows(
-        finish(frame),
+        file_keys(frame),
         np.random.default_rng(1),
         2021,
         18700,
@@ -245,11 +245,11 @@ def test_small_files_take_invalid_rows_too() -> None:
 
 
 def test_the_version_rule_names_model_columns_and_declares_its_tie_break() -> None:
-    """`bestand_naam` was a magic name in a list of columns; the tie-break is now the rule's own."""
+    """`bestand_naam` was a magic name in a list of columns; the rule names model columns only."""
     with pytest.raises(ContractError, match="gewijzigd_op is not a column of GesprekRij"):
         video(versions=VersionRule(latest=("gewijzigd_op",)))
-    keys = [str(k) for k in VersionRule(latest=("gewijzigd_op",)).sort_keys()]
-    assert keys[0] == 'col("gewijzigd_op")' and "split" in keys[1] and keys[2:] == ['col("bestand")', 'col("regel")']
+    # The tie-break itself (the latest change, then the file name, the path, the line) is decided by
+    # `versions.decide`: tests/test_decisions.py.
 
 
 def test_a_rule_of_the_model_without_a_reason_is_refused() -> None:

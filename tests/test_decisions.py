@@ -161,6 +161,27 @@ def test_an_appointment_counts_by_its_latest_change_then_the_file_name() -> None
     assert found.select("afspraak_id", "status").rows() == [("p", "verschenen"), ("q", "gepland")]
 
 
+def test_a_tie_in_the_latest_change_and_the_file_name_goes_to_the_later_path_then_the_later_line() -> None:
+    from tests.conftest import current_records as records
+
+    moment = "2020-01-02T10:00:00+01:00"
+    rows = [
+        {"afspraak_id": i, "datum": "2020-01-06", "status": status, "gewijzigd_op": moment}
+        for i, status in [("p", "verschenen"), ("p", "gepland"), ("q", "gepland"), ("q", "geannuleerd")]
+    ]
+    versions = records("afspraken", rows).with_columns(
+        pl.Series(
+            "bestand",
+            ["b/afspraken_20200103.csv", "a/afspraken_20200103.csv", *["a/afspraken_20200104.csv"] * 2],
+        ),
+        pl.Series("regel", [2, 2, 3, 2]),
+        pl.lit("sha").alias("sha256"),
+    )
+    found = decide(SOURCES["afspraken"], versions).sort("afspraak_id")
+    # p: one name in two folders, b/ sorts after a/; q: one file, line 3 comes after line 2.
+    assert found.select("afspraak_id", "status").rows() == [("p", "verschenen"), ("q", "gepland")]
+
+
 def test_a_year_is_decided_on_its_own_with_the_records_that_span_years_settled_up_front(tmp_path: Path) -> None:
     source = SOURCES["telefonie"]
     rows = [

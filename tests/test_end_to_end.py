@@ -12,7 +12,7 @@ import duckdb
 import pytest
 
 from pipeline import run as jobs
-from pipeline.core.contract import Kind, Sum, Unit
+from pipeline.kit.contract import Kind, Sum, Unit
 from pipeline.publish import definitions
 from pipeline.publish.definitions import table_comments
 from pipeline.publish.kerncijfers import figures_of

@@ -165,7 +165,7 @@ def test_served_nightly_runs_through_the_api_and_loads_the_data(prefect_api: dic
     (figures,) = rows(warehouse, "SELECT jaar, telefoontjes_gemeente FROM kerncijfers")
     assert figures == {"jaar": yesterday.year, "telefoontjes_gemeente": 1}
     kinds = [r["soort"] for r in rows(warehouse, "SELECT soort FROM runs ORDER BY gestart_op")]
-    assert kinds == ["nightly", "backfill"]
+    assert kinds == ["nachtelijk", "herberekening"]
 
 
 DEPLOYED = """

@@ -21,12 +21,16 @@ Not counted: a name another registered source declares too (two suppliers may bo
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
+import shutil
+import subprocess
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from pipeline.core.contract import Source
-from pipeline.sources import SOURCES
+from pipeline.kit.contract import Source
+from pipeline.sources import ORDER, SOURCES
 
 ROOT = Path(__file__).resolve().parents[1]
 SCANNED = ("src", "flows", "schemas")
@@ -142,3 +146,41 @@ def test_a_fourth_source_may_share_its_id_column_with_another() -> None:
     assert "gesprek_id" in names_of(calls)  # alone, it identifies the calls
     shared = [v for v in violations(registered) if "(gesprek_id)" in v]
     assert not shared, shared
+
+
+def test_lint_covers_a_new_source_without_an_edit(tmp_path: Path) -> None:
+    """import-linter names sources and their models by wildcards: a fifth source's folder and model,
+    added to a copy of the project and named in no contract, are held to the same rules at once."""
+    for part in ("src", "schemas", "flows"):
+        shutil.copytree(ROOT / part, tmp_path / part, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", tmp_path)
+    new = tmp_path / "src/pipeline/sources/videobellen"
+    new.mkdir()
+    (new / "__init__.py").write_text("from pipeline.sources.telefonie import figures\n", encoding="utf-8")
+    (tmp_path / "schemas/videobellen.py").write_text("from schemas import zaken\n", encoding="utf-8")
+    (tmp_path / "src/pipeline/run/video.py").write_text("import schemas.videobellen\n", encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": f"{tmp_path / 'src'}{os.pathsep}{tmp_path}"}
+    lint = [str(Path(sys.executable).with_name("lint-imports")), "--no-cache"]
+    found = subprocess.run(lint, cwd=tmp_path, env=env, capture_output=True, text=True, check=False)
+    assert found.returncode == 1, found.stdout + found.stderr
+    broken = {line.removesuffix(" BROKEN") for line in found.stdout.splitlines() if line.endswith(" BROKEN")}
+    assert broken == {
+        "Sources are independent plug-ins",
+        "Models of one source know no other source",
+        "No module imports a source except the registry",
+    }, found.stdout
+    assert "pipeline.sources.videobellen -> pipeline.sources.telefonie" in found.stdout
+    assert "schemas.videobellen -> schemas.zaken" in found.stdout
+    # The copy itself is clean: what breaks is the new source's imports, nothing else.
+    for added in (new / "__init__.py", tmp_path / "schemas/videobellen.py", tmp_path / "src/pipeline/run/video.py"):
+        added.write_text("", encoding="utf-8")
+    clean = subprocess.run(lint, cwd=tmp_path, env=env, capture_output=True, text=True, check=False)
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+
+
+def test_every_source_folder_and_model_is_registered() -> None:
+    """A folder below pipeline/sources/ or a model in schemas/ that the registry leaves out would be
+    a source that silently never runs."""
+    folders = {p.name for p in (ROOT / "src/pipeline/sources").iterdir() if (p / "__init__.py").is_file()}
+    models = {p.stem for p in (ROOT / "schemas").glob("*.py") if p.stem != "__init__"}
+    assert folders == models == set(SOURCES) == set(ORDER)

@@ -2,7 +2,7 @@
 
 Like Singer SDK's `get_standard_tap_tests`, every test here is parametrised over the registry
 (`pipeline.sources.SOURCES`), so a source added there is tested here at once. All a source needs for
-them is what the contract asks anyway (`pipeline.core.contract.Source`), and a sample profile whose
+them is what the contract asks anyway (`pipeline.kit.contract.Source`), and a sample profile whose
 `example` targets a small year: that year is generated, read by a real backfill and published, and
 each source's part of it is checked against its own declarations.
 
@@ -26,10 +26,10 @@ import polars as pl
 import pytest
 
 from pipeline.core.calendar import ClosedDays
-from pipeline.core.contract import READ_COLUMNS, Ratio, Rule, Source, Sum, polars_schema, registry
-from pipeline.core.figures import split
 from pipeline.core.periods import Partitions
-from pipeline.core.sampling import DRAWN, World
+from pipeline.kit.contract import READ_COLUMNS, Ratio, Rule, Source, Sum, polars_schema, registry
+from pipeline.kit.figures import split
+from pipeline.kit.sampling import DRAWN, World
 from pipeline.publish import definitions, write
 from pipeline.publish.kerncijfers import with_empty_days
 from pipeline.run import run as run_pipeline

@@ -47,7 +47,7 @@ def test_a_missing_weekday_is_a_gap_but_weekends_and_kings_day_are_not(tmp_path:
     assert not found.healthy
     assert found.problems == ["missing deliveries telefonie: 1 open days without records: 2020-04-29"]
     assert any(line.startswith("telefonie: last day with records 2020-04-30 (1 days ago)") for line in found.lines)
-    assert found.lines[0].startswith("last run: backfill") and "voltooid" in found.lines[0]
+    assert found.lines[0].startswith("last run: backfill") and " done, " in found.lines[0]
 
     _calls_on(s.raw_dir, [dt.date(2020, 4, 29)])
     jobs.run(s, "nightly")

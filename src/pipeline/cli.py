@@ -18,6 +18,7 @@ from rich.table import Table as RichTable
 
 from pipeline import export as exporting
 from pipeline import status as health
+from pipeline.core import ledger_values as values
 from pipeline.core.db import WarehouseUnavailable
 from pipeline.core.locking import WriterBusy
 from pipeline.core.private import PrivateFileExposed
@@ -55,18 +56,6 @@ class ExportFormat(StrEnum):
     csv = "csv"
     parquet = "parquet"
     xlsx = "xlsx"
-
-
-# How the run's findings in the landing folder are named on the terminal (the ledger names them in Dutch).
-NOTICE_WORDS = {
-    "afgewezen": "rejected",
-    "genegeerd": "ignored",
-    "overgeslagen": "skipped",
-    "verdwenen": "gone",
-    "ingetrokken_aanwezig": "withdrawn",
-    "hersteld": "repaired",
-    "afgebroken": "found",
-}
 
 
 # A scheduler's address as Dask takes it: a protocol it speaks over the network, a host, a port.
@@ -138,7 +127,10 @@ def _run(
         highlight=False,
     )
     for kind_of, path, reason in summary.notices:
-        err.print(f"  {NOTICE_WORDS.get(kind_of, kind_of)} {path}: {reason}", highlight=False)
+        err.print(
+            f"  {values.label(values.NoticeKind, kind_of)} {path}: {values.label(values.IgnoredBecause, reason)}",
+            highlight=False,
+        )
     try:
         for line in health.published_differences(settings.warehouse):
             err.print(f"  [yellow]{line}[/yellow]", highlight=False)

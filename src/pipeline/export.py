@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 import xlsxwriter
 
 from pipeline.core import db
-from pipeline.core.landing_files import atomic_output
+from pipeline.core.atomic import atomic_output
 from pipeline.publish import catalog
 from pipeline.publish.definitions import table_comments
 

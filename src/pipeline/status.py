@@ -28,6 +28,7 @@ import duckdb
 import polars as pl
 
 from pipeline.core.db import WarehouseUnavailable, cannot_open, first, frame, open_published, table_exists
+from pipeline.core.ledger_values import IgnoredBecause, NoticeKind, RunKind, RunStatus, label
 from pipeline.core.locking import held_by, idle_writer
 from pipeline.core.settings import Settings
 from pipeline.publish import catalog
@@ -35,12 +36,7 @@ from pipeline.publish.deliveries import last_day_with_records, missing_days, ope
 from pipeline.sources import SOURCES
 
 SHOWN_GAPS = 15
-RUNNING = "loopt"
-PROBLEM_NOTICES = {
-    "afgewezen": "rejected",
-    "overgeslagen": "skipped",
-    "verdwenen": "gone from the landing folder",
-}
+PROBLEM_NOTICES = (NoticeKind.REJECTED, NoticeKind.SKIPPED, NoticeKind.GONE)
 
 
 @dataclass
@@ -83,19 +79,22 @@ def _last_run(con: duckdb.DuckDBPyConnection, health: Health) -> str | None:
         return None
     last = runs.row(0, named=True)
     health.lines.append(
-        f"last run: {last['soort']} {last['run_id']} {last['status']}, ended {last['geeindigd_op']}: "
+        f"last run: {label(RunKind, last['soort'])} {last['run_id']} {label(RunStatus, last['status'])}, "
+        f"ended {last['geeindigd_op']}: "
         f"{last['leveringen_verwerkt']} deliveries processed, {last['leveringen_afgewezen']} rejected, "
         f"{last['partities_herberekend']} partitions recomputed"
     )
-    if last["status"] == RUNNING:
+    if last["status"] == RunStatus.RUNNING:
         health.problems.append(
-            f"run {last['run_id']} ({last['soort']}) started {last['gestart_op']:%Y-%m-%d %H:%M:%S} (pid "
+            f"run {last['run_id']} ({label(RunKind, last['soort'])}) started "
+            f"{last['gestart_op']:%Y-%m-%d %H:%M:%S} (pid "
             f"{last.get('pid')} on {last.get('host')}) and never ended: it was killed; the next run records it "
             "and cleans up after it"
         )
-    elif last["status"] != "voltooid":
+    elif last["status"] != RunStatus.DONE:
         health.problems.append(
-            f"last run {last['run_id']} ({last['soort']}) {last['status']}: {last['melding'] or '-'}"
+            f"last run {last['run_id']} ({label(RunKind, last['soort'])}) {label(RunStatus, last['status'])}: "
+            f"{last['melding'] or '-'}"
         )
     return str(last["run_id"])
 
@@ -107,7 +106,8 @@ def published_behind(con: duckdb.DuckDBPyConnection, warehouse: Path) -> str | N
         return None  # a state database of an older layout: its runs are not compared
     last = first(
         con,
-        "SELECT run_id FROM runs WHERE status IN ('voltooid', 'niet gepubliceerd') ORDER BY gestart_op DESC LIMIT 1",
+        "SELECT run_id FROM runs WHERE status IN (?, ?) ORDER BY gestart_op DESC LIMIT 1",
+        [RunStatus.DONE, RunStatus.NOT_PUBLISHED],
     )
     if last is None:
         return None
@@ -131,7 +131,9 @@ def _published_run(warehouse: Path) -> str | None:
         return None
     try:
         # the table `runs` of the published file (a view over `data.runs` in files of earlier versions)
-        found = first(con, "SELECT run_id FROM runs WHERE status = 'voltooid' ORDER BY gestart_op DESC LIMIT 1")
+        found = first(
+            con, "SELECT run_id FROM runs WHERE status = ? ORDER BY gestart_op DESC LIMIT 1", [RunStatus.DONE]
+        )
     except duckdb.Error:
         return None
     finally:
@@ -145,10 +147,8 @@ def _notices(con: duckdb.DuckDBPyConnection, run_id: str, health: Health) -> Non
     for kind, path, reason in con.execute(
         "SELECT soort, bestand, reden FROM meldingen WHERE run_id = ? ORDER BY soort, bestand", [run_id]
     ).fetchall():
-        if kind in PROBLEM_NOTICES:
-            health.problems.append(f"{PROBLEM_NOTICES[kind]}: {path}: {reason}")
-        else:
-            health.lines.append(f"{kind}: {path}: {reason}")
+        line = f"{label(NoticeKind, kind)}: {path}: {label(IgnoredBecause, reason)}"
+        (health.problems if kind in PROBLEM_NOTICES else health.lines).append(line)
 
 
 def _freshness(last_days: dict[str, dt.date | None], settings: Settings, today: dt.date, health: Health) -> None:

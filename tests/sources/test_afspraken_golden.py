@@ -89,7 +89,7 @@ INVALID_APPOINTMENTS = {
         "geen ISO 8601-tijd met offset",
     ),
     "empty id": (appointment("", "{dmy}"), "afspraak_id", "lege id"),
-    "wrong number of fields": ("{id};Stadskantoor;balie;Paspoort;{dmy};10:00", None, "wrong number"),
+    "wrong number of fields": ("{id};Stadskantoor;balie;Paspoort;{dmy};10:00", None, "verkeerd aantal"),
 }
 
 

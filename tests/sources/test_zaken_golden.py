@@ -260,8 +260,8 @@ INVALID_CASES = {
         "kanaal",
         "thuisbezorgd kan alleen",
     ),
-    "too few fields": (f"{{id}};reisdocument;thuisbezorgd;afgerond;{AT};{AT};;", None, "wrong number of fields"),
-    "too many fields": (case("{id}", AT) + ";extra", None, "wrong number of fields"),
+    "too few fields": (f"{{id}};reisdocument;thuisbezorgd;afgerond;{AT};{AT};;", None, "verkeerd aantal velden"),
+    "too many fields": (case("{id}", AT) + ";extra", None, "verkeerd aantal velden"),
 }
 
 

@@ -43,7 +43,7 @@ import polars as pl
 import zstandard
 from cryptography.hazmat.primitives.ciphers.aead import AESSIV
 
-from pipeline.core.landing_files import atomic_output
+from pipeline.core.atomic import atomic_output
 from pipeline.core.privacy import personal_kinds
 from pipeline.core.private import make_private_dir, owner_only_files
 
@@ -51,7 +51,7 @@ FORMAT = 1
 META = b"pipeline.archief"
 SUFFIX = ".parquet"
 LEVERING, REGEL, VELDEN = "levering", "regel", "velden"
-FIELD_PREFIX, PSEUDONYM_PREFIX = "veld:", "pseudoniem:"
+PSEUDONYM_PREFIX = "pseudoniem:"
 # Per column with a sealed field, `verzegeld:<column>` holds the sealed value and `soort:<column>` the
 # kind of data it is (the field itself is null); `<column>` is `veld:<name>`, or `#<n>` for field n of
 # a ragged record.

@@ -128,12 +128,6 @@ def replace_partitions(
     insert(con, table, rows)
 
 
-def ids_in(con: duckdb.DuckDBPyConnection, table: str, id_column: str, ids: pl.Series) -> pl.DataFrame:
-    """Rows of `table` whose id is in `ids` (a semi-join against a registered frame, not a long IN)."""
-    with registered(con, "_ids", ids.unique().to_frame(id_column)):
-        return frame(con, f"SELECT t.* FROM {table} t SEMI JOIN _ids USING ({id_column})")
-
-
 class WarehouseUnavailable(Exception):
     """The published warehouse cannot be read; the message is the one line the operator sees."""
 

@@ -77,14 +77,6 @@ def make_private_dir(path: Path) -> Path:
     return path
 
 
-def private_file(path: Path, data: bytes = b"") -> Path:
-    """A new file `path` holding `data`, created owner-only (0600); an existing one is an error."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, OWNER_FILE)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-    return path
-
-
 def narrow(path: Path) -> None:
     """Take the group's and others' bits from a file or folder of ours that exists (made by an older
     version, or under another umask); nothing when it is missing or another account's."""

@@ -1,17 +1,17 @@
 """What every published table, column and figure means, assembled from the declarations.
 
 Nothing is looked up by a column's name alone: a column of a generic table is defined in that table's
-declaration (`schemas/published.py`), a figure by its own declaration, a column of a source's table by
+declaration (`src/pipeline/publish/tables.py`), a figure by its own declaration, a column of a source's table by
 the source (or, where the source says so, by the shared period columns). A column without a
 definition is a `LayoutError`, raised before anything is written.
 """
 
 from __future__ import annotations
 
-from pipeline.core.contract import AnyFigure, Column, ContractError, Figure, Ratio, Recomputed, Sum, Unit
+from pipeline.kit.contract import AnyFigure, Column, ContractError, Figure, Ratio, Recomputed, Sum, Unit
 from pipeline.publish.kerncijfers import figures_of
+from pipeline.publish.tables import PERIOD, SDG_DOEL, SDG_OMSCHRIJVING, TABLES
 from pipeline.sources import SOURCES
-from schemas.published import PERIOD, SDG_DOEL, SDG_OMSCHRIJVING, TABLES
 
 # The published name of each figure table, and the grain whose figures it holds.
 FIGURE_GRAINS = {"kerncijfers": "jaar", "kerncijfers_maand": "maand", "kerncijfers_dag": "dag"}
@@ -42,7 +42,7 @@ def column(table: str, name: str) -> Column:
     if table in TABLES:
         columns = TABLES[table].columns or {}
         if name not in columns:
-            raise LayoutError(f"{table}.{name}: not declared in schemas/published.py")
+            raise LayoutError(f"{table}.{name}: not declared in src/pipeline/publish/tables.py")
         return columns[name]
     for source in SOURCES.values():
         if table in source.view_comments:

@@ -13,8 +13,8 @@ import polars as pl
 
 from pipeline.core import db
 from pipeline.core.calendar import WEEKDAYS_NL, ClosedDays, DeliveryCalendar
-from pipeline.core.contract import Source
-from pipeline.core.dates import export_day_of
+from pipeline.kit.contract import Source
+from pipeline.kit.dates import export_day_of
 from pipeline.sources import SOURCES
 
 MISSING_SCHEMA: dict[str, pl.DataType] = {"bron": pl.String(), "datum": pl.Date(), "weekdag": pl.String()}

@@ -1,7 +1,7 @@
 -- What the published tables that no source owns hold (each source adds its own from its folder),
 -- as views over the inputs in schema `data` of a scratch database. Publishing materialises each view
 -- as a table of the same name in the new file, in the order given here, with the comments declared
--- for it (the figures' declarations and schemas/published.py, the one place each is written); the
+-- for it (the figures' declarations and src/pipeline/publish/tables.py, the one place each is written); the
 -- file BI tools open holds those tables only. Types are the declared ones (a mismatch is refused).
 
 CREATE VIEW kerncijfers AS SELECT * FROM data.kerncijfers_jaar ORDER BY jaar;
@@ -26,7 +26,7 @@ FROM data.meldingen m JOIN data.runs r USING (run_id) ORDER BY r.gestart_op, m.s
 
 CREATE VIEW runs AS
 SELECT run_id, soort, gestart_op, geeindigd_op, status, leveringen_verwerkt, leveringen_afgewezen,
-       leveringen_genegeerd, leveringen_overgeslagen, rijen_gelezen, rijen_geteld AS rijen_geldig,
+       leveringen_genegeerd, leveringen_overgeslagen, rijen_gelezen, rijen_geldig,
        rijen_quarantaine, partities_herberekend, jaren_herberekend, bewaartermijn_dagen, pseudoniemen_gewist, melding
 FROM data.runs ORDER BY gestart_op;
 

@@ -23,13 +23,13 @@ import duckdb
 import polars as pl
 
 from pipeline.core import db
-from pipeline.core.contract import Source, polars_schema
-from pipeline.core.figures import split
-from pipeline.core.landing_files import atomic_output, remove_stale_temporaries
+from pipeline.core.atomic import atomic_output, remove_stale_temporaries
 from pipeline.core.periods import Partitions
 from pipeline.core.privacy import group_rare, screen_names
 from pipeline.core.private import publishable
 from pipeline.core.settings import Settings
+from pipeline.kit.contract import Source, polars_schema
+from pipeline.kit.figures import split
 from pipeline.publish import definitions
 from pipeline.publish.definitions import LayoutError
 from pipeline.publish.deliveries import FRESHNESS_SCHEMA, MISSING_SCHEMA, freshness, missing_days

@@ -25,10 +25,11 @@ import polars as pl
 import polars.selectors as cs
 
 from pipeline.core import db
-from pipeline.core.contract import PUBLISHED_TABLE
-from pipeline.core.landing_files import atomic_output
+from pipeline.core.atomic import atomic_output
+from pipeline.core.ledger_values import RunStatus
 from pipeline.core.numbers import number
-from pipeline.core.reporting import Chart, ReportInput, Section
+from pipeline.kit.contract import PUBLISHED_TABLE
+from pipeline.kit.reporting import Chart, ReportInput, Section
 from pipeline.publish import catalog
 from pipeline.publish.kerncijfers import figures_of
 from pipeline.report import table as key_table
@@ -108,7 +109,7 @@ def read(warehouse: Path, year: int | None = None) -> ReportData:
         definities = _optional(con, "definities", "SELECT * FROM definities ORDER BY volgorde")
         adopted = _optional(con, "vastgestelde_cijfers", "SELECT * FROM vastgestelde_cijfers")
         verschillen = _optional(con, "verschillen_vastgesteld", "SELECT * FROM verschillen_vastgesteld")
-        last = db.first(con, "SELECT max(geeindigd_op) FROM runs WHERE status = 'voltooid'")
+        last = db.first(con, "SELECT max(geeindigd_op) FROM runs WHERE status = ?", [RunStatus.DONE])
         jaar = year if year is not None else default_year(kerncijfers, maand)
         if jaar not in kerncijfers["jaar"].to_list():
             raise ValueError(f"the warehouse holds no figures for {jaar}")

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import polars as pl
 
-from pipeline.core.contract import AnyFigure, Unit
 from pipeline.core.db import frame, open_published
 from pipeline.core.numbers import number
+from pipeline.kit.contract import AnyFigure, Unit
 from pipeline.publish.kerncijfers import figures_of
 
 SOURCE_NOTE = "Bron: gemeente Utrecht"

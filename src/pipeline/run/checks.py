@@ -15,8 +15,8 @@ from collections.abc import Mapping
 import duckdb
 import polars as pl
 
-from pipeline.core.contract import Source
 from pipeline.core.db import first, registered
+from pipeline.kit.contract import Source
 from pipeline.run.partitions import VERSIONS
 from pipeline.run.stage import Outcome
 from pipeline.sources import SOURCES

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import polars as pl
 
-from pipeline.core.contract import Source
-from pipeline.core.figures import Partitioned, split
 from pipeline.core.periods import Partitions
-from schemas.kerncijfers import GRAIN_KEYS, figure_schema
+from pipeline.kit.contract import Source
+from pipeline.kit.figures import Partitioned, split
+from pipeline.kit.models import GRAIN_KEYS, figure_schema
 
 
 def check(source: Source, part: Partitioned) -> None:

@@ -21,12 +21,12 @@ import duckdb
 import polars as pl
 
 from pipeline.core import db
+from pipeline.core.ledger_values import DeliveryStatus
 from pipeline.core.locking import writer_lock
 from pipeline.core.settings import Settings
 from pipeline.publish import LayoutError, check_layout, publish
 from pipeline.publish.kerncijfers import kerncijfers
 from pipeline.run import state
-from pipeline.run.ledger import VERWERKT
 
 HERE = Path(__file__).resolve()
 
@@ -75,7 +75,9 @@ def code_version() -> tuple[str, str | None, bool | None]:
 def manifest(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     """The deliveries the current figures are computed from: every processed delivery, by content."""
     return db.frame(
-        con, "SELECT bestand, bron, sha256 FROM leveringen WHERE status = ? ORDER BY bestand, sha256", [VERWERKT]
+        con,
+        "SELECT bestand, bron, sha256 FROM leveringen WHERE status = ? ORDER BY bestand, sha256",
+        [DeliveryStatus.PROCESSED],
     )
 
 

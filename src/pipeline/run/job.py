@@ -25,14 +25,15 @@ from pathlib import Path
 
 import duckdb
 
-from pipeline.core.landing_files import LandingFolderError, Scan, scan
+from pipeline.core.landing import LandingFolderError, Scan, scan
+from pipeline.core.ledger_values import RunKind, RunStatus, english
 from pipeline.core.locking import writer_lock
 from pipeline.core.settings import Settings
 from pipeline.publish import LayoutError, check_layout, publish
 from pipeline.run import manifest, recover, stage, state
 from pipeline.run.errors import DiskFull, PipelineError, is_disk_full, one_line
-from pipeline.run.ledger import MISLUKT, NIET_GEPUBLICEERD, VOLTOOID, RunSummary, record_run
-from pipeline.run.plan import BACKFILL, Plan, make_plan
+from pipeline.run.ledger import RunSummary, record_run
+from pipeline.run.plan import Plan, make_plan
 from pipeline.run.read import ChunkResult, ChunkTask, chunks, read_chunk
 from pipeline.run.runner import Progress, Runner
 from pipeline.run.state import StateError
@@ -135,7 +136,7 @@ def commit(
 
 def run(
     settings: Settings,
-    kind: str,
+    kind: RunKind | str,
     years: Iterable[int] | None = None,
     progress: Progress | None = None,
     runner: Runner | None = None,
@@ -145,12 +146,14 @@ def run(
 
     A failed run is recorded in the run ledger and leaves the data and the published file as they were.
     `rebuild_from_archive` (a backfill): a new state database's ledger comes from the archive's manifest.
+    `kind` is a `RunKind` or its command's name (`nightly`, `backfill`).
     """
+    kind = RunKind.of(kind)
     check_inputs(settings)
     manifest.refuse_without_state(settings, rebuild_from_archive)
     runner = runner or Runner(progress, settings.workers)
     key = settings.hmac_key()
-    with writer_lock(settings), state.connect(settings, rebuilding=kind == BACKFILL) as con:
+    with writer_lock(settings), state.connect(settings, rebuilding=kind is RunKind.BACKFILL) as con:
         summary = recover.start(con, kind)
         with _recorded(con, summary):
             plan = _plan(con, settings, summary, key, years, runner, rebuild_from_archive)
@@ -193,11 +196,11 @@ def _recorded(con: duckdb.DuckDBPyConnection, summary: RunSummary) -> Iterator[N
     """The run's end in the run ledger: completed, or failed and why (a full disk named as one)."""
     try:
         yield
-        summary.status = VOLTOOID
+        summary.status = RunStatus.DONE
     except Exception as problem:
-        summary.status, summary.message = MISLUKT, f"{type(problem).__name__}: {problem}"[:1000]
+        summary.status, summary.message = RunStatus.FAILED, f"{type(problem).__name__}: {problem}"[:1000]
         if is_disk_full(problem) and not isinstance(problem, PipelineError):
-            raise DiskFull(f"{summary.kind} failed, nothing was changed: {one_line(problem)}") from problem
+            raise DiskFull(f"{english(summary.kind)} failed, nothing was changed: {one_line(problem)}") from problem
         raise
     finally:
         summary.ended = dt.datetime.now(dt.UTC)
@@ -224,7 +227,7 @@ def _publish(con: duckdb.DuckDBPyConnection, settings: Settings, summary: RunSum
         runner.step("publish", publish, con, settings)
     except Exception as problem:
         reason = one_line(problem)
-        summary.status, summary.message = NIET_GEPUBLICEERD, f"publishing failed: {reason}"[:1000]
+        summary.status, summary.message = RunStatus.NOT_PUBLISHED, f"publishing failed: {reason}"[:1000]
         with suppress(Exception):  # the disk may be full: the ledger says what it can
             record_run(con, summary)
         raise PublishFailed(

@@ -8,22 +8,17 @@ These functions write what was decided; a delivery's status is decided in one pl
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import duckdb
 import polars as pl
 
 from pipeline.core import db
+from pipeline.core.ledger_values import DeliveryStatus, NoticeKind, RunKind, RunStatus
 
-# Statuses of a delivery in `leveringen`.
-VERWERKT, AFGEWEZEN, GENEGEERD, VERVANGEN = "verwerkt", "afgewezen", "genegeerd", "vervangen"
-INGETROKKEN, OVERGESLAGEN = "ingetrokken", "overgeslagen"
-# Statuses of a run in `runs`: `loopt` from its start (recorded before it reads anything) until it
-# ends; `niet gepubliceerd`: committed to the state database, publishing failed; `afgebroken`: it
-# never ended (killed), as the next run found it.
-VOLTOOID, MISLUKT, LOOPT, NIET_GEPUBLICEERD = "voltooid", "mislukt", "loopt", "niet gepubliceerd"
-AFGEBROKEN = "afgebroken"
+# The statuses the readers and the writer (run/read.py, run/stage.py) name in Dutch.
+VERWERKT, AFGEWEZEN, VERVANGEN = DeliveryStatus.PROCESSED, DeliveryStatus.REJECTED, DeliveryStatus.REPLACED
 NOT_READ = ""  # the content hash of an entry that was never read (ignored or skipped)
 
 
@@ -32,10 +27,10 @@ class RunSummary:
     """One run as the ledger `runs` records it."""
 
     run_id: str
-    kind: str
+    kind: RunKind
     started: dt.datetime
     ended: dt.datetime | None = None
-    status: str = LOOPT
+    status: RunStatus = RunStatus.RUNNING
     processed: int = 0
     rejected: int = 0
     ignored: int = 0
@@ -47,7 +42,7 @@ class RunSummary:
     years_recomputed: list[int] = field(default_factory=list)
     rejected_files: list[tuple[str, str]] = field(default_factory=list)
     ignored_files: list[str] = field(default_factory=list)
-    notices: list[tuple[str, str, str]] = field(default_factory=list)  # (kind, path, reason)
+    notices: list[tuple[NoticeKind, str, str]] = field(default_factory=list)  # (kind, path, reason)
     retention_days: int | None = None
     pseudonyms_removed: int = 0
     message: str | None = None
@@ -67,6 +62,9 @@ class RunSummary:
             )
             for k, v in found.items()
         }
+        values["kind"], values["status"] = RunKind(str(values["kind"])), RunStatus(str(values["status"]))
+        notices: Iterable[Sequence[str]] = values.get("notices") or []  # type: ignore[assignment]
+        values["notices"] = [(NoticeKind(kind), path, reason) for kind, path, reason in notices]
         return RunSummary(**values)  # type: ignore[arg-type]
 
 
@@ -75,7 +73,7 @@ def record_run(con: duckdb.DuckDBPyConnection, summary: RunSummary) -> None:
     con.execute("DELETE FROM runs WHERE run_id = ?", [summary.run_id])
     con.execute(
         """INSERT INTO runs (run_id, soort, gestart_op, geeindigd_op, status, leveringen_verwerkt,
-           leveringen_afgewezen, leveringen_genegeerd, leveringen_overgeslagen, rijen_gelezen, rijen_geteld,
+           leveringen_afgewezen, leveringen_genegeerd, leveringen_overgeslagen, rijen_gelezen, rijen_geldig,
            rijen_quarantaine, partities_herberekend, jaren_herberekend, bewaartermijn_dagen,
            pseudoniemen_gewist, melding, pid, host)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
@@ -178,7 +176,7 @@ def _entries(
     landing: Mapping[str, Identity],
 ) -> None:
     """Entries that are not deliveries, or could not be read, as the folder holds them now."""
-    con.execute("DELETE FROM leveringen WHERE status IN (?, ?)", [GENEGEERD, OVERGESLAGEN])
+    con.execute("DELETE FROM leveringen WHERE status IN (?, ?)", [DeliveryStatus.IGNORED, DeliveryStatus.SKIPPED])
     entries = pl.DataFrame(
         [
             {

@@ -22,11 +22,11 @@ import duckdb
 import polars as pl
 
 from pipeline.core import db
-from pipeline.core.landing_files import atomic_output
+from pipeline.core.atomic import atomic_output
+from pipeline.core.ledger_values import DeliveryStatus
 from pipeline.core.private import make_private_dir, owner_only_files
 from pipeline.core.settings import Settings
 from pipeline.run.errors import PipelineError
-from pipeline.run.ledger import GENEGEERD, OVERGESLAGEN
 
 NAME = "manifest.json"
 FORMAT = 1
@@ -65,7 +65,7 @@ def write(con: duckdb.DuckDBPyConnection, settings: Settings, run_id: str, finge
     rows = db.frame(
         con,
         f"SELECT {', '.join(COLUMNS)} FROM leveringen WHERE status NOT IN (?, ?) ORDER BY bestand, sha256",
-        [GENEGEERD, OVERGESLAGEN],
+        [DeliveryStatus.IGNORED, DeliveryStatus.SKIPPED],
     )
     if rows.is_empty() and not settings.archive_dir.exists():
         return  # nothing delivered yet: no archive to describe

@@ -32,8 +32,8 @@ import duckdb
 import polars as pl
 
 from pipeline.core import db
-from pipeline.core.contract import Source, polars_schema
 from pipeline.core.private import make_private_dir, owner_only_files
+from pipeline.kit.contract import Source, polars_schema
 
 VERSIONS, CURRENT = "versies", "actueel"
 SUFFIX = ".parquet"

@@ -13,7 +13,7 @@
 - A backfill of some years does what a nightly run does, and reads again, from the archive, every
   delivery that counts and has records in those years.
 
-The landing folder is read defensively (`core.landing_files`): only regular files below it; every
+The landing folder is read defensively (`core.landing`, `core.bounded_read`): only regular files below it; every
 other entry is skipped with its reason, every file that is not a delivery is ignored with its
 reason, and both are reported on every run, not only the first time.
 """
@@ -28,13 +28,13 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 
-from pipeline.core.landing_files import LandingFile, Scan, Unreadable, read_file
+from pipeline.core.bounded_read import Unreadable, read_file
+from pipeline.core.landing import LandingFile, Scan
+from pipeline.core.ledger_values import DeliveryStatus, IgnoredBecause, NoticeKind, RunKind
 from pipeline.core.periods import LOCAL_TZ
 from pipeline.core.settings import Settings
-from pipeline.run.ledger import AFGEWEZEN, INGETROKKEN, VERWERKT
 from pipeline.sources import SOURCES
 
-NIGHTLY, BACKFILL = "nightly", "backfill"
 # What a run says of a rejected re-delivery whose path counted before, and of withdrawn content seen again.
 KEEPS_COUNTING = " (the delivery accepted earlier under this name keeps counting)"
 WITHDRAWN_PRESENT = "withdrawn delivery: not counted"
@@ -56,7 +56,7 @@ class Item:
 class Notice:
     """Something about the landing folder an operator should know, reported with the run."""
 
-    kind: str  # Dutch: genegeerd, overgeslagen, verdwenen, afgewezen_herlevering, ingetrokken_aanwezig
+    kind: NoticeKind
     path: str
     reason: str
 
@@ -80,7 +80,7 @@ class Plan:
     """What one run reads, and what it found in the landing folder."""
 
     run_id: str
-    kind: str
+    kind: RunKind
     full: bool  # a whole backfill: everything is rebuilt from what is read
     years: tuple[int, ...] | None  # the years a backfill of some years recomputes
     items: list[Item]
@@ -91,32 +91,28 @@ class Plan:
     notices: list[Notice]
     same_content: tuple[tuple[str, str], ...] = ()  # (path, content) found again under a new size or time
 
-    @property
-    def has_work(self) -> bool:
-        return self.full or bool(self.items) or self.years is not None
 
-
-def _classify(path: str, today: dt.date) -> tuple[str | None, str | None]:
+def _classify(path: str, today: dt.date) -> tuple[str | None, IgnoredBecause | None]:
     """(source, None) for a delivery, (None, reason) for a file that is not one (yet: a file that
     names a day still to come is read once that day has come, as its records cannot lie after it)."""
     name = path.rsplit("/", 1)[-1]
     folders = path.split("/")[:-1]
     if name.startswith(".") or any(part.startswith(".") for part in folders):
-        return None, "hidden file"
+        return None, IgnoredBecause.HIDDEN
     if name.endswith(".tmp"):
-        return None, "partial upload (.tmp)"
+        return None, IgnoredBecause.PARTIAL_UPLOAD
     source = SOURCES.get(folders[0]) if folders else None
     if source is None:
-        return None, f"not in a source's folder ({', '.join(f'{s}/' for s in SOURCES)})"
+        return None, IgnoredBecause.NOT_IN_A_SOURCE_FOLDER
     match = source.file_pattern.match(name)
     if match is None:
-        return None, f"name does not match {source.name}_<YYYYMMDD>[_<suffix>].csv"
+        return None, IgnoredBecause.NAME_NOT_A_DELIVERY
     try:
         export_day = dt.datetime.strptime(match.group(1), "%Y%m%d").date()
     except ValueError:
-        return None, "export date in the name is not a date"
+        return None, IgnoredBecause.EXPORT_DAY_NOT_A_DATE
     if export_day > today:
-        return None, f"export date in the name ({export_day}) lies after today; it is read once that day has come"
+        return None, IgnoredBecause.EXPORT_DAY_AHEAD
     return source.name, None
 
 
@@ -124,7 +120,7 @@ def _counted(con: duckdb.DuckDBPyConnection) -> dict[str, Counted]:
     rows = con.execute(
         "SELECT bron, bestand, sha256, grootte_bytes, eerste_dag, laatste_dag, archief, archief_sha256 "
         "FROM leveringen WHERE status = ?",
-        [VERWERKT],
+        [DeliveryStatus.PROCESSED],
     ).fetchall()
     return {
         path: Counted(source, path, sha, size, first, last, (pack, pack_sha) if pack else None)
@@ -138,7 +134,7 @@ def _current_contents(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, int], d
     found: dict[tuple[str, int], dict[str, tuple[str, str | None]]] = {}
     for path, size, sha, status, reason in con.execute(
         "SELECT bestand, grootte_bytes, sha256, status, reden FROM leveringen WHERE status IN (?, ?, ?)",
-        [VERWERKT, AFGEWEZEN, INGETROKKEN],
+        [DeliveryStatus.PROCESSED, DeliveryStatus.REJECTED, DeliveryStatus.WITHDRAWN],
     ).fetchall():
         found.setdefault((path, size), {})[sha] = (status, reason)
     return found
@@ -156,14 +152,14 @@ def _sha256(settings: Settings, entry: LandingFile) -> str | None:
 def make_plan(
     con: duckdb.DuckDBPyConnection,
     scan: Scan,
-    kind: str,
+    kind: RunKind,
     years: Iterable[int] | None,
     settings: Settings,
     run_id: str | None = None,
 ) -> Plan:
     """Compare the landing folder with the ledger and decide what this run reads (for run `run_id`)."""
     chosen = tuple(sorted(set(years))) if years is not None else None
-    full = kind == BACKFILL and chosen is None
+    full = kind is RunKind.BACKFILL and chosen is None
     counted = _counted(con)
     # (path, size, mtime) -> (status, reason) of every delivery the ledger has seen
     seen = {
@@ -174,14 +170,14 @@ def make_plan(
     }
     current = _current_contents(con)
     same_content: list[tuple[str, str]] = []
-    notices = [Notice("overgeslagen", s.shown, s.reason) for s in scan.skipped]
+    notices = [Notice(NoticeKind.SKIPPED, s.shown, s.reason) for s in scan.skipped]
     landing: dict[str, LandingFile] = {}
     items: list[Item] = []
     today = dt.datetime.now(ZoneInfo(LOCAL_TZ)).date()
     for entry in scan.files:
         source, reason = _classify(entry.shown, today)
         if source is None:
-            notices.append(Notice("genegeerd", entry.shown, reason or ""))
+            notices.append(Notice(NoticeKind.IGNORED, entry.shown, reason or ""))
             continue
         landing[entry.shown] = entry
         status, why = seen.get((entry.shown, entry.size, entry.mtime_ns), (None, None))
@@ -190,19 +186,19 @@ def make_plan(
             if sha is not None and sha in current[(entry.shown, entry.size)]:
                 status, why = current[(entry.shown, entry.size)][sha]
                 same_content.append((entry.shown, sha))
-        if status == VERWERKT:
+        if status == DeliveryStatus.PROCESSED:
             continue  # what counts for this path; a backfill reads it from the archive
-        if status == INGETROKKEN:
-            notices.append(Notice("ingetrokken_aanwezig", entry.shown, WITHDRAWN_PRESENT))
-        elif status == AFGEWEZEN and not full:
+        if status == DeliveryStatus.WITHDRAWN:
+            notices.append(Notice(NoticeKind.WITHDRAWN_PRESENT, entry.shown, WITHDRAWN_PRESENT))
+        elif status == DeliveryStatus.REJECTED and not full:
             kept = KEEPS_COUNTING if entry.shown in counted else ""
-            notices.append(Notice("afgewezen", entry.shown, f"{why}{kept}"))
+            notices.append(Notice(NoticeKind.REJECTED, entry.shown, f"{why}{kept}"))
         else:  # new, changed, content the path held before, or rejected and judged again by a backfill
             items.append(Item(source, entry.shown, entry.size, entry=entry))
     for path, delivery in sorted(counted.items()):
         if path not in landing:
             notices.append(
-                Notice("verdwenen", path, "no longer in the landing folder; the archived delivery keeps counting")
+                Notice(NoticeKind.GONE, path, "no longer in the landing folder; the archived delivery keeps counting")
             )
         if full or (chosen and _overlaps(delivery, chosen)):
             # read from the archive; the landing folder's file at its path may repair a damaged pack
@@ -223,8 +219,8 @@ def make_plan(
         years=chosen,
         items=items,
         counted=counted,
-        withdrawn=_contents(con, INGETROKKEN),
-        rejected=_contents(con, AFGEWEZEN),
+        withdrawn=_contents(con, DeliveryStatus.WITHDRAWN),
+        rejected=_contents(con, DeliveryStatus.REJECTED),
         landing=landing,
         notices=notices,
         same_content=tuple(same_content),

@@ -27,13 +27,14 @@ import polars as pl
 
 from pipeline.core import archive
 from pipeline.core.archive import LEVERING, PSEUDONYM_PREFIX, REGEL, VELDEN, ArchivedFile
-from pipeline.core.contract import Source, polars_schema
+from pipeline.core.bounded_read import Unreadable, read_file
 from pipeline.core.csvbatch import FIELDS, FILE, LINE, PREFIX, CsvFile, column, read_csv_batch
 from pipeline.core.csvfile import FileRejected, normalise_header
-from pipeline.core.dates import violations
-from pipeline.core.landing_files import Unreadable, read_file
+from pipeline.core.ledger_values import CONTROL_CHARACTER, RAGGED, TOO_LONG
 from pipeline.core.privacy import screen, screen_message, screen_names
 from pipeline.core.settings import Settings
+from pipeline.kit.contract import Source, polars_schema
+from pipeline.kit.dates import violations
 from pipeline.run import partitions
 from pipeline.run.ledger import AFGEWEZEN, VERWERKT
 from pipeline.run.partitions import VERSIONS, PartFile
@@ -241,7 +242,7 @@ def _broken_values(source: Source, text: pl.DataFrame, suspects: Sequence[str]) 
             suspect.filter(value.str.contains(CONTROL)).select(
                 "index",
                 pl.lit(column_name).alias("kolom"),
-                pl.lit("control character (such as NUL) in the value").alias("reden"),
+                pl.lit(CONTROL_CHARACTER).alias("reden"),
             )
         )
         found.append(
@@ -249,7 +250,7 @@ def _broken_values(source: Source, text: pl.DataFrame, suspects: Sequence[str]) 
                 "index",
                 pl.lit(column_name).alias("kolom"),
                 pl.format(
-                    "value of {} bytes, more than the {} a value may hold",
+                    TOO_LONG,
                     value.str.len_bytes(),
                     pl.lit(MAX_FIELD_BYTES),
                 ).alias("reden"),
@@ -347,7 +348,7 @@ def _quarantine(source: Source, text: pl.DataFrame, problems: pl.DataFrame, toke
         "sha256",
         "regel",
         pl.lit(None, pl.String).alias("kolom"),
-        pl.format("wrong number of fields: {} instead of {}", pl.col(VELDEN).list.len(), "_breedte").alias("reden"),
+        pl.format(RAGGED, pl.col(VELDEN).list.len(), "_breedte").alias("reden"),
         pl.lit(None, pl.String).alias("waarde"),
     )
     return pl.concat([invalid, ragged.cast(QUARANTINE_SCHEMA)]).sort(  # type: ignore[arg-type]

@@ -21,20 +21,20 @@ import duckdb
 
 from pipeline import status
 from pipeline.core import archive
+from pipeline.core.ledger_values import NoticeKind, RunKind, RunStatus, label
 from pipeline.core.settings import Settings
 from pipeline.run import manifest, partitions
-from pipeline.run.ledger import AFGEBROKEN, LOOPT, RunSummary, record_run
+from pipeline.run.ledger import RunSummary, record_run
 from pipeline.run.state import key_fingerprint
 
 RUN_FOLDER = re.compile(r"\d{8}T\d{6}Z-[0-9a-f]{8}")  # a run's staging folder is named by its run_id
-BROKEN_OFF = "afgebroken"  # the kind of notice a run records of an earlier run that never ended
 
 
 def new_run_id(now: dt.datetime) -> str:
     return now.strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:8]
 
 
-def start(con: duckdb.DuckDBPyConnection, kind: str) -> RunSummary:
+def start(con: duckdb.DuckDBPyConnection, kind: RunKind) -> RunSummary:
     """Record the run as started (`loopt`, with its process and machine), committed at once."""
     now = dt.datetime.now(dt.UTC)
     summary = RunSummary(new_run_id(now), kind, now, pid=os.getpid(), host=socket.gethostname())
@@ -47,26 +47,27 @@ def recover(con: duckdb.DuckDBPyConnection, settings: Settings, summary: RunSumm
     archive's manifest is written again (a run killed after its commit left it behind)."""
     for run_id, kind, started, pid, host in con.execute(
         "SELECT run_id, soort, gestart_op, pid, host FROM runs WHERE status = ? AND run_id <> ? ORDER BY gestart_op",
-        [LOOPT, summary.run_id],
+        [RunStatus.RUNNING, summary.run_id],
     ).fetchall():
         reason = (
-            f"{kind} run {run_id} started {started:%Y-%m-%d %H:%M:%S} UTC (pid {pid} on {host}) and never ended; "
+            f"{label(RunKind, kind)} run {run_id} started {started:%Y-%m-%d %H:%M:%S} UTC (pid {pid} on {host}) "
+            "and never ended; "
             f"found by run {summary.run_id}"
         )
         con.execute(
             "UPDATE runs SET status = ?, melding = ?, geeindigd_op = NULL WHERE run_id = ?",
-            [AFGEBROKEN, f"never ended (killed?): {reason}", run_id],
+            [RunStatus.BROKEN_OFF, f"never ended (killed?): {reason}", run_id],
         )
-        summary.notices.append((BROKEN_OFF, run_id, reason))
+        summary.notices.append((NoticeKind.BROKEN_OFF, run_id, reason))
     removed = sweep(con, settings)
     if removed:
         summary.notices.append(
-            (BROKEN_OFF, settings.warehouse.name, f"{removed} files of runs that did not commit removed")
+            (NoticeKind.BROKEN_OFF, settings.warehouse.name, f"{removed} files of runs that did not commit removed")
         )
     _remove_leftovers(settings.staging_dir)
     behind = status.published_behind(con, settings.warehouse)
     if behind is not None:
-        summary.notices.append((BROKEN_OFF, settings.warehouse.name, behind))
+        summary.notices.append((NoticeKind.BROKEN_OFF, settings.warehouse.name, behind))
     manifest.write(con, settings, summary.run_id, key_fingerprint(key))
 
 

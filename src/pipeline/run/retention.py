@@ -23,8 +23,8 @@ import polars as pl
 
 from pipeline.core import archive, db
 from pipeline.core.archive import LEVERING, REGEL
-from pipeline.core.contract import Source
 from pipeline.core.settings import Settings
+from pipeline.kit.contract import Source
 from pipeline.run import partitions
 from pipeline.run.partitions import CURRENT, VERSIONS, PartFile
 from pipeline.run.plan import Item

@@ -26,9 +26,9 @@ import duckdb
 import polars as pl
 
 from pipeline.core import db
-from pipeline.core.contract import Source
-from pipeline.core.figures import Partitioned
 from pipeline.core.periods import Partitions
+from pipeline.kit.contract import Source
+from pipeline.kit.figures import Partitioned
 from pipeline.run import partitions
 from pipeline.run.figures import compute
 from pipeline.run.ledger import AFGEWEZEN, VERVANGEN, VERWERKT

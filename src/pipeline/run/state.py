@@ -17,6 +17,7 @@ import duckdb
 import polars as pl
 
 from pipeline.core import db
+from pipeline.core.ledger_values import BEFORE
 from pipeline.core.periods import Partitions
 from pipeline.core.settings import Settings
 from pipeline.run import partitions
@@ -26,8 +27,11 @@ from pipeline.sources import SOURCES
 
 # Raised whenever the layout of the state database changes; an older database is rebuilt by a backfill.
 # Layout 5 keeps staged versions as Parquet partitions: a database of layout 3 or 4 keeps its ledgers,
-# and a backfill stages its deliveries again from the archive.
-SCHEMA_VERSION = "5"
+# and a backfill stages its deliveries again from the archive. Layout 6 holds every ledger value in
+# Dutch (`core/ledger_values.py`): a database of layout 5 is translated in place by any run.
+SCHEMA_VERSION = "6"
+# The fingerprint of the personal-data key in `meta` (`hmac_key_fingerprint` up to layout 5).
+KEY_FINGERPRINT = "sleutel_vingerafdruk"
 # The tables of a state database that a change of layout keeps: what was delivered, run and adopted.
 LEDGER_TABLES = (
     "meta",
@@ -57,15 +61,15 @@ def _meta(con: duckdb.DuckDBPyConnection, name: str) -> str | None:
 
 def stored_fingerprint(con: duckdb.DuckDBPyConnection) -> str:
     """The fingerprint of the personal-data key this warehouse was built with ('' before its first run)."""
-    return _meta(con, "hmac_key_fingerprint") or ""
+    return _meta(con, KEY_FINGERPRINT) or ""
 
 
 def check_key(con: duckdb.DuckDBPyConnection, key: bytes) -> None:
     """Hashes from two keys cannot be compared: refuse to mix them in one warehouse."""
     fingerprint = key_fingerprint(key)
-    found = _meta(con, "hmac_key_fingerprint")
+    found = _meta(con, KEY_FINGERPRINT)
     if found is None:
-        con.execute("INSERT INTO meta VALUES ('hmac_key_fingerprint', ?)", [fingerprint])
+        con.execute("INSERT INTO meta VALUES (?, ?)", [KEY_FINGERPRINT, fingerprint])
     elif found != fingerprint:
         raise StateError(
             "the personal-data key differs from the one this warehouse was built with; "
@@ -74,9 +78,14 @@ def check_key(con: duckdb.DuckDBPyConnection, key: bytes) -> None:
 
 
 def check_version(con: duckdb.DuckDBPyConnection, rebuilding: bool) -> None:
-    """A state database of an older layout is rebuilt by a backfill; a nightly refuses it."""
+    """A state database of layout 5 is translated in place; one older than that is rebuilt by a
+    backfill (its ledgers kept from layout 3 on), and a nightly refuses it."""
     found = _meta(con, "schema_versie")
     if found == SCHEMA_VERSION:
+        return
+    if found == "5":
+        with db.transaction(con):
+            _to_dutch_values(con)
         return
     used = db.first(con, "SELECT count(*) FROM leveringen")
     if found is None and not (used and used[0]):
@@ -88,7 +97,9 @@ def check_version(con: duckdb.DuckDBPyConnection, rebuilding: bool) -> None:
             f"{SCHEMA_VERSION}); run 'pipeline backfill' once to rebuild it from the deliveries"
         )
     if found in ("3", "4"):
-        _from_table_layout(con)
+        with db.transaction(con):
+            _from_table_layout(con)
+            _to_dutch_values(con)
         return
     _drop_all_but(con, ("meta",))
     con.execute(SCHEMA)
@@ -119,6 +130,26 @@ def _from_table_layout(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("ALTER TABLE leveringen ADD COLUMN IF NOT EXISTS archief_gewist_tot DATE")
     con.execute("ALTER TABLE runs ADD COLUMN IF NOT EXISTS pid BIGINT")
     con.execute("ALTER TABLE runs ADD COLUMN IF NOT EXISTS host VARCHAR")
+
+
+def _to_dutch_values(con: duckdb.DuckDBPyConnection) -> None:
+    """Layout 5 and before held some ledger values in English (`nightly`, `hidden file`, `wrong number of
+    fields: 9 instead of 8`), `niet gepubliceerd` with a space, `runs.rijen_geteld` (published as
+    `rijen_geldig`) and `meta.hmac_key_fingerprint`: translated in place, nothing else changes."""
+    for (table, column, rows), translations in BEFORE.items():
+        only, value = rows or ("TRUE", True)
+        for pattern, dutch in translations:
+            con.execute(
+                f"UPDATE {table} SET {column} = regexp_replace({column}, ?, ?) "
+                f"WHERE {only} = ? AND regexp_matches({column}, ?)",
+                [pattern, str(dutch), str(value) if rows else True, pattern],
+            )
+    columns = {
+        name for (name,) in con.execute("SELECT column_name FROM duckdb_columns() WHERE table_name = 'runs'").fetchall()
+    }
+    if "rijen_geteld" in columns:
+        con.execute("ALTER TABLE runs RENAME COLUMN rijen_geteld TO rijen_geldig")
+    con.execute("UPDATE meta SET sleutel = ? WHERE sleutel = 'hmac_key_fingerprint'", [KEY_FINGERPRINT])
     con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_versie', ?)", [SCHEMA_VERSION])
 
 

@@ -71,7 +71,7 @@ CREATE TABLE IF NOT EXISTS runs (
     leveringen_genegeerd   BIGINT,
     leveringen_overgeslagen BIGINT,
     rijen_gelezen          BIGINT,
-    rijen_geteld           BIGINT,
+    rijen_geldig           BIGINT,
     rijen_quarantaine      BIGINT,
     partities_herberekend  BIGINT,
     jaren_herberekend      VARCHAR,

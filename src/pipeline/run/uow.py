@@ -20,14 +20,11 @@ import duckdb
 import polars as pl
 
 from pipeline.core import archive
+from pipeline.core.ledger_values import DeliveryStatus, NoticeKind, RunStatus
 from pipeline.core.privacy import screen_message, screen_messages, screen_name, screen_names
 from pipeline.core.settings import Settings
 from pipeline.run import checks, partitions, recover, retention, stage
 from pipeline.run.ledger import (
-    AFGEWEZEN,
-    GENEGEERD,
-    OVERGESLAGEN,
-    VOLTOOID,
     Identity,
     RunSummary,
     record_deliveries,
@@ -137,9 +134,10 @@ class UnitOfWork:
         quarantine = self._quarantine()
         unreadable = [(path, reason) for r in self.results for path, reason in r.unreadable]
         landing = {path: Identity(e.size, e.mtime_ns) for path, e in plan.landing.items()}
-        not_read = [(n.path, GENEGEERD, n.reason) for n in plan.notices if n.kind == "genegeerd"]
-        not_read += [(n.path, OVERGESLAGEN, n.reason) for n in plan.notices if n.kind == "overgeslagen"]
-        not_read += [(path, OVERGESLAGEN, reason) for path, reason in unreadable]
+        ignored, skipped = DeliveryStatus.IGNORED, DeliveryStatus.SKIPPED
+        not_read = [(n.path, ignored, n.reason) for n in plan.notices if n.kind is NoticeKind.IGNORED]
+        not_read += [(n.path, skipped, n.reason) for n in plan.notices if n.kind is NoticeKind.SKIPPED]
+        not_read += [(path, skipped, reason) for path, reason in unreadable]
         record_quarantine(con, decision.ledger, quarantine)
         record_deliveries(con, plan.run_id, now, decision.ledger, decision.replaced, landing, not_read)
         record_identities(con, [*self.withdrawn, *plan.same_content], landing)
@@ -158,7 +156,7 @@ class UnitOfWork:
         checks.reconcile(con, None if plan.full else self.outcome.touched, self.outcome)
         # Committed is done: a run killed before it publishes is still a completed run, and the
         # published file is then behind the state database (which `pipeline status` reports).
-        summary.status, summary.ended = VOLTOOID, dt.datetime.now(dt.UTC)
+        summary.status, summary.ended = RunStatus.DONE, dt.datetime.now(dt.UTC)
         record_run(con, summary)
         con.execute("COMMIT")
         self.committed = True
@@ -171,27 +169,27 @@ class UnitOfWork:
     def _summarise(self, read: pl.DataFrame, quarantine: pl.DataFrame, unreadable: list[tuple[str, str]]) -> None:
         summary, plan = self.summary, self.plan
         statuses = read["status"].to_list()
-        summary.processed = sum(s != AFGEWEZEN for s in statuses)
-        summary.rejected = statuses.count(AFGEWEZEN)
+        summary.processed = sum(s != DeliveryStatus.REJECTED for s in statuses)
+        summary.rejected = statuses.count(DeliveryStatus.REJECTED)
         summary.rows_read = int(read["rijen"].fill_null(0).sum())
         summary.rows_valid = sum(r.rows for r in self.results)
         summary.rows_quarantined = quarantine.select("bestand", "sha256", "regel").n_unique()
         counted = {path: c.sha256 for path, c in plan.counted.items()}
         summary.rejected_files = [
             (path, (reason or "") + (KEEPS_COUNTING if counted.get(path, sha) != sha else ""))
-            for path, sha, reason in read.filter(pl.col("status") == AFGEWEZEN)
+            for path, sha, reason in read.filter(pl.col("status") == DeliveryStatus.REJECTED)
             .select("bestand", "sha256", "reden")
             .iter_rows()
         ]
         notices = [*summary.notices, *((n.kind, n.path, n.reason) for n in plan.notices)]
-        notices += [("afgewezen", path, reason) for path, reason in summary.rejected_files]
-        notices += [("overgeslagen", path, reason) for path, reason in unreadable]
-        notices += [("hersteld", path, reason) for r in self.results for path, reason in r.repaired]
-        notices += [("ingetrokken_aanwezig", path, WITHDRAWN_PRESENT) for path, _ in self.withdrawn]
+        notices += [(NoticeKind.REJECTED, path, reason) for path, reason in summary.rejected_files]
+        notices += [(NoticeKind.SKIPPED, path, reason) for path, reason in unreadable]
+        notices += [(NoticeKind.REPAIRED, path, reason) for r in self.results for path, reason in r.repaired]
+        notices += [(NoticeKind.WITHDRAWN_PRESENT, path, WITHDRAWN_PRESENT) for path, _ in self.withdrawn]
         summary.notices = notices
-        summary.ignored_files = [f"{path} ({reason})" for kind, path, reason in notices if kind == "genegeerd"]
+        summary.ignored_files = [f"{path} ({reason})" for kind, path, reason in notices if kind is NoticeKind.IGNORED]
         summary.ignored = len(summary.ignored_files)
-        summary.skipped = sum(kind == "overgeslagen" for kind, _, _ in notices)
+        summary.skipped = sum(kind is NoticeKind.SKIPPED for kind, _, _ in notices)
 
 
 def _screen(summary: RunSummary, key: bytes) -> None:

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import polars as pl
 
-from pipeline.core.contract import Source
-from pipeline.core.figures import Partitioned, split
 from pipeline.core.periods import Partitions
+from pipeline.kit.contract import Source
+from pipeline.kit.figures import Partitioned, split
 from pipeline.run import partitions
 from pipeline.run.figures import check
 from pipeline.run.partitions import CURRENT, PartFile

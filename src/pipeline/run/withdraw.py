@@ -11,15 +11,14 @@ from __future__ import annotations
 import datetime as dt
 
 from pipeline.core import archive, db
+from pipeline.core.ledger_values import DeliveryStatus, NoticeKind, RunKind, RunStatus
 from pipeline.core.locking import writer_lock
 from pipeline.core.settings import Settings
 from pipeline.publish import publish
 from pipeline.run import checks, manifest, partitions, recover, stage, state
 from pipeline.run.errors import PipelineError
-from pipeline.run.ledger import INGETROKKEN, MISLUKT, VERWERKT, VOLTOOID, RunSummary, record_run
+from pipeline.run.ledger import RunSummary, record_run
 from pipeline.sources import SOURCES
-
-KIND = "intrekking"
 
 
 def withdraw(settings: Settings, path: str, reason: str) -> RunSummary:
@@ -29,11 +28,15 @@ def withdraw(settings: Settings, path: str, reason: str) -> RunSummary:
     if not reason.strip():
         raise PipelineError("give the reason for withdrawing (--reason): the ledger records it")
     with writer_lock(settings), state.connect(settings) as con:
-        found = db.first(con, "SELECT bron, sha256 FROM leveringen WHERE bestand = ? AND status = ?", [path, VERWERKT])
+        found = db.first(
+            con,
+            "SELECT bron, sha256 FROM leveringen WHERE bestand = ? AND status = ?",
+            [path, DeliveryStatus.PROCESSED],
+        )
         if found is None:
             raise PipelineError(f"{path} is not a delivery that counts now (see the view leveringen)")
         source_name, sha = found
-        summary = recover.start(con, KIND)
+        summary = recover.start(con, RunKind.WITHDRAW)
         root = settings.versions_dir.absolute()
         staging = stage.Staging(root, summary.run_id, partitions.load(con, root))
         try:
@@ -41,7 +44,7 @@ def withdraw(settings: Settings, path: str, reason: str) -> RunSummary:
                 parts, ids = stage.withdraw(con, staging, SOURCES[source_name], path)
                 con.execute(
                     "UPDATE leveringen SET status = ?, ingetrokken_op = ?, reden = ? WHERE bestand = ? AND sha256 = ?",
-                    [INGETROKKEN, summary.started, reason.strip(), path, sha],
+                    [DeliveryStatus.WITHDRAWN, summary.started, reason.strip(), path, sha],
                 )
                 archive.sync()
                 partitions.record(con, staging.snapshot)
@@ -49,11 +52,11 @@ def withdraw(settings: Settings, path: str, reason: str) -> RunSummary:
                 checks.reconcile(con, {source_name: ids})
                 summary.partitions = len(parts.days) + len(parts.months) + len(parts.years)
                 summary.years_recomputed = sorted(parts.years)
-                summary.notices = [("ingetrokken", path, reason.strip())]
-                summary.status, summary.ended = VOLTOOID, dt.datetime.now(dt.UTC)
+                summary.notices = [(NoticeKind.WITHDRAWN, path, reason.strip())]
+                summary.status, summary.ended = RunStatus.DONE, dt.datetime.now(dt.UTC)
                 record_run(con, summary)
         except Exception as problem:
-            summary.status, summary.message = MISLUKT, f"{type(problem).__name__}: {problem}"[:1000]
+            summary.status, summary.message = RunStatus.FAILED, f"{type(problem).__name__}: {problem}"[:1000]
             summary.ended = dt.datetime.now(dt.UTC)
             record_run(con, summary)
             raise

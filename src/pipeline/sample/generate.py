@@ -30,8 +30,8 @@ import numpy as np
 import polars as pl
 
 from pipeline.core.calendar import ClosedDays
-from pipeline.core.contract import Source
-from pipeline.core.sampling import EPOCH, Target, World, YearPlan, eday
+from pipeline.kit.contract import Source
+from pipeline.kit.sampling import EPOCH, Target, World, YearPlan, eday
 from pipeline.sources import SOURCES
 
 __all__ = ["GenerateSummary", "generate", "load_targets"]

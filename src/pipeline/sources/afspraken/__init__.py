@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from pipeline.core.contract import Column, Kind, Source, VersionRule
+from pipeline.kit.contract import Column, Kind, Source, VersionRule
 from pipeline.sources.afspraken import figures, report
 from pipeline.sources.afspraken.parse import PERSONAL, REQUIRED, parse
 from pipeline.sources.afspraken.sample import AppointmentsSample

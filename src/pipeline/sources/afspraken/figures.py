@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from pipeline.core.contract import PUBLISHED_TABLE, PUBLISHED_TEXT, Breakdown, Figure, Ratio, Sum, Unit, YearFigure
-from pipeline.core.figures import change_pct
+from pipeline.kit.contract import PUBLISHED_TABLE, PUBLISHED_TEXT, Breakdown, Figure, Ratio, Sum, Unit, YearFigure
+from pipeline.kit.figures import change_pct
 from schemas import afspraken as schema
 
 _counted_place = pl.col("locatie").is_in(schema.LOCATIES_GETELD) & (pl.col("kanaal") == "balie")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pipeline.core.numbers import number, signed_pct
-from pipeline.core.reporting import Chart, ReportInput, Section, chart_style, monthly_chart, stacked_chart
+from pipeline.kit.reporting import Chart, ReportInput, Section, chart_style, monthly_chart, stacked_chart
 
 COLOUR = "#c8102e"
 KANAAL_COLOURS = {"balie": "#c8102e", "video": "#f2a900", "telefoon": "#1f5fa8"}

@@ -13,7 +13,7 @@ from typing import Final
 import numpy as np
 import polars as pl
 
-from pipeline.core.sampling import (
+from pipeline.kit.sampling import (
     DAY,
     EPOCH,
     F64,
@@ -27,11 +27,9 @@ from pipeline.core.sampling import (
     choice,
     eday,
     finish,
-    invalid_rows,
     iso_texts,
     padded,
     people,
-    quote_where_needed,
     rng_for,
     texts,
 )
@@ -257,11 +255,8 @@ def _appointments_for_year(y: int, v: int, plan: YearPlan, world: World, seed: i
         pl.lit(False).alias("_regular"),
     )
     dup = formatted[np.sort(rng.choice(m, int(m * 0.002), replace=False))] if m else formatted.clear()
-    out = finish(pl.concat([formatted, stale, dup]))
-    last = eday(dt.date(y, 12, 31))
     first = eday(dt.date(y, 1, 1)) + 1
-    out = invalid_rows(out, rng, y, first, last, APPT_INVALID, _make_invalid_appt, n)
-    return quote_where_needed(out, FREE_TEXT).drop("_regular", "_kind")
+    return finish(pl.concat([formatted, stale, dup]), rng, y, first, APPT_INVALID, _make_invalid_appt, n, FREE_TEXT)
 
 
 APPT_INVALID: Final = (

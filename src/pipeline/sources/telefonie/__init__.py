@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from pipeline.core.contract import Column, Kind, Source, VersionRule
 from pipeline.core.periods import local_day
+from pipeline.kit.contract import Column, Kind, Source, VersionRule
 from pipeline.sources.telefonie import figures, report
 from pipeline.sources.telefonie.parse import PERSONAL, REQUIRED, parse
 from pipeline.sources.telefonie.sample import CallsSample

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from pipeline.core.contract import (
+from pipeline.kit.contract import (
     PUBLISHED_TABLE,
     PUBLISHED_TEXT,
     Breakdown,
@@ -15,7 +15,7 @@ from pipeline.core.contract import (
     Unit,
     YearFigure,
 )
-from pipeline.core.figures import change_pct, per_day, round_half_up
+from pipeline.kit.figures import change_pct, per_day, round_half_up
 from schemas import telefonie as schema
 
 REPEAT_WINDOW_DAYS = 7

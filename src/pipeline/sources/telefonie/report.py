@@ -6,7 +6,7 @@ Every number comes from the published figures of the report year and the year be
 from __future__ import annotations
 
 from pipeline.core.numbers import in_words, number, pct, signed_pct
-from pipeline.core.reporting import Chart, ReportInput, Section, chart_style, monthly_chart, stacked_chart
+from pipeline.kit.reporting import Chart, ReportInput, Section, chart_style, monthly_chart, stacked_chart
 from schemas import telefonie as schema
 
 COLOUR = "#1f5fa8"

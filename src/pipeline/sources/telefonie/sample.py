@@ -14,7 +14,7 @@ from typing import Final
 import numpy as np
 import polars as pl
 
-from pipeline.core.sampling import (
+from pipeline.kit.sampling import (
     DAY,
     F64,
     I64,
@@ -27,11 +27,9 @@ from pipeline.core.sampling import (
     choice,
     eday,
     finish,
-    invalid_rows,
     iso_texts,
     padded,
     pick_exact,
-    quote_where_needed,
     rng_for,
     texts,
     vary,
@@ -311,9 +309,7 @@ def _calls_for_year(
     overlap = formatted[np.flatnonzero(late)].with_columns(pl.col("_eday") + 1)
     dup = formatted[np.sort(rng.choice(m, int(m * 0.002), replace=False))] if m else formatted.clear()
     out = pl.concat([formatted, overlap, dup])
-    out = finish(out)
-    out = _add_invalid_calls(out, y, plan, n_ids=m, rng=rng)
-    return quote_where_needed(out, FREE_TEXT).drop("_regular", "_kind")
+    return finish(out, rng, y, plan.first_export, CALL_INVALID, _make_invalid_call, m, FREE_TEXT)
 
 
 CALL_INVALID: Final = (
@@ -374,10 +370,3 @@ def _make_invalid_call(kind: str, template: dict[str, str], year: int, number: i
         case _:
             raise AssertionError(kind)
     return row
-
-
-def _add_invalid_calls(
-    frame: pl.DataFrame, year: int, plan: YearPlan, n_ids: int, rng: np.random.Generator
-) -> pl.DataFrame:
-    last = eday(dt.date(year, 12, 31))
-    return invalid_rows(frame, rng, year, plan.first_export, last, CALL_INVALID, _make_invalid_call, n_ids)

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from pipeline.core.contract import Column, Kind, Source, VersionRule
 from pipeline.core.periods import local_day
+from pipeline.kit.contract import Column, Kind, Source, VersionRule
 from pipeline.sources.zaken import figures, report
 from pipeline.sources.zaken.parse import PERSONAL, REQUIRED, parse
 from pipeline.sources.zaken.sample import CasesSample

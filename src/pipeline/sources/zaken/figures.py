@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from pipeline.core.contract import Breakdown, Figure, Sum, Unit
+from pipeline.kit.contract import Breakdown, Figure, Sum, Unit
 from schemas import zaken as schema
 
 _completed = pl.col("status") == schema.AFGEROND

@@ -4,7 +4,7 @@ registered online, when there is case data for the report year."""
 from __future__ import annotations
 
 from pipeline.core.numbers import number
-from pipeline.core.reporting import Chart, ReportInput, Section, chart_style, stacked_chart
+from pipeline.kit.reporting import Chart, ReportInput, Section, chart_style, stacked_chart
 
 KANAAL_COLOURS = {"balie": "#c8102e", "thuisbezorgd": "#f2a900", "digitaal": "#1f5fa8", "post": "#8a8a8a"}
 

@@ -17,7 +17,7 @@ from typing import Final
 import numpy as np
 import polars as pl
 
-from pipeline.core.sampling import (
+from pipeline.kit.sampling import (
     DAY,
     I64,
     Target,
@@ -27,11 +27,9 @@ from pipeline.core.sampling import (
     case_variants,
     eday,
     finish,
-    invalid_rows,
     iso_texts,
     padded,
     people,
-    quote_where_needed,
     rng_for,
     texts,
 )
@@ -206,11 +204,9 @@ def _cases_for_year(y: int, documents: int, births: int, plan: YearPlan, world: 
         pl.lit(False).alias("_regular"),
     )
     dup = formatted[np.sort(rng.choice(m, int(m * 0.002), replace=False))] if m else formatted.clear()
-    out = finish(pl.concat([formatted, stale, dup]))
-    last = eday(dt.date(y, 12, 31))
     first = eday(dt.date(y, 1, 1)) + 1
-    out = invalid_rows(out, rng, y, first, last, CASE_INVALID, _make_invalid_case, total)
-    return quote_where_needed(out, FREE_TEXT).drop("_regular", "_kind")
+    out = pl.concat([formatted, stale, dup])
+    return finish(out, rng, y, first, CASE_INVALID, _make_invalid_case, total, FREE_TEXT)
 
 
 CASE_INVALID: Final = (

@@ -445,14 +445,35 @@ def needs(frame: pl.DataFrame, columns: Sequence[str], step: str) -> None:
     """Refuse a frame without the columns `step` works on (the module's conventions)."""
     missing = [c for c in columns if c not in frame.columns]
     if missing:
-        raise ValueError(f"{step}: the drawn frame lacks {', '.join(missing)} (see pipeline.core.sampling)")
+        raise ValueError(f"{step}: the drawn frame lacks {', '.join(missing)} (see pipeline.kit.sampling)")
 
 
-def finish(frame: pl.DataFrame) -> pl.DataFrame:
+Invalid = Callable[[str, dict[str, str], int, int], dict[str, str]]
+
+
+def finish(
+    frame: pl.DataFrame,
+    rng: np.random.Generator,
+    year: int,
+    first: int,
+    invalid: Sequence[str],
+    make: Invalid,
+    n_ids: int,
+    free_text: Sequence[str],
+) -> pl.DataFrame:
+    """The closing steps of every source's drawn year: the file keys (`file_keys`), one invalid row of
+    the kinds `invalid` (made by `make`) in some regular files exported from epoch day `first` to the
+    end of `year` (`invalid_rows`), free text quoted where the system quotes it, and the frame's
+    `_regular` and `_kind` hooks dropped."""
+    out = invalid_rows(file_keys(frame), rng, year, first, eday(dt.date(year, 12, 31)), invalid, make, n_ids)
+    return quote_where_needed(out, free_text).drop("_regular", "_kind")
+
+
+def file_keys(frame: pl.DataFrame) -> pl.DataFrame:
     """Add the file key (export day `_eday` x 2, + 1 where `_corr`) and the invalid-row hooks.
 
     Row order matters from here on: rows of a file with the same `_ord` keep the frame's order."""
-    needs(frame, TO_FINISH, "finish")
+    needs(frame, TO_FINISH, "file_keys")
     return frame.with_columns(
         (pl.col("_eday") * 2 + pl.col("_corr").cast(pl.Int64)).alias("_fk"),
         pl.lit("").alias("_tail"),
@@ -472,9 +493,6 @@ def _eligible_files(frame: pl.DataFrame, first: int, last: int) -> list[int]:
         .sort("_fk")
     )
     return [int(fk) for fk in sizes["_fk"].to_list()]
-
-
-Invalid = Callable[[str, dict[str, str], int, int], dict[str, str]]
 
 
 def invalid_rows(

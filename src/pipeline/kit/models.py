@@ -1,4 +1,4 @@
-"""Models of the figure tables, built from what the sources declare (`pipeline.core.contract.Figure`).
+"""Models of the figure tables, built from what the sources declare (`pipeline.kit.contract.Figure`).
 
 A figure's definition is written once, in its declaration; here it becomes the column's
 description, which the warehouse publishes as the column comment. Each schema's `unique` is its
@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 import pandera.polars as pa
 import polars as pl
 
-from pipeline.core.contract import GRAIN_KEYS, PERIOD_COLUMNS, AnyFigure
+from pipeline.kit.contract import GRAIN_KEYS, PERIOD_COLUMNS, AnyFigure
 
 __all__ = ["GRAIN_KEYS", "PERIODE", "PERIOD_COLUMNS", "figure_schema"]
 

@@ -11,11 +11,19 @@ they are declared (`Figure.definition`, `Figure.kind`). The tables' contents are
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
-from pipeline.core.contract import Column, Kind
-from schemas.kerncijfers import PERIODE
+from pipeline.core.ledger_values import DeliveryStatus, IgnoredBecause, NoticeKind, RunKind, RunStatus
+from pipeline.kit.contract import Column, Kind
+from pipeline.kit.models import PERIODE
 
 TEXT, FLAG, WHOLE, DAY, MOMENT = Kind.TEXT, Kind.FLAG, Kind.WHOLE, Kind.DAY, Kind.MOMENT
+
+
+def _one_of(values: type[StrEnum]) -> str:
+    """The values a column may hold, as its definition lists them."""
+    *most, last = list(values)
+    return f"{', '.join(most)} of {last}"
 
 
 @dataclass(frozen=True)
@@ -84,13 +92,14 @@ TABLES: dict[str, Table] = {
             "bestand": BESTAND,
             "bron": BRON,
             "sha256": SHA256,
-            "status": Column(
-                "Verwerkt, afgewezen, vervangen, ingetrokken, genegeerd of overgeslagen.",
-                TEXT,
-            ),
+            "status": Column(f"Status van de levering: {_one_of(DeliveryStatus)}.", TEXT),
             "rijen": Column("Aantal gegevensrijen in het bestand (zonder kopregel).", WHOLE),
             "ongeldige_rijen": Column("Aantal rijen in quarantaine.", WHOLE),
-            "reden": Column("Waarom het bestand afgewezen, overgeslagen of genegeerd is; leeg als het meetelt.", TEXT),
+            "reden": Column(
+                "Waarom het bestand afgewezen, overgeslagen of genegeerd is; leeg als het meetelt. Een genegeerd "
+                f"bestand: {_one_of(IgnoredBecause)}.",
+                TEXT,
+            ),
             "extra_kolommen": Column("Onbekende kolommen in het bestand (genegeerd).", TEXT),
             "codering": Column("Tekencodering waarin het bestand gelezen is (utf-8, utf-8-sig, cp1252).", TEXT),
             "grootte_bytes": Column("Grootte van het bestand in bytes.", WHOLE),
@@ -116,21 +125,19 @@ TABLES: dict[str, Table] = {
         {
             "run_id": RUN_ID,
             "gestart_op": Column("Begin (UTC) van de run die de melding deed.", MOMENT),
-            "soort": Column(
-                "Soort melding: afgewezen, overgeslagen, genegeerd, verdwenen of ingetrokken_aanwezig.", TEXT
-            ),
+            "soort": Column(f"Soort melding: {_one_of(NoticeKind)}.", TEXT),
             "bestand": BESTAND,
             "reden": Column("Toelichting bij de melding.", TEXT),
         },
     ),
     "runs": Table(
-        "Elke run van de pipeline (nachtelijk of backfill) met wat hij deed.",
+        "Elke run van de pipeline (nachtelijk, herberekening of intrekking) met wat hij deed.",
         {
             "run_id": RUN_ID,
-            "soort": Column("Soort run: nightly of backfill.", TEXT),
+            "soort": Column(f"Soort run: {_one_of(RunKind)}.", TEXT),
             "gestart_op": Column("Begin van de run (UTC).", MOMENT),
             "geeindigd_op": Column("Einde van de run (UTC).", MOMENT),
-            "status": Column("Voltooid, mislukt of niet gepubliceerd.", TEXT),
+            "status": Column(f"Status van de run: {_one_of(RunStatus)}.", TEXT),
             "leveringen_verwerkt": Column("Nieuwe leveringen die de run verwerkte.", WHOLE),
             "leveringen_afgewezen": Column("Nieuwe leveringen die de run afwees.", WHOLE),
             "leveringen_genegeerd": Column("Nieuwe bestanden die geen levering zijn.", WHOLE),

@@ -17,11 +17,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from pipeline.core.contract import Figure, Ratio, Source
 from pipeline.core.periods import Partitions
-
-GRAINS = ("dag", "maand", "jaar")
-PERIOD_KEYS = {"dag": ("datum",), "maand": ("jaar", "maand"), "jaar": ("jaar",)}
+from pipeline.kit.contract import Figure, Ratio, Source
 
 
 def ratio(numerator: pl.Expr, denominator: pl.Expr, scale: int = 100, decimals: int = 0) -> pl.Expr:

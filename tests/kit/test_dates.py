@@ -1,4 +1,4 @@
-"""Dates in time (`pipeline.core.dates`): the agreement's rule, declared by every source, applied by the reader.
+"""Dates in time (`pipeline.kit.dates`): the agreement's rule, declared by every source, applied by the reader.
 
 Hypothesis writes dates and moments no source system should (year 0, year 10000, offsets that carry
 a moment past 9999-12-31, impossible days) into every date column of every source: the reader never
@@ -14,9 +14,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.core.contract import polars_schema
-from pipeline.core.dates import EARLIEST_DAY, NA_EXPORTDAG, TE_VER_VOORUIT, VOOR_2000, export_day_of
 from pipeline.core.periods import Partitions
+from pipeline.kit.contract import polars_schema
+from pipeline.kit.dates import EARLIEST_DAY, NA_EXPORTDAG, TE_VER_VOORUIT, VOOR_2000, export_day_of
 from pipeline.run.read import Delivery, read_deliveries
 from pipeline.sources import SOURCES
 from tests.conftest import APPT_HEADER, CALL_HEADER, CASE_HEADER, appointment, call, case

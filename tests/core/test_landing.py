@@ -27,18 +27,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipeline.core.landing_files import (
-    LandingFile,
-    LandingFolderError,
-    Scan,
-    Unreadable,
-    atomic_output,
-    read_file,
-    remove_stale_temporaries,
-    replace_atomically,
-    scan,
-    shown,
-)
+from pipeline.core.atomic import atomic_output, remove_stale_temporaries, replace_atomically
+from pipeline.core.bounded_read import Unreadable, read_file
+from pipeline.core.landing import LandingFile, LandingFolderError, Scan, scan
+from pipeline.core.names import shown
 
 T = TypeVar("T")
 BLOCKING_LIMIT_S = 10.0

@@ -21,8 +21,8 @@ import datetime as dt
 
 import polars as pl
 
-from pipeline.core.contract import Source
 from pipeline.core.periods import LOCAL_TZ
+from pipeline.kit.contract import Source
 
 EARLIEST_DAY = dt.date(2000, 1, 1)
 YEARS_AHEAD = 2

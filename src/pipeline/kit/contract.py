@@ -24,8 +24,8 @@ import pandera.polars as pa
 import polars as pl
 
 from pipeline.core.calendar import WEEKDAYS, DeliveryCalendar
-from pipeline.core.reporting import ReportInput, Section
-from pipeline.core.sampling import SampleProfile
+from pipeline.kit.reporting import ReportInput, Section
+from pipeline.kit.sampling import SampleProfile
 
 PUBLISHED_TABLE = "kerncijfertabel"
 PUBLISHED_TEXT = "tekst van het verslag"
@@ -301,11 +301,6 @@ class VersionRule:
         """The columns of a staged version the rule reads."""
         return tuple(dict.fromkeys([*self.latest, *READ_COLUMNS]))
 
-    def sort_keys(self) -> list[pl.Expr]:
-        """Sort keys under which the version that counts comes last (nulls first)."""
-        file_name = pl.col("bestand").str.split("/").list.last()
-        return [*(pl.col(c) for c in self.latest), file_name, pl.col("bestand"), pl.col("regel")]
-
 
 @dataclass(frozen=True)
 class Source:
@@ -355,7 +350,7 @@ class Source:
     checks: tuple[tuple[str, pl.Expr], ...] = ()
     lookback_days: int = 0
     pseudonyms: tuple[str, ...] = ()
-    # Dates in time (spec/raw-data.md, applied to every row by `core.dates`): the model's columns that
+    # Dates in time (spec/raw-data.md, applied to every row by `kit.dates`): the model's columns that
     # record when something happened (`moments`: never after the end of the file's export day) and
     # its days that may lie ahead of it (`days_ahead`: by at most two years), each with the delivered
     # column the quarantine names. Every date and moment of the model is one or the other.
