@@ -87,7 +87,12 @@ def violations(source: Source, typed: pl.DataFrame) -> pl.DataFrame:
             else:
                 raise TypeError(f"{source.name}: {column} is declared a date or moment but is {kind}")
             per_path = pl.select(latest).to_series()
-            latest = pl.col("bestand").replace_strict(paths, per_path, default=None, return_dtype=per_path.dtype)
+            # (cast: Polars 2.1 types an empty result as the keys, whatever `return_dtype` says)
+            latest = (
+                pl.col("bestand")
+                .replace_strict(paths, per_path, default=None, return_dtype=per_path.dtype)
+                .cast(per_path.dtype)
+            )
             found.append(
                 typed.select(
                     pl.int_range(pl.len(), dtype=pl.Int64).alias("index"),
