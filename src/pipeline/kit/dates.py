@@ -67,10 +67,15 @@ def violations(source: Source, typed: pl.DataFrame) -> pl.DataFrame:
     position, `kolom` the delivered column. Null values are not judged here (the model says whether
     a value may be missing). A file whose name has no export day is never read (the plan ignores it);
     here each of its dates would lie after the export day."""
-    day = export_day(source, pl.col("bestand"))
-    ahead = day.dt.offset_by(f"{YEARS_AHEAD}y")
+    # The bounds are a file's: computed once per distinct path (a regular expression and a time-zone
+    # conversion per row cost more than the rest of the rule), then each row takes its path's.
+    paths = typed["bestand"].unique()
+    day = export_day(source, pl.lit(paths))
     found = []
-    for columns, bound, late in ((source.moments, day, NA_EXPORTDAG), (source.days_ahead, ahead, TE_VER_VOORUIT)):
+    for columns, bound, late in (
+        (source.moments, day, NA_EXPORTDAG),
+        (source.days_ahead, day.dt.offset_by(f"{YEARS_AHEAD}y"), TE_VER_VOORUIT),
+    ):
         for column, delivered in columns.items():
             kind = typed.schema[column]
             after = bound.dt.offset_by("1d")  # the first day past the bound
@@ -81,6 +86,13 @@ def violations(source: Source, typed: pl.DataFrame) -> pl.DataFrame:
                 value, earliest, latest = pl.col(column), pl.lit(EARLIEST_DAY), after
             else:
                 raise TypeError(f"{source.name}: {column} is declared a date or moment but is {kind}")
+            per_path = pl.select(latest).to_series()
+            # (cast: Polars 2.1 types an empty result as the keys, whatever `return_dtype` says)
+            latest = (
+                pl.col("bestand")
+                .replace_strict(paths, per_path, default=None, return_dtype=per_path.dtype)
+                .cast(per_path.dtype)
+            )
             found.append(
                 typed.select(
                     pl.int_range(pl.len(), dtype=pl.Int64).alias("index"),
