@@ -251,8 +251,8 @@ INVALID_CALLS = {
         "gespreksduur",
         "niet beantwoord",
     ),
-    "too few fields": ("{id};{day}T09:01:00+01:00;14030;Utrecht;Algemeen;beantwoord;5", None, "wrong number"),
-    "too many fields": (call("{id}", "{day}T09:01:00+01:00") + ";extra", None, "wrong number"),
+    "too few fields": ("{id};{day}T09:01:00+01:00;14030;Utrecht;Algemeen;beantwoord;5", None, "verkeerd aantal velden"),
+    "too many fields": (call("{id}", "{day}T09:01:00+01:00") + ";extra", None, "verkeerd aantal velden"),
 }
 
 
