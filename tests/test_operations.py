@@ -8,12 +8,12 @@ except that a full disk is simulated by making one write fail (there is no tiny 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import errno
+import importlib
 import os
 import re
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -36,8 +36,8 @@ from tests.conftest import (
     settings_for,
     write,
 )
+from tests.support.cli import Done, cli, cli_process, one_line, problems
 
-ROOT = Path(__file__).resolve().parents[1]
 OTHER_KEY = "another-key-" + "o" * 32
 NO_SPACE = "No space left on device"
 
@@ -47,73 +47,26 @@ NO_SPACE = "No space left on device"
 # ---------------------------------------------------------------------------------------------
 
 
-def _environment(**extra: str | None) -> dict[str, str]:
-    """The environment of a run from cron: no PIPELINE_* or PREFECT_* settings leak in from outside;
-    a variable given as None is left unset."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIPELINE_", "PREFECT_"))}
-    env |= {
-        "PIPELINE_PII_KEY": PII_KEY,
-        "PIPELINE_WORKERS": "1",
-        "PIPELINE_RARE_BELOW": "1",
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "DO_NOT_TRACK": "1",
-        "COLUMNS": "200",
-    }
-    env |= {name: value for name, value in extra.items() if value is not None}
-    return {name: value for name, value in env.items() if extra.get(name, value) is not None}
+# A full disk, simulated: the one function named fails with ENOSPC while the real command runs.
+@contextlib.contextmanager
+def full_disk(failing: str) -> Iterator[None]:
+    module, name = failing.rsplit(".", 1)
+    target = importlib.import_module(module)
+    real = getattr(target, name)  # a name that is gone would fake a full disk nowhere
+
+    def no_space(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, NO_SPACE)
+
+    setattr(target, name, no_space)
+    try:
+        yield
+    finally:
+        setattr(target, name, real)
 
 
-def cli(
-    *args: object, timeout: float = 180, cwd: Path | None = None, **env: str | None
-) -> subprocess.CompletedProcess[str]:
-    """`pipeline ARGS` in a fresh process; its output decoded as UTF-8 (a name that is not is a bug)."""
-    return subprocess.run(
-        [sys.executable, "-m", "pipeline.cli", *map(str, args)],
-        capture_output=True,
-        encoding="utf-8",
-        timeout=timeout,
-        cwd=cwd or ROOT,
-        env=_environment(**env),
-    )
-
-
-# A full disk, simulated: the one function named fails with ENOSPC, then the real command runs.
-FULL_DISK = """
-import errno, importlib, sys
-module, name = sys.argv.pop(1).rsplit(".", 1)
-def no_space(*args, **kwargs):
-    raise OSError(errno.ENOSPC, "No space left on device")
-target = importlib.import_module(module)
-getattr(target, name)  # a name that is gone would fake a full disk nowhere
-setattr(target, name, no_space)
-from pipeline.cli import app
-sys.argv[0] = "pipeline"
-app()
-"""
-
-
-def cli_with_full_disk(failing: str, *args: object, **env: str | None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", FULL_DISK, failing, *map(str, args)],
-        capture_output=True,
-        encoding="utf-8",
-        timeout=180,
-        cwd=ROOT,
-        env=_environment(**env),
-    )
-
-
-def problems(stdout: str) -> list[str]:
-    return [line.removeprefix("problem: ") for line in stdout.splitlines() if line.startswith("problem: ")]
-
-
-def one_line(done: subprocess.CompletedProcess[str]) -> str:
-    """The command failed with exactly one line on stderr, no traceback, nothing on stdout."""
-    assert done.returncode != 0, done
-    assert "Traceback" not in done.stderr, done.stderr
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1, done.stderr
-    return lines[0]
+def cli_with_full_disk(failing: str, *args: object, **env: str | None) -> Done:
+    with full_disk(failing):
+        return cli(*args, **env)
 
 
 def files_below(folder: Path) -> list[str]:
@@ -565,7 +518,7 @@ def write_bad_entries(raw: Path) -> None:
 def test_case4_one_bad_entry_never_blocks_a_night(tmp_path: Path) -> None:
     s = settings_for(tmp_path)
     write_bad_entries(s.raw_dir)
-    done = cli("nightly", "--raw", s.raw_dir, "--warehouse", s.warehouse, timeout=120)  # a hang fails here
+    done = cli_process("nightly", "--raw", s.raw_dir, "--warehouse", s.warehouse, timeout=120)  # a hang fails here
     assert done.returncode == 0, done.stderr
     summary, *entries = done.stderr.strip().splitlines()
     assert summary.startswith("nightly: 3 deliveries processed, 0 rejected, 1 ignored, 3 skipped; 3 valid rows")
@@ -588,7 +541,7 @@ def test_case4_one_bad_entry_never_blocks_a_night(tmp_path: Path) -> None:
     }
     assert rows(s.warehouse, "SELECT telefoontjes_gemeente FROM kerncijfers") == [{"telefoontjes_gemeente": 3}]
     # The next night is no different: nothing is read again, every entry is reported again.
-    again = cli("nightly", "--raw", s.raw_dir, "--warehouse", s.warehouse, timeout=120)
+    again = cli_process("nightly", "--raw", s.raw_dir, "--warehouse", s.warehouse, timeout=120)
     assert again.returncode == 0, again.stderr
     assert sorted(again.stderr.strip().splitlines()[1:]) == sorted(entries)
     assert again.stderr.startswith("nightly: 0 deliveries processed, 0 rejected, 1 ignored, 3 skipped")
@@ -1010,8 +963,9 @@ def test_case8_a_nul_byte_in_a_field_quarantines_the_row_and_is_never_exported(t
 
 
 def test_case9_serve_without_a_prefect_server_refuses_and_says_how_to_start_one(tmp_path: Path) -> None:
-    # No PREFECT_API_URL, and a Prefect home of its own (no profile that sets one); a hang fails here.
-    done = cli("serve", timeout=120, PREFECT_HOME=str(tmp_path / "prefect"), PREFECT_API_URL=None)
+    # No PREFECT_API_URL, and a Prefect home of its own (no profile that sets one), which Prefect reads
+    # when it is imported: a fresh process. A hang fails here.
+    done = cli_process("serve", timeout=120, PREFECT_HOME=str(tmp_path / "prefect"), PREFECT_API_URL=None)
     line = one_line(done)
     assert "prefect server start --host 127.0.0.1" in line and "PREFECT_API_URL=http://127.0.0.1:4200/api" in line
     assert line.startswith("pipeline: pipeline serve needs a running Prefect server")

@@ -17,7 +17,6 @@ import re
 import shutil
 import stat
 import subprocess
-import sys
 import zipfile
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -42,7 +41,7 @@ from tests.conftest import (
     settings_for,
     write,
 )
-from tests.test_operations import cli, one_line, problems
+from tests.support.cli import cli, one_line, problems
 
 # ---------------------------------------------------------------------------------------------
 # Item 1: dates in time
@@ -353,21 +352,6 @@ def test_item3_csv_prefix_rule_covers_tab_and_carriage_return_and_leaves_numbers
 # ---------------------------------------------------------------------------------------------
 
 
-def _cli_under_umask(umask: int, *args: object, **env: str | None) -> subprocess.CompletedProcess[str]:
-    """`pipeline ARGS` as `cli` runs it, in a process whose umask is `umask`."""
-    from tests.test_operations import ROOT, _environment
-
-    return subprocess.run(
-        [sys.executable, "-m", "pipeline.cli", *map(str, args)],
-        capture_output=True,
-        encoding="utf-8",
-        timeout=180,
-        cwd=ROOT,
-        env=_environment(**env),
-        umask=umask,
-    )
-
-
 def _mode(path: Path) -> int:
     return stat.S_IMODE(path.lstat().st_mode)
 
@@ -378,10 +362,10 @@ def test_item5_private_files_are_the_owners_whatever_the_umask(tmp_path: Path, u
     _weekday_calls(s.raw_dir, dt.date(2020, 1, 6), dt.date(2020, 1, 7))
     write(s.raw_dir / "telefonie/telefonie_20200108_fout.csv", CALL_HEADER_NO_PII, [call("x", "later")[:-1]])
     # No PIPELINE_PII_KEY: the key file is made too.
-    first = _cli_under_umask(umask, "backfill", "--raw", s.raw_dir, "--warehouse", s.warehouse, PIPELINE_PII_KEY=None)
+    first = cli("backfill", "--raw", s.raw_dir, "--warehouse", s.warehouse, PIPELINE_PII_KEY=None, umask=umask)
     assert first.returncode == 0, first.stderr
     _weekday_calls(s.raw_dir, dt.date(2020, 1, 8), dt.date(2020, 1, 8))
-    second = _cli_under_umask(umask, "nightly", "--raw", s.raw_dir, "--warehouse", s.warehouse, PIPELINE_PII_KEY=None)
+    second = cli("nightly", "--raw", s.raw_dir, "--warehouse", s.warehouse, PIPELINE_PII_KEY=None, umask=umask)
     assert second.returncode == 0, second.stderr
 
     folder = s.warehouse.parent

@@ -25,7 +25,7 @@ import pytest
 
 from pipeline.core.settings import Settings
 from tests.conftest import CALL_HEADER, PII_KEY, call, file_sha256, rows, settings_for, view_contents, write
-from tests.test_operations import ROOT, _environment, cli, one_line, problems
+from tests.support.cli import ROOT, cli, environment, one_line, problems
 
 CALLER = "0611122233"
 OTHER_CALLER = "0677788899"
@@ -244,7 +244,7 @@ def _killed(s: Settings, point: str, tmp_path: Path, *args: object) -> None:
     child = subprocess.Popen(
         [sys.executable, "-c", PAUSED, where, name, when, str(marker), *map(str, args)],
         cwd=ROOT,
-        env=_environment(),
+        env=environment(),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
