@@ -1,6 +1,6 @@
-"""The `pipeline` command on its own: run as a process the way cron runs it, exit codes, messages on
-stderr, the report on stdout in Dutch number format; wrong arguments and settings refused in one
-line before anything is touched (in-process, with typer's runner)."""
+"""The `pipeline` command on its own: exit codes, messages on stderr, the report on stdout in Dutch
+number format; wrong arguments and settings refused in one line before anything is touched. In this
+process (Typer's runner), except one failure run as cron runs it, as a process of its own."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from pipeline.cli import app
 from tests.conftest import APPT_HEADER, PII_KEY, Landing, appointment, utrecht_calls
+from tests.support.cli import cli
 
 
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -29,11 +30,11 @@ def test_cli_backfill_and_csv_report_in_dutch_number_format(landing: Landing) ->
         appointment("a1", "15-03-2020"),
         header=APPT_HEADER.replace("status", "toestand"),  # lacks 'status': rejected, the run still succeeds
     )
-    done = _cli("backfill", "--raw", str(landing.raw), "--warehouse", str(landing.warehouse), cwd=landing.root)
+    done = cli("backfill", "--raw", landing.raw, "--warehouse", landing.warehouse, cwd=landing.root)
     assert done.returncode == 0, done.stderr
     assert "rejected" in done.stderr and "afspraken_20200316.csv" in done.stderr
 
-    report = _cli("report", "--warehouse", str(landing.warehouse), "--format", "csv", cwd=landing.root)
+    report = cli("report", "--warehouse", landing.warehouse, "--format", "csv", cwd=landing.root)
     assert report.returncode == 0, report.stderr
     lines = report.stdout.splitlines()
     assert lines[0] == "kerncijfer,2020"

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import csv
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
@@ -18,6 +15,7 @@ from pipeline.publish.definitions import table_comments
 from pipeline.publish.kerncijfers import figures_of
 from pipeline.sample import generate
 from tests.conftest import rows, settings_for
+from tests.support.cli import cli
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT / "reference" / "kerncijfers_utrecht_2017_2020.csv"
@@ -75,13 +73,7 @@ def test_the_2020_lockdown_dip_and_tozo_peak_show_per_month(published: Path) -> 
 
 
 def test_the_cli_report_prints_dutch_numbers(published: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "pipeline.cli", "report", "--warehouse", str(published), "--format", "csv"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false"},
-    )
+    done = cli("report", "--warehouse", published, "--format", "csv")
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[0] == "kerncijfer,2017,2018,2019,2020"

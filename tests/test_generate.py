@@ -11,8 +11,6 @@ import datetime as dt
 import hashlib
 import io
 import re
-import subprocess
-import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +20,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from pipeline.sample import GenerateSummary, generate, load_targets
+from tests.support.cli import cli
 
 TZ = ZoneInfo("Europe/Amsterdam")
 BOM = b"\xef\xbb\xbf"
@@ -469,9 +468,7 @@ def test_refuses_to_mix_with_an_earlier_delivery(tmp_path: Path) -> None:
 def test_two_targets_files_combine_by_year_on_the_command_line(tmp_path: Path) -> None:
     counts = _targets(tmp_path, [(2021, 1200, 2000, 1500, 90)])  # the published table's columns
     cases = _targets(tmp_path, [(2020, 150, 20), (2021, 300, 40)], TARGET_COLUMNS[4:])  # case columns only
-    exe = Path(sys.executable).with_name("pipeline")
-    command = [str(exe), "generate", "--targets", str(counts), "--targets", str(cases), "--out", "raw", "--seed", "3"]
-    done = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    done = cli("generate", "--targets", counts, "--targets", cases, "--out", "raw", "--seed", "3", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "for [2020, 2021] in raw" in done.stderr
     figures = check(tmp_path / "raw")

@@ -6,8 +6,6 @@ import fcntl
 import itertools
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,6 +16,7 @@ from pipeline import run as jobs
 from pipeline.core.locking import WriterBusy
 from pipeline.run import stage
 from tests.conftest import APPT_HEADER, CALL_HEADER, appointment, call, figures, rows, settings_for, write
+from tests.support.cli import cli
 
 
 def _history(raw: Path) -> None:
@@ -226,15 +225,9 @@ def test_a_second_writer_waits_then_stops_with_a_clear_message(tmp_path: Path) -
     try:
         with pytest.raises(WriterBusy, match=r"gave up after 0\.5 s"):
             jobs.run(s, "nightly")
-        cli = subprocess.run(
-            [sys.executable, "-m", "pipeline.cli", "nightly", "--raw", str(s.raw_dir), "--warehouse", str(s.warehouse)],
-            env={**os.environ, "PIPELINE_LOCK_TIMEOUT_S": "0.3", "PIPELINE_PII_KEY": "k" * 32},
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        assert cli.returncode == 1
-        assert "another run holds" in cli.stderr
+        done = cli("nightly", "--raw", s.raw_dir, "--warehouse", s.warehouse, PIPELINE_LOCK_TIMEOUT_S="0.3")
+        assert done.returncode == 1
+        assert "another run holds" in done.stderr
     finally:
         os.close(holder)
     assert not s.warehouse.exists()

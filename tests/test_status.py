@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from pipeline import run as jobs
 from pipeline.status import check
-from tests.conftest import APPT_HEADER, CALL_HEADER, PII_KEY, appointment, call, rows, settings_for, write
+from tests.conftest import APPT_HEADER, CALL_HEADER, appointment, call, rows, settings_for, write
+from tests.support.cli import cli
 
 
 def _calls_on(raw: Path, days: list[dt.date]) -> None:
@@ -53,12 +51,6 @@ def test_a_missing_weekday_is_a_gap_but_weekends_and_kings_day_are_not(tmp_path:
     jobs.run(s, "nightly")
     found = check(s, today=dt.date(2020, 5, 1))
     assert found.healthy, found.problems
-    cli = subprocess.run(
-        [sys.executable, "-m", "pipeline.cli", "status", "--warehouse", str(s.warehouse), "--today", "2020-05-01"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PIPELINE_PII_KEY": PII_KEY},
-    )
-    assert cli.returncode == 0, cli.stderr
-    assert "missing deliveries: none" in cli.stdout
+    done = cli("status", "--warehouse", s.warehouse, "--today", "2020-05-01")
+    assert done.returncode == 0, done.stderr
+    assert "missing deliveries: none" in done.stdout
