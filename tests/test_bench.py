@@ -16,7 +16,8 @@ from bench import floor, peer
 from bench.cases import ROOT, differences, read_targets
 from bench.measure import GIB, run_task
 from pipeline.sample import generate
-from tests.conftest import CALL_HEADER, call, delivery_bytes
+from tests.sources.telefonie.lines import CALL_HEADER, call
+from tests.support.deliveries import delivery_bytes
 
 # Enough volume for the generator's invalid rows (one in each of a year's files of >= 100 rows).
 TARGETS = (

@@ -37,7 +37,10 @@ from pydantic import ValidationError
 
 from pipeline.core.settings import Settings
 from pipeline.run import freeze, run
-from tests.conftest import Landing, appointment, call, case
+from tests.sources.afspraken.lines import appointment
+from tests.sources.telefonie.lines import call
+from tests.sources.zaken.lines import case
+from tests.support.deliveries import Landing
 
 ROOT = Path(__file__).resolve().parents[1]
 CLIENTS = ROOT / "bi" / "clients"
@@ -153,7 +156,7 @@ KANAAL = ("thuisbezorgd", "balie")
 def _deliver(landing: Landing, day: str, tag: str, calls: int) -> None:
     """A day of all three sources, with one invalid call (quarantined, within the allowed share)."""
     stem = day.replace("-", "") + tag
-    landing.calls(
+    landing.csv(
         f"telefonie/telefonie_{stem}.csv",
         *[
             call(
@@ -169,14 +172,14 @@ def _deliver(landing: Landing, day: str, tag: str, calls: int) -> None:
         call(f"c{stem}-bad", f"{day}T10:00:00+01:00", afhandeling="opgehangen?"),
     )
     dmy = f"{day[8:]}-{day[5:7]}-{day[:4]}"
-    landing.appointments(
+    landing.csv(
         f"afspraken/afspraken_{stem}.csv",
         *[
             appointment(f"a{stem}-{i}", dmy, "verschenen" if i % 5 else "niet verschenen", f"{day}T18:00:00+01:00")
             for i in range(calls // 2)
         ],
     )
-    landing.cases(
+    landing.csv(
         f"zaken/zaken_{stem}.csv",
         *[case(f"z{stem}-{i}", f"{day}T11:{i:02d}:00+01:00", kanaal=KANAAL[i % 2]) for i in range(9)],
     )

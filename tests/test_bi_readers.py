@@ -35,8 +35,10 @@ from typing import Any
 import duckdb
 import pytest
 
-from tests import conftest
-from tests.conftest import APPT_HEADER_NO_PII, CALL_HEADER_NO_PII, PII_KEY, file_sha256
+from tests.sources.afspraken.lines import APPT_HEADER_NO_PII
+from tests.sources.telefonie.lines import CALL_HEADER_NO_PII
+from tests.support import deliveries
+from tests.support.deliveries import PII_KEY, file_sha256
 
 FIRST_DAY = dt.date(2020, 1, 6)
 
@@ -100,7 +102,7 @@ else:
 
 
 @dataclass
-class Landing(conftest.Landing):
+class Landing(deliveries.Landing):
     """The shared landing folder, counting what has been delivered to it."""
 
     calls_total: int = 0
@@ -121,7 +123,7 @@ class Landing(conftest.Landing):
                 f"c{day:%Y%m%d}{tag}-{i};{start};{nummer};{keuze};Algemeen;{outcome};{i % 90};{60 * (i % 5 > 0)}"
             )
         lines.append(f"c{day:%Y%m%d}{tag}-z;{day.isoformat()}T09:00:00Z;14030;Zeist;;doorgeschakeld;0;0")
-        self.calls(f"telefonie/telefonie_{export}{suffix}.csv", *lines, header=CALL_HEADER_NO_PII)
+        self.csv(f"telefonie/telefonie_{export}{suffix}.csv", *lines, header=CALL_HEADER_NO_PII)
         lines = []
         for i in range(visits):
             lines.append(
@@ -132,7 +134,7 @@ class Landing(conftest.Landing):
             f"a{day:%Y%m%d}{tag}-n;Stadskantoor;balie;Rijbewijs;{day:%d-%m-%Y};10:00;niet verschenen;"
             f"{day.isoformat()}T17:00:00+01:00"
         )
-        self.appointments(f"afspraken/afspraken_{export}{suffix}.csv", *lines, header=APPT_HEADER_NO_PII)
+        self.csv(f"afspraken/afspraken_{export}{suffix}.csv", *lines, header=APPT_HEADER_NO_PII)
         self.calls_total += calls
         self.visits_total += visits
         self.files += 2

@@ -12,8 +12,10 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from pipeline.cli import app
-from tests.conftest import APPT_HEADER, PII_KEY, Landing, appointment, utrecht_calls
+from tests.sources.afspraken.lines import APPT_HEADER, appointment
+from tests.sources.telefonie.lines import utrecht_calls
 from tests.support.cli import cli
+from tests.support.deliveries import PII_KEY, Landing
 
 
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -24,8 +26,8 @@ def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 def test_cli_backfill_and_csv_report_in_dutch_number_format(landing: Landing) -> None:
-    landing.calls("telefonie/telefonie_20200702.csv", *utrecht_calls(2020, 1234, answered=617))
-    landing.appointments(
+    landing.csv("telefonie/telefonie_20200702.csv", *utrecht_calls(2020, 1234, answered=617))
+    landing.csv(
         "afspraken/afspraken_20200316.csv",
         appointment("a1", "15-03-2020"),
         header=APPT_HEADER.replace("status", "toestand"),  # lacks 'status': rejected, the run still succeeds

@@ -44,7 +44,8 @@ from pipeline.report.html import check_chart_ids
 from pipeline.run import state
 from pipeline.run.state import PipelineError
 from pipeline.sources import SOURCES
-from tests.conftest import Landing, call
+from tests.sources.telefonie.lines import call
+from tests.support.deliveries import Landing
 
 CALLS = SOURCES["telefonie"]
 COUNT = pl.len().cast(pl.Int64)
@@ -99,7 +100,7 @@ def test_a_column_named_like_a_generic_one_without_its_own_definition_is_refused
 
 def test_the_run_refuses_before_it_writes_anything(monkeypatch: pytest.MonkeyPatch, landing: Landing) -> None:
     """Not a bare KeyError at publishing after the commit: nothing is written, not even the state."""
-    landing.calls("telefonie/telefonie_20200302.csv", call("c1", "2020-03-02T09:00:00+01:00"))
+    landing.csv("telefonie/telefonie_20200302.csv", call("c1", "2020-03-02T09:00:00+01:00"))
     monkeypatch.setitem(SOURCES, "videobellen", _video_with_status_undefined())
     with pytest.raises(PipelineError, match="videobellen_uitsplitsing"):
         landing.run()

@@ -16,7 +16,7 @@ from pipeline.run.plan import Counted, Plan
 from pipeline.run.stage import decide_contents
 from pipeline.run.versions import YearTask, decide, stage_year
 from pipeline.sources import SOURCES
-from tests.conftest import current_records
+from tests.support.figures import current_records
 
 PATH = "telefonie/telefonie_20200107.csv"
 
@@ -127,7 +127,7 @@ def test_a_call_counts_from_the_file_whose_name_sorts_last_then_the_path_then_th
 
 
 def test_an_appointment_counts_by_its_latest_change_then_the_file_name() -> None:
-    from tests.conftest import current_records as records
+    from tests.support.figures import current_records as records
 
     rows = [
         {"afspraak_id": "p", "datum": "2020-01-06", "status": "gepland", "gewijzigd_op": "2020-01-02T10:00:00+01:00"},
@@ -162,7 +162,7 @@ def test_an_appointment_counts_by_its_latest_change_then_the_file_name() -> None
 
 
 def test_a_tie_in_the_latest_change_and_the_file_name_goes_to_the_later_path_then_the_later_line() -> None:
-    from tests.conftest import current_records as records
+    from tests.support.figures import current_records as records
 
     moment = "2020-01-02T10:00:00+01:00"
     rows = [

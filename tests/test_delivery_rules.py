@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from tests.conftest import APPT_HEADER, CALL_HEADER, Landing, all_text, appointment, call
+from tests.sources.afspraken.lines import APPT_HEADER, appointment
+from tests.sources.telefonie.lines import CALL_HEADER, call
+from tests.support.deliveries import Landing
+from tests.support.published import all_text
 
 D = dt.date
 
@@ -31,13 +34,13 @@ PII = {
 
 def test_encodings_utf8_utf8_bom_and_windows_1252(landing: Landing) -> None:
     for enc, name in (("utf-8", "utf8"), ("utf-8-sig", "bom"), ("cp1252", "ansi")):
-        landing.appointments(
+        landing.csv(
             f"afspraken/afspraken_20200311_{name}.csv",
             appointment(f"{name}-1", "10-03-2020", naam="José Çelik", bsn="123456782", email="jose.celik@example.nl"),
             appointment(f"{name}-2", "10-03-2020", product="Rijbewijs — spoed", naam="Çelik"),
             encoding=enc,
         )
-        landing.calls(
+        landing.csv(
             f"telefonie/telefonie_20200311_{name}.csv",
             call(f"{name}-c", "2020-03-10T09:00:00+01:00", wachtrij="Burgerzaken é", beller="0687654321"),
             encoding=enc,
@@ -55,7 +58,7 @@ def test_encodings_utf8_utf8_bom_and_windows_1252(landing: Landing) -> None:
 
 
 def test_no_personal_data_anywhere_in_the_warehouse(landing: Landing) -> None:
-    landing.appointments(
+    landing.csv(
         "afspraken/afspraken_20200311.csv",
         appointment("A1", "10-03-2020", naam="José Çelik", bsn="123456782", telefoon="0612345678"),
         appointment("A2", "10-03-2020", naam="Jos\u00e9 de Vries-\u00c7elik", email="jose.celik@example.nl"),
@@ -64,7 +67,7 @@ def test_no_personal_data_anywhere_in_the_warehouse(landing: Landing) -> None:
         "A4;Stadskantoor;balie;Paspoort;10-03-2020;10:00;verschenen;2020-01-01T08:00:00+01:00;123456782;José",
         encoding="cp1252",
     )
-    landing.calls(
+    landing.csv(
         "telefonie/telefonie_20200311.csv",
         call("c1", "2020-03-10T09:00:00+01:00", beller="0687654321"),
         call("c2", "2020-03-10T09:30:00+01:00", beller="+31611122233"),
@@ -89,13 +92,13 @@ def test_no_personal_data_anywhere_in_the_warehouse(landing: Landing) -> None:
 
 
 def test_crlf_and_lf_line_endings(landing: Landing) -> None:
-    landing.calls(
+    landing.csv(
         "telefonie/telefonie_20200316.csv",
         call("lf-1", "2020-03-15T09:00:00+01:00"),
         call("lf-2", "2020-03-15T09:01:00+01:00", nummer="99"),  # line 3, invalid
         newline="\n",
     )
-    landing.calls(
+    landing.csv(
         "telefonie/telefonie_20200317.csv",
         call("crlf-1", "2020-03-16T09:00:00+01:00"),
         call("crlf-2", "2020-03-16T09:01:00+01:00", nummer="99"),  # line 3, invalid
@@ -131,13 +134,13 @@ def test_quoted_fields_with_separator_quotes_and_line_breaks(landing: Landing) -
 
 def test_header_names_in_any_case_order_and_with_spaces(landing: Landing) -> None:
     header = " AFHANDELING ;Starttijd; gesprek_ID;Nummer  ;KEUZE;WachtRij;wachttijd ; Gespreksduur"
-    landing.calls(
+    landing.csv(
         "telefonie/telefonie_20200316.csv",
         "beantwoord;2020-03-15T09:00:00+01:00;h1;14030;Utrecht;Algemeen;5;10",
         "verbroken;2020-03-15T09:01:00+01:00;h2;0302860000;;Algemeen;50;0",
         header=header,
     )
-    landing.appointments(
+    landing.csv(
         "afspraken/afspraken_20200316.csv",
         "verschenen;2020-01-01T08:00:00+01:00;  15-03-2020;10:00;Paspoort;balie;Stadskantoor;x1",
         header="STATUS;Gewijzigd;Datum;TIJD;product;Kanaal; Locatie ; AFSPRAAK_ID ",
@@ -151,7 +154,7 @@ def test_header_names_in_any_case_order_and_with_spaces(landing: Landing) -> Non
 
 
 def test_extra_columns_are_ignored_and_reported(landing: Landing) -> None:
-    landing.calls(
+    landing.csv(
         "telefonie/telefonie_20200316.csv",
         call("e1", "2020-03-15T09:00:00+01:00") + ";vrij tekst;x",
         header=CALL_HEADER + ";Notitie; medewerker ",
@@ -164,12 +167,12 @@ def test_extra_columns_are_ignored_and_reported(landing: Landing) -> None:
 
 
 def test_values_are_trimmed(landing: Landing) -> None:
-    landing.calls(
+    landing.csv(
         "telefonie/telefonie_20200316.csv",
         "  t1 ; 2020-03-15T09:00:00+01:00 ;  14 030 ; utrecht ;  Algemeen ; beantwoord ; 12 ;  60  ;",
     )
-    landing.calls("telefonie/telefonie_20200317.csv", call("t1", "2020-03-15T09:00:00+01:00", wachttijd="20"))
-    landing.appointments(
+    landing.csv("telefonie/telefonie_20200317.csv", call("t1", "2020-03-15T09:00:00+01:00", wachttijd="20"))
+    landing.csv(
         "afspraken/afspraken_20200316.csv",
         " a1 ;  Stadskantoor ; balie ; Paspoort ; 15-03-2020 ; 10:00 ; Verschenen ; 2020-03-15T12:00:00+01:00 ;;;;",
     )
@@ -195,7 +198,7 @@ def _twenty_calls(prefix: str, invalid: int) -> list[str]:
 
 
 def test_five_percent_invalid_is_accepted(landing: Landing) -> None:
-    landing.calls("telefonie/telefonie_20200316.csv", *_twenty_calls("a", invalid=1))
+    landing.csv("telefonie/telefonie_20200316.csv", *_twenty_calls("a", invalid=1))
     out = landing.run()  # default threshold 5 %
     # 1 of 20 = 5 %, not more than 5 %: accepted; 19 calls count
     d = out.delivery("telefonie/telefonie_20200316.csv")
@@ -204,8 +207,8 @@ def test_five_percent_invalid_is_accepted(landing: Landing) -> None:
 
 
 def test_more_than_five_percent_invalid_rejects_the_whole_file(landing: Landing) -> None:
-    landing.calls("telefonie/telefonie_20200316.csv", *_twenty_calls("a", invalid=2))
-    landing.calls("telefonie/telefonie_20200317.csv", call("other", "2020-03-16T09:00:00+01:00"))
+    landing.csv("telefonie/telefonie_20200316.csv", *_twenty_calls("a", invalid=2))
+    landing.csv("telefonie/telefonie_20200317.csv", call("other", "2020-03-16T09:00:00+01:00"))
     out = landing.run()
     # 2 of 20 = 10 %: the file is rejected and none of its 18 good calls count; the other file's call does
     d = out.delivery("telefonie/telefonie_20200316.csv")
@@ -219,13 +222,13 @@ def test_more_than_five_percent_invalid_rejects_the_whole_file(landing: Landing)
 
 def test_missing_required_column_rejects_the_file_and_names_the_column(landing: Landing) -> None:
     header = APPT_HEADER.replace(";status;", ";")
-    landing.appointments(
+    landing.csv(
         "afspraken/afspraken_20200316.csv",
         "a1;Stadskantoor;balie;Paspoort;15-03-2020;10:00;2020-03-15T12:00:00+01:00;;;;",
         header=header,
     )
-    landing.appointments("afspraken/afspraken_20200317.csv", appointment("a2", "16-03-2020"))
-    landing.calls("telefonie/telefonie_20200317.csv", call("c", "2020-03-16T09:00:00+01:00"))
+    landing.csv("afspraken/afspraken_20200317.csv", appointment("a2", "16-03-2020"))
+    landing.csv("telefonie/telefonie_20200317.csv", call("c", "2020-03-16T09:00:00+01:00"))
     out = landing.run()
     d = out.delivery("afspraken/afspraken_20200316.csv")
     assert d["status"] == "afgewezen"
@@ -241,8 +244,8 @@ def test_unclosed_quote_in_a_large_file_rejects_that_file_not_the_run(landing: L
     # past the csv module's field-size limit. That file is rejected; the run and the other file go on.
     lines = [call(f"c{i}", "2020-03-15T09:00:00+01:00") for i in range(3000)]
     lines[1] = lines[1].replace("Algemeen", '"Werk en Inkomen')
-    landing.calls("telefonie/telefonie_20200316.csv", *lines)
-    landing.calls("telefonie/telefonie_20200317.csv", call("other", "2020-03-16T09:00:00+01:00"))
+    landing.csv("telefonie/telefonie_20200316.csv", *lines)
+    landing.csv("telefonie/telefonie_20200317.csv", call("other", "2020-03-16T09:00:00+01:00"))
     out = landing.run()
     d = out.delivery("telefonie/telefonie_20200316.csv")
     assert d["status"] == "afgewezen"
@@ -256,8 +259,8 @@ def test_an_unclosed_quote_in_a_small_file_rejects_that_file(landing: Landing) -
     # under 5% invalid), so the file is rejected whole, naming the line.
     lines = [call(f"c{i}", "2020-03-15T09:00:00+01:00") for i in range(5)]
     lines[1] = lines[1].replace("Algemeen", '"Werk en Inkomen')
-    landing.calls("telefonie/telefonie_20200316.csv", *lines)
-    landing.calls("telefonie/telefonie_20200317.csv", call("other", "2020-03-16T09:00:00+01:00"))
+    landing.csv("telefonie/telefonie_20200316.csv", *lines)
+    landing.csv("telefonie/telefonie_20200317.csv", call("other", "2020-03-16T09:00:00+01:00"))
     out = landing.run()
     d = out.delivery("telefonie/telefonie_20200316.csv")
     assert d["status"] == "afgewezen"
@@ -269,10 +272,10 @@ def test_files_that_are_not_deliveries_are_ignored_and_reported(landing: Landing
     good = call("c", "2020-03-15T09:00:00+01:00")
     landing.write("README.txt", b"Landingsmap publieksdienstverlening\n")
     landing.write("telefonie/README.txt", b"uitleg\n")
-    landing.calls("telefonie/telefonie_20200316.csv.tmp", call("tmp", "2020-03-15T09:00:00+01:00"))
-    landing.calls("telefonie/.telefonie_20200316.csv", call("hidden", "2020-03-15T09:00:00+01:00"))
-    landing.calls("telefonie/.upload/telefonie_20200316.csv", call("hidden-dir", "2020-03-15T09:00:00+01:00"))
-    landing.calls("telefonie/telefonie_20200316.csv", good)
+    landing.csv("telefonie/telefonie_20200316.csv.tmp", call("tmp", "2020-03-15T09:00:00+01:00"))
+    landing.csv("telefonie/.telefonie_20200316.csv", call("hidden", "2020-03-15T09:00:00+01:00"))
+    landing.csv("telefonie/.upload/telefonie_20200316.csv", call("hidden-dir", "2020-03-15T09:00:00+01:00"))
+    landing.csv("telefonie/telefonie_20200316.csv", good)
     out = landing.run()
     status = {r["bestand"]: r["status"] for r in out.rows("leveringen")}
     assert status == {
@@ -289,9 +292,9 @@ def test_files_that_are_not_deliveries_are_ignored_and_reported(landing: Landing
 
 
 def test_header_only_file_is_valid_with_no_rows(landing: Landing) -> None:
-    landing.calls("telefonie/telefonie_20200316.csv", newline="\r\n")
-    landing.appointments("afspraken/afspraken_20200316.csv")
-    landing.calls("telefonie/telefonie_20200317.csv", call("c", "2020-03-16T09:00:00+01:00"))
+    landing.csv("telefonie/telefonie_20200316.csv", newline="\r\n")
+    landing.csv("afspraken/afspraken_20200316.csv")
+    landing.csv("telefonie/telefonie_20200317.csv", call("c", "2020-03-16T09:00:00+01:00"))
     out = landing.run()
     for bestand in ("telefonie/telefonie_20200316.csv", "afspraken/afspraken_20200316.csv"):
         d = out.delivery(bestand)

@@ -14,8 +14,9 @@ from pipeline.publish import definitions
 from pipeline.publish.definitions import table_comments
 from pipeline.publish.kerncijfers import figures_of
 from pipeline.sample import generate
-from tests.conftest import rows, settings_for
 from tests.support.cli import cli
+from tests.support.deliveries import settings_for
+from tests.support.published import rows
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT / "reference" / "kerncijfers_utrecht_2017_2020.csv"

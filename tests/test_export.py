@@ -15,7 +15,9 @@ from typer.testing import CliRunner
 
 from pipeline.cli import app
 from pipeline.publish.definitions import table_comments
-from tests.conftest import APPT_HEADER_NO_PII, CALL_HEADER_NO_PII, Landing
+from tests.sources.afspraken.lines import APPT_HEADER_NO_PII
+from tests.sources.telefonie.lines import CALL_HEADER_NO_PII
+from tests.support.deliveries import Landing
 
 
 @pytest.fixture(scope="module")
@@ -34,8 +36,8 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
                 f"v{day:%d}{i};Stadskantoor;{'video' if i % 4 == 0 else 'balie'};Paspoort;{day:%d-%m-%Y};11:00;"
                 f"verschenen;{day.isoformat()}T16:00:00+02:00"
             )
-    landing.calls("telefonie/telefonie_20200506.csv", *calls, header=CALL_HEADER_NO_PII)
-    landing.appointments("afspraken/afspraken_20200506.csv", *visits, header=APPT_HEADER_NO_PII)
+    landing.csv("telefonie/telefonie_20200506.csv", *calls, header=CALL_HEADER_NO_PII)
+    landing.csv("afspraken/afspraken_20200506.csv", *visits, header=APPT_HEADER_NO_PII)
     published = landing.run("backfill")
     assert published.summary.status == "voltooid"
     return published.path

@@ -25,12 +25,14 @@ from pipeline.cli import app
 from pipeline.core.locking import WriterBusy, writer_lock
 from pipeline.core.settings import Settings
 from pipeline.run import freeze
-from tests import conftest
-from tests.conftest import APPT_HEADER_NO_PII, CALL_HEADER_NO_PII, file_sha256
+from tests.sources.afspraken.lines import APPT_HEADER_NO_PII
+from tests.sources.telefonie.lines import CALL_HEADER_NO_PII
+from tests.support import deliveries
+from tests.support.deliveries import file_sha256
 
 
 @dataclass
-class Landing(conftest.Landing):
+class Landing(deliveries.Landing):
     """The shared landing folder, with whole days of deliveries and plain reads of the warehouse."""
 
     def settings(self, max_invalid_share: float = 0.05, **extra: Any) -> Settings:
@@ -45,14 +47,14 @@ class Landing(conftest.Landing):
             lines.append(
                 f"{prefix}{i};{day.isoformat()}T10:{i % 60:02d}:00Z;{nummer};{keuze};Algemeen;{outcome};20;{duur}"
             )
-        return self.calls(rel, *lines, header=CALL_HEADER_NO_PII)
+        return self.csv(rel, *lines, header=CALL_HEADER_NO_PII)
 
     def visits_on(self, rel: str, day: dt.date, n: int, prefix: str) -> Path:
         lines = [
             f"{prefix}{i};Stadskantoor;balie;Paspoort;{day:%d-%m-%Y};10:00;verschenen;{day.isoformat()}T18:00:00+01:00"
             for i in range(n)
         ]
-        return self.appointments(rel, *lines, header=APPT_HEADER_NO_PII)
+        return self.csv(rel, *lines, header=APPT_HEADER_NO_PII)
 
     def query(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
         con = duckdb.connect(str(self.warehouse), read_only=True)
@@ -79,9 +81,7 @@ def published(tmp_path_factory: pytest.TempPathFactory) -> Landing:
     here.calls_on("telefonie/telefonie_20200302.csv", dt.date(2020, 3, 2), 50, "b")
     here.visits_on("afspraken/afspraken_20200303.csv", dt.date(2020, 3, 2), 12, "q")
     # A delivery that lacks a required column is rejected whole: it is no part of the manifest.
-    here.calls(
-        "telefonie/telefonie_20200304.csv", "x1;2020-03-03T10:00:00Z;14030", header="gesprek_id;starttijd;nummer"
-    )
+    here.csv("telefonie/telefonie_20200304.csv", "x1;2020-03-03T10:00:00Z;14030", header="gesprek_id;starttijd;nummer")
     assert here.run().summary.status == "voltooid"
     return here
 

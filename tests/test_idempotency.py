@@ -18,17 +18,10 @@ from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
 from pipeline.sources import SOURCES
-from tests.conftest import (
-    APPT_HEADER,
-    CALL_HEADER,
-    Landing,
-    Published,
-    appointment,
-    call,
-    delivery_bytes,
-    rows,
-    view_contents,
-)
+from tests.sources.afspraken.lines import APPT_HEADER, appointment
+from tests.sources.telefonie.lines import CALL_HEADER, call
+from tests.support.deliveries import Landing, delivery_bytes
+from tests.support.published import Published, rows, view_contents
 
 TZ = ZoneInfo("Europe/Amsterdam")
 ADDITIVE = tuple(c for source in SOURCES.values() for c in source.additive)
@@ -41,7 +34,7 @@ def _rich_landing(land: Landing, batch: int | None = None) -> None:
     records of days that the first already filled, next to days it leaves alone.
     """
     if batch in (None, 1):
-        land.calls(
+        land.csv(
             "telefonie/2019/telefonie_20191231.csv",
             call("a", "2019-12-31T22:59:59Z", beller="0611111111"),
             call("b", "2019-12-31T23:30:00Z", beller="0611111111"),
@@ -50,7 +43,7 @@ def _rich_landing(land: Landing, batch: int | None = None) -> None:
             call("e", "2019-12-30T10:00:00+01:00", nummer="999"),
             *(call(f"f{i}", f"2019-12-{10 + i % 19:02d}T10:00:00+01:00", keuze="overig") for i in range(30)),
         )
-        land.appointments(
+        land.csv(
             "afspraken/afspraken_20200101.csv",
             appointment("p", "31-12-2019", "verschenen", gewijzigd="2019-12-31T10:00:00+01:00"),
             appointment("q", "02-01-2020", "gepland", gewijzigd="2019-12-01T10:00:00+01:00"),
@@ -60,22 +53,22 @@ def _rich_landing(land: Landing, batch: int | None = None) -> None:
             encoding="cp1252",
         )
     if batch in (None, 2):
-        land.calls(
+        land.csv(
             "telefonie/2020/telefonie_20200101_correctie.csv",
             call("a", "2019-12-31T22:59:59Z", afhandeling="verbroken", beller="0611111111"),
             call("c", "2020-01-06T10:00:00+01:00", nummer="0302860000", keuze=""),  # moved to 2020
             newline="\r\n",
             encoding="utf-8-sig",
         )
-        land.calls(
+        land.csv(
             "telefonie/2020/telefonie_20201026.csv",
             call("g", "2020-10-25T02:30:00+02:00", beller="0622222222"),
             call("h", "2020-10-25T02:30:00+01:00", beller="0622222222"),
             call("i", "2020-03-29T03:30:00+02:00", wachttijd="75"),
         )
-        land.calls("telefonie/telefonie_20200102.csv", call("x", "2020-01-01T10:00:00+01:00", nummer="1"))  # rejected
+        land.csv("telefonie/telefonie_20200102.csv", call("x", "2020-01-01T10:00:00+01:00", nummer="1"))  # rejected
         land.write("telefonie/README.txt", b"not a delivery\n")
-        land.appointments(
+        land.csv(
             "afspraken/afspraken_20200103.csv",
             appointment("q", "02-01-2020", "verschenen", gewijzigd="2020-01-02T12:00:00+01:00"),
             appointment("r", "02-01-2020", "verschenen", gewijzigd="2019-12-02T10:00:00+01:00"),  # stale

@@ -12,16 +12,18 @@ import datetime as dt
 
 import polars as pl
 
-from tests.conftest import Landing, appointment, call, utrecht_calls
+from tests.sources.afspraken.lines import appointment
+from tests.sources.telefonie.lines import call, utrecht_calls
+from tests.support.deliveries import Landing
 
 
 def test_verandering_pct_keeps_the_sign_and_rounds_halves_away_from_zero(landing: Landing) -> None:
-    landing.calls("telefonie/telefonie_20180702.csv", *utrecht_calls(2018, 8))
-    landing.calls("telefonie/telefonie_20190702.csv", *utrecht_calls(2019, 7))
-    landing.calls("telefonie/telefonie_20200702.csv", *utrecht_calls(2020, 8))
-    landing.calls("telefonie/telefonie_20210702.csv", *utrecht_calls(2021, 9))
+    landing.csv("telefonie/telefonie_20180702.csv", *utrecht_calls(2018, 8))
+    landing.csv("telefonie/telefonie_20190702.csv", *utrecht_calls(2019, 7))
+    landing.csv("telefonie/telefonie_20200702.csv", *utrecht_calls(2020, 8))
+    landing.csv("telefonie/telefonie_20210702.csv", *utrecht_calls(2021, 9))
     visits = {2018: 4, 2019: 2, 2020: 3, 2021: 3}
-    landing.appointments(
+    landing.csv(
         "afspraken/afspraken_20220101.csv",
         *(appointment(f"v{y}-{i}", f"01-07-{y}") for y, n in visits.items() for i in range(n)),
     )
@@ -35,13 +37,13 @@ def test_verandering_pct_keeps_the_sign_and_rounds_halves_away_from_zero(landing
 def test_figures_that_cannot_be_computed_are_null(landing: Landing) -> None:
     # 2017: one visit. 2018: nothing. 2019: appointments only. 2020: calls, all forwarded to Zeist
     # (none are Utrecht's).
-    landing.appointments(
+    landing.csv(
         "afspraken/afspraken_20170702.csv", appointment("v", "01-07-2017", gewijzigd="2017-07-01T17:00:00+02:00")
     )
-    landing.appointments(
+    landing.csv(
         "afspraken/afspraken_20190702.csv", appointment("a", "01-07-2019", gewijzigd="2019-07-01T17:00:00+02:00")
     )
-    landing.calls(
+    landing.csv(
         "telefonie/telefonie_20200702.csv",
         call("z", "2020-07-01T09:00:00+02:00", keuze="Zeist", afhandeling="doorgeschakeld"),
     )
@@ -60,7 +62,7 @@ def test_figures_that_cannot_be_computed_are_null(landing: Landing) -> None:
 
 def test_closed_days_count_zero_within_a_source_month_and_days_add_up_to_months(landing: Landing) -> None:
     # Calls on Fri 3 and Mon 6 January 2020 only; no calls in February; one in March.
-    landing.calls(
+    landing.csv(
         "telefonie/telefonie_20200303.csv",  # exported after its last call (dates in time)
         call("c1", "2020-01-03T10:00:00+01:00"),
         call("c2", "2020-01-06T10:00:00+01:00"),

@@ -15,8 +15,11 @@ from hypothesis import strategies as st
 from pipeline import run as jobs
 from pipeline.core.locking import WriterBusy
 from pipeline.run import stage
-from tests.conftest import APPT_HEADER, CALL_HEADER, appointment, call, figures, rows, settings_for, write
+from tests.sources.afspraken.lines import APPT_HEADER, appointment
+from tests.sources.telefonie.lines import CALL_HEADER, call
 from tests.support.cli import cli
+from tests.support.deliveries import settings_for, write
+from tests.support.published import figures, rows
 
 
 def _history(raw: Path) -> None:

@@ -25,18 +25,11 @@ import pytest
 from pipeline.core.ledger_values import CONTROL_CHARACTER, TOO_LONG
 from pipeline.core.settings import Settings
 from pipeline.run import PipelineError, run
-from tests.conftest import (
-    APPT_HEADER,
-    CALL_HEADER,
-    PII_KEY,
-    all_text,
-    appointment,
-    call,
-    rows,
-    settings_for,
-    write,
-)
+from tests.sources.afspraken.lines import APPT_HEADER, appointment
+from tests.sources.telefonie.lines import CALL_HEADER, call
 from tests.support.cli import Done, cli, cli_process, one_line, problems
+from tests.support.deliveries import PII_KEY, settings_for, write
+from tests.support.published import all_text, rows
 
 OTHER_KEY = "another-key-" + "o" * 32
 NO_SPACE = "No space left on device"
@@ -301,7 +294,7 @@ def _text_of_export(folder: Path) -> str:
 
 def _relations_holding(path: Path, values: tuple[str, ...]) -> dict[str, list[str]]:
     """Per value found: the tables and views of a DuckDB file that hold it in some column."""
-    from tests.conftest import relation_names
+    from tests.support.published import relation_names
 
     found: dict[str, list[str]] = {}
     con = duckdb.connect(str(path), read_only=True)
@@ -457,7 +450,7 @@ def test_case3_a_backfill_of_2019_takes_in_a_changed_2020_file_and_a_nightly_the
 ) -> None:
     import shutil
 
-    from tests.conftest import view_contents
+    from tests.support.published import view_contents
 
     s = settings_for(tmp_path)
     write_two_years(s.raw_dir)
@@ -568,7 +561,7 @@ def _calls_counted(warehouse: Path) -> int:
 
 
 def _figures(warehouse: Path) -> dict[str, list[tuple[Any, ...]]]:
-    from tests.conftest import view_contents
+    from tests.support.published import view_contents
 
     return view_contents(warehouse, skip=("runs", "meldingen", "leveringen"))
 

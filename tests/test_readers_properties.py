@@ -22,7 +22,8 @@ from pipeline.run.ledger import AFGEWEZEN, VERWERKT
 from pipeline.run.read import Delivery, read_deliveries
 from pipeline.sources import SOURCES
 from pipeline.sources.telefonie.parse import parse as parse_calls
-from tests.conftest import APPT_COLUMNS, CALL_COLUMNS, appointment, call
+from tests.sources.afspraken.lines import APPT_COLUMNS, appointment
+from tests.sources.telefonie.lines import CALL_COLUMNS, call
 
 KEY = b"k" * 32
 FAST = settings(max_examples=60, deadline=None)

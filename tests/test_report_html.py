@@ -19,7 +19,9 @@ from typer.testing import CliRunner
 
 from pipeline.cli import app
 from pipeline.report import html as html_report
-from tests.conftest import APPT_HEADER_NO_PII, CALL_HEADER_NO_PII, Landing, write
+from tests.sources.afspraken.lines import APPT_HEADER_NO_PII
+from tests.sources.telefonie.lines import CALL_HEADER_NO_PII
+from tests.support.deliveries import Landing, write
 
 CHROMIUM = Path("/usr/bin/chromium")
 # year: (Utrecht calls, of which via 14 030, calls sent on to other municipalities, counter visits,

@@ -28,20 +28,12 @@ import pytest
 from pipeline.core.settings import Settings
 from pipeline.export import csv_safe
 from pipeline.run import run
-from tests.conftest import (
-    APPT_HEADER,
-    CALL_HEADER_NO_PII,
-    CASE_HEADER,
-    all_text,
-    appointment,
-    call,
-    case,
-    figures,
-    rows,
-    settings_for,
-    write,
-)
+from tests.sources.afspraken.lines import APPT_HEADER, appointment
+from tests.sources.telefonie.lines import CALL_HEADER_NO_PII, call
+from tests.sources.zaken.lines import CASE_HEADER, case
 from tests.support.cli import cli, one_line, problems
+from tests.support.deliveries import settings_for, write
+from tests.support.published import all_text, figures, rows
 
 # ---------------------------------------------------------------------------------------------
 # Item 1: dates in time

@@ -33,7 +33,9 @@ from pipeline.cli import app
 from pipeline.core.settings import MissingKey, Settings
 from pipeline.run import PipelineError, run
 from pipeline.sample import generate
-from tests.conftest import CALL_HEADER, PII_KEY, call, view_contents, write
+from tests.sources.telefonie.lines import CALL_HEADER, call
+from tests.support.deliveries import PII_KEY, write
+from tests.support.published import view_contents
 
 pytestmark = pytest.mark.xdist_group("dask-cluster")
 

@@ -21,7 +21,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.conftest import CALL_HEADER, call, rows, write
+from tests.sources.telefonie.lines import CALL_HEADER, call
+from tests.support.deliveries import write
+from tests.support.published import rows
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent

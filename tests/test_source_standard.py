@@ -37,7 +37,8 @@ from pipeline.run import state
 from pipeline.run.figures import check
 from pipeline.sample import generate
 from pipeline.sources import SOURCES
-from tests.conftest import rows, settings_for
+from tests.support.deliveries import header_of, settings_for
+from tests.support.published import rows
 
 # One generated and published example year serves the whole module: keep it on one worker.
 pytestmark = pytest.mark.xdist_group("standard-example")
@@ -75,6 +76,14 @@ def test_every_rule_of_its_model_has_a_reason_and_no_pandera_name_reaches_the_qu
     for delivered, text in source.reason_of.values():
         assert delivered in source.required
         assert text.strip() and text not in PANDERA_NAMES and text not in {rule for _, rule in rules}
+
+
+@BY_NAME
+def test_its_line_builders_beside_its_tests_write_every_column_it_requires(source: Source) -> None:
+    """`tests/sources/<name>/lines.py`: what `Landing.csv` writes above a delivery of the source."""
+    header = header_of(source.name).split(";")
+    assert len(header) == len(set(header))
+    assert set(source.required) <= set(header), set(source.required) - set(header)
 
 
 @BY_NAME

@@ -15,7 +15,8 @@ from pathlib import Path
 import duckdb
 
 from pipeline.run import run
-from tests.conftest import settings_for, view_contents
+from tests.support.deliveries import settings_for
+from tests.support.published import view_contents
 
 LAYOUT5 = Path(__file__).parent / "data" / "warehouse-layout5.tar.gz"
 # Published tables whose values the translation changes (checked below); every other is kept as it was.

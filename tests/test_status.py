@@ -7,8 +7,11 @@ from pathlib import Path
 
 from pipeline import run as jobs
 from pipeline.status import check
-from tests.conftest import APPT_HEADER, CALL_HEADER, appointment, call, rows, settings_for, write
+from tests.sources.afspraken.lines import APPT_HEADER, appointment
+from tests.sources.telefonie.lines import CALL_HEADER, call
 from tests.support.cli import cli
+from tests.support.deliveries import settings_for, write
+from tests.support.published import rows
 
 
 def _calls_on(raw: Path, days: list[dt.date]) -> None:

@@ -24,8 +24,10 @@ import polars as pl
 import pytest
 
 from pipeline.core.settings import Settings
-from tests.conftest import CALL_HEADER, PII_KEY, call, file_sha256, rows, settings_for, view_contents, write
+from tests.sources.telefonie.lines import CALL_HEADER, call
 from tests.support.cli import ROOT, cli, environment, one_line, problems
+from tests.support.deliveries import PII_KEY, file_sha256, settings_for, write
+from tests.support.published import rows, view_contents
 
 CALLER = "0611122233"
 OTHER_CALLER = "0677788899"

@@ -23,7 +23,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.conftest import PII_KEY
+from tests.support.deliveries import PII_KEY
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = {"src/pipeline": "pipeline", "schemas": "schemas", "flows": "flows"}

@@ -19,7 +19,9 @@ from pipeline.kit.contract import polars_schema
 from pipeline.kit.dates import EARLIEST_DAY, NA_EXPORTDAG, TE_VER_VOORUIT, VOOR_2000, export_day_of
 from pipeline.run.read import Delivery, read_deliveries
 from pipeline.sources import SOURCES
-from tests.conftest import APPT_HEADER, CALL_HEADER, CASE_HEADER, appointment, call, case
+from tests.sources.afspraken.lines import APPT_HEADER, appointment
+from tests.sources.telefonie.lines import CALL_HEADER, call
+from tests.sources.zaken.lines import CASE_HEADER, case
 
 KEY = b"k" * 32
 EXPORT_DAY = dt.date(2020, 7, 7)  # summer: local time is UTC+2

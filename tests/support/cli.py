@@ -23,7 +23,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from pipeline.cli import app
-from tests.conftest import PII_KEY
+from tests.support.deliveries import PII_KEY
 
 ROOT = Path(__file__).resolve().parents[2]
 CRON = {

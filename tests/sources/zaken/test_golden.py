@@ -21,7 +21,10 @@ import re
 import pytest
 
 from pipeline.report import html as html_report
-from tests.conftest import Landing, Published, all_text, call, case, fill_invalid, invalid_day, utrecht_calls
+from tests.sources.telefonie.lines import call, utrecht_calls
+from tests.sources.zaken.lines import case
+from tests.support.deliveries import Landing, fill_invalid, invalid_day
+from tests.support.published import Published, all_text
 
 D = dt.date
 SECTION = "Paspoort thuisbezorgd en digitaal geboorteaangifte"
@@ -49,7 +52,7 @@ def _breakdown(out: Published) -> list[tuple[object, ...]]:
 
 
 def test_only_completed_cases_of_the_right_type_and_channel_count(landing: Landing) -> None:
-    landing.cases(
+    landing.csv(
         "zaken/zaken_20200602.csv",
         case("k1", "2020-06-01T10:00:00+02:00"),  # reisdocument thuisbezorgd: counted
         case("k2", "2020-06-01T10:05:00+02:00", kanaal="balie"),  # a passport at the counter
@@ -89,7 +92,7 @@ def test_only_completed_cases_of_the_right_type_and_channel_count(landing: Landi
 
 
 def test_latest_gewijzigd_wins_and_a_stale_re_export_in_a_later_file_does_not(landing: Landing) -> None:
-    landing.cases(
+    landing.csv(
         "zaken/zaken_20200311.csv",
         case("Z1", "", gewijzigd="2020-03-01T10:00:00+01:00"),  # requested
         case("Z1", "2020-03-10T09:30:00Z"),  # completed on 10 March (10:30 local): the latest version
@@ -97,7 +100,7 @@ def test_latest_gewijzigd_wins_and_a_stale_re_export_in_a_later_file_does_not(la
         _birth("Z2", "", gewijzigd="2020-03-02T10:00:00+01:00"),  # requested
         _birth("Z2", "", status="ingetrokken", gewijzigd="2020-03-05T10:00:00+01:00"),  # withdrawn: latest
     )
-    landing.cases(
+    landing.csv(
         "zaken/zaken_20200315.csv",
         # stale re-exports in a file whose name sorts later: Z1's request again, and a version made at
         # 10:15+01:00 = 09:15Z (as text it sorts after '...09:30:00Z', as an instant it is older)
@@ -120,12 +123,12 @@ def test_latest_gewijzigd_wins_and_a_stale_re_export_in_a_later_file_does_not(la
 def test_tie_on_gewijzigd_goes_to_the_later_file_name(landing: Landing) -> None:
     # The same instant written with two offsets: 09:00Z = 10:00+01:00. The correctie's name sorts
     # last ('.' < '_'), its folder first: the name decides, not the path.
-    landing.cases(
+    landing.csv(
         "zaken/b/zaken_20200311.csv",
         case("T1", "2020-03-10T10:00:00+01:00", kanaal="balie"),
         case("T2", "2020-03-10T10:00:00+01:00", kanaal="thuisbezorgd"),
     )
-    landing.cases(
+    landing.csv(
         "zaken/a/zaken_20200311_correctie.csv",
         case("T1", "2020-03-10T09:00:00Z", kanaal="thuisbezorgd"),  # wins: T1 delivered at home
         case("T2", "2020-03-10T09:00:00Z", kanaal="balie"),  # wins: T2 at the counter
@@ -141,7 +144,7 @@ def test_tie_on_gewijzigd_goes_to_the_later_file_name(landing: Landing) -> None:
 
 
 def test_utc_year_edges_count_in_the_local_year_of_completion(landing: Landing) -> None:
-    landing.cases(
+    landing.csv(
         "zaken/zaken_20210104.csv",
         _birth("a", "2019-12-31T22:59:59Z"),  # 23:59:59 local on 31 Dec 2019 -> 2019
         _birth("b", "2019-12-31T23:30:00Z"),  # 00:30 local on 1 Jan 2020      -> 2020
@@ -167,7 +170,7 @@ def test_utc_year_edges_count_in_the_local_year_of_completion(landing: Landing) 
 
 
 def test_values_in_any_case_and_with_spaces(landing: Landing) -> None:
-    landing.cases(
+    landing.csv(
         "zaken/zaken_20200311.csv",
         case("C1", "2020-03-10T10:00:00+01:00", zaaktype="REISDOCUMENT", kanaal="Thuisbezorgd", status="AFGEROND"),
         case("C2", "2020-03-10T10:05:00+01:00", zaaktype="Geboorteaangifte", kanaal="DIGITAAL", status="Afgerond"),
@@ -190,7 +193,7 @@ def test_values_in_any_case_and_with_spaces(landing: Landing) -> None:
 
 def test_encodings_utf8_utf8_bom_and_windows_1252(landing: Landing) -> None:
     for enc, name in (("utf-8", "utf8"), ("utf-8-sig", "bom"), ("cp1252", "ansi")):
-        landing.cases(
+        landing.csv(
             f"zaken/zaken_20200311_{name}.csv",
             case(f"{name}-1", "2020-03-10T10:00:00+01:00", naam="Çelik", adres="Oudegracht 1 — achterom"),
             _birth(f"{name}-2", "2020-03-10T11:00:00+01:00", naam="José Çelik", bsn="123456782"),
@@ -270,7 +273,7 @@ def invalid_rows(tmp_path_factory: pytest.TempPathFactory) -> Published:
     land = Landing(tmp_path_factory.mktemp("invalid"))
     for n, (line, _, _) in enumerate(INVALID_CASES.values()):
         day = invalid_day(n)
-        land.cases(
+        land.csv(
             f"zaken/ongeldig/zaken_20200301_{n:02d}.csv",
             case(f"ok-{n}", f"{day}T10:00:00+01:00"),
             fill_invalid(line, n),
@@ -307,12 +310,12 @@ def test_invalid_cases_are_counted_nowhere(invalid_rows: Published) -> None:
 
 
 def test_a_file_without_afgerond_op_is_rejected_and_names_the_column(landing: Landing) -> None:
-    landing.cases(
+    landing.csv(
         "zaken/zaken_20200311.csv",
         "Z1;reisdocument;thuisbezorgd;afgerond;2020-03-10T10:00:00+01:00;;;",
         header="zaak_id;zaaktype;kanaal;status;gewijzigd;bsn;naam;adres",
     )
-    landing.cases("zaken/zaken_20200312.csv", case("Z2", "2020-03-11T10:00:00+01:00"))
+    landing.csv("zaken/zaken_20200312.csv", case("Z2", "2020-03-11T10:00:00+01:00"))
     out = landing.run()
     d = out.delivery("zaken/zaken_20200311.csv")
     assert d["status"] == "afgewezen" and "afgerond_op" in d["reden"]
@@ -331,7 +334,7 @@ PII = {
 
 
 def test_no_personal_data_anywhere_in_the_warehouse(landing: Landing) -> None:
-    landing.cases(
+    landing.csv(
         "zaken/zaken_20200311.csv",
         case(
             "P1", "2020-03-10T10:00:00+01:00", bsn="123456782", naam="Zoë Çelik", adres="Oudegracht 1, 3511 AB Utrecht"
@@ -369,9 +372,9 @@ def test_no_personal_data_anywhere_in_the_warehouse(landing: Landing) -> None:
 def years(tmp_path_factory: pytest.TempPathFactory) -> Published:
     land = Landing(tmp_path_factory.mktemp("years"))
     for year in (2019, 2020, 2021):
-        land.calls(f"telefonie/telefonie_{year}0702.csv", *utrecht_calls(year, 2, answered=1))
-    land.cases("zaken/zaken_20190702.csv")  # header only: no case record in 2019
-    land.cases(
+        land.csv(f"telefonie/telefonie_{year}0702.csv", *utrecht_calls(year, 2, answered=1))
+    land.csv("zaken/zaken_20190702.csv")  # header only: no case record in 2019
+    land.csv(
         "zaken/zaken_20200702.csv",
         case("Z1", "2020-07-01T10:00:00+02:00"),
         case("Z2", "2020-07-01T10:10:00+02:00"),
@@ -380,7 +383,7 @@ def years(tmp_path_factory: pytest.TempPathFactory) -> Published:
         case("Z5", "2020-07-01T10:40:00+02:00", kanaal="balie"),
     )
     # 2021: one case, requested and not completed: a year with case data in which nothing was completed
-    land.cases("zaken/zaken_20210702.csv", case("Z6", "", gewijzigd="2021-07-01T10:00:00+02:00"))
+    land.csv("zaken/zaken_20210702.csv", case("Z6", "", gewijzigd="2021-07-01T10:00:00+02:00"))
     return land.run()
 
 
@@ -414,7 +417,7 @@ def test_the_report_has_the_case_section_only_for_a_year_with_case_data(years: P
 
 
 def test_no_case_data_at_all_leaves_the_case_figures_null(landing: Landing) -> None:
-    landing.calls("telefonie/telefonie_20200702.csv", call("c", "2020-07-01T10:00:00+02:00"))
+    landing.csv("telefonie/telefonie_20200702.csv", call("c", "2020-07-01T10:00:00+02:00"))
     out = landing.run()
     assert _figures(out.year(2020)) == (None, None, None, None)
     assert out.rows("zaken_uitsplitsing") == []

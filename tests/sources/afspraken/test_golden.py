@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import Landing, Published, appointment, fill_invalid, invalid_day
+from tests.sources.afspraken.lines import appointment
+from tests.support.deliveries import Landing, fill_invalid, invalid_day
+from tests.support.published import Published
 
 # ---------------------------------------------------------------------------------------------
 # Versions: the latest gewijzigd wins, a tie goes to the later file name
@@ -19,14 +21,14 @@ from tests.conftest import Landing, Published, appointment, fill_invalid, invali
 
 
 def test_appointment_latest_gewijzigd_wins(landing: Landing) -> None:
-    landing.appointments(
+    landing.csv(
         "afspraken/afspraken_20200311.csv",
         appointment("A1", "10-03-2020", "gepland", gewijzigd="2020-02-01T09:00:00+01:00"),
         appointment("A1", "10-03-2020", "verschenen", gewijzigd="2020-03-10T10:30:00+01:00"),  # latest
         appointment("A1", "10-03-2020", "geannuleerd", gewijzigd="2020-02-15T09:00:00+01:00"),
         appointment("A2", "10-03-2020", "verschenen", gewijzigd="2020-02-01T09:00:00+01:00"),
     )
-    landing.appointments(
+    landing.csv(
         "afspraken/afspraken_20200312.csv",
         appointment("A2", "10-03-2020", "niet verschenen", gewijzigd="2020-03-11T07:00:00+01:00"),  # latest
     )
@@ -39,11 +41,11 @@ def test_appointment_latest_gewijzigd_wins(landing: Landing) -> None:
 def test_stale_re_export_in_a_later_file_does_not_win(landing: Landing) -> None:
     # The newer version was made at 09:30Z = 10:30+01:00; the stale one at 10:15+01:00 = 09:15Z.
     # As text the stale one would sort later; as instants it is older.
-    landing.appointments(
+    landing.csv(
         "afspraken/afspraken_20200311.csv",
         appointment("A1", "10-03-2020", "verschenen", gewijzigd="2020-03-10T09:30:00Z"),
     )
-    landing.appointments(
+    landing.csv(
         "afspraken/afspraken_20200315.csv",
         appointment("A1", "10-12-2019", "gepland", gewijzigd="2020-03-10T10:15:00+01:00"),
     )
@@ -55,11 +57,11 @@ def test_stale_re_export_in_a_later_file_does_not_win(landing: Landing) -> None:
 
 def test_tie_on_gewijzigd_goes_to_the_later_file_name(landing: Landing) -> None:
     # The same instant written with two offsets: 09:00Z = 10:00+01:00.
-    landing.appointments(
+    landing.csv(
         "afspraken/b/afspraken_20200311.csv",
         appointment("A1", "10-03-2020", "niet verschenen", gewijzigd="2020-03-10T10:00:00+01:00"),
     )
-    landing.appointments(
+    landing.csv(
         "afspraken/a/afspraken_20200311_correctie.csv",
         appointment("A1", "10-03-2020", "verschenen", gewijzigd="2020-03-10T09:00:00Z"),
     )
@@ -98,7 +100,7 @@ def invalid_rows(tmp_path_factory: pytest.TempPathFactory) -> Published:
     land = Landing(tmp_path_factory.mktemp("invalid"))
     for n, (line, _, _) in enumerate(INVALID_APPOINTMENTS.values()):
         day = invalid_day(n)
-        land.appointments(
+        land.csv(
             f"afspraken/afspraken_20200301_{n:02d}.csv",
             appointment(f"ok-{n}", f"{day:%d-%m-%Y}"),
             fill_invalid(line, n),

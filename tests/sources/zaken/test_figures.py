@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from tests.conftest import current_records, days_of, figure_rows
+from tests.support.figures import current_records, days_of, figure_rows
 
 D = dt.date
 NAMES = ("reisdocumenten_thuisbezorgd", "geboorteaangiften_digitaal", "zaken_afgerond", "zaken_zonder_balie")

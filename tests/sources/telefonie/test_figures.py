@@ -13,7 +13,7 @@ from typing import Any
 
 import polars as pl
 
-from tests.conftest import current_records, days_of, figure_rows
+from tests.support.figures import current_records, days_of, figure_rows
 
 D = dt.date
 

@@ -15,7 +15,9 @@ import re
 
 import pytest
 
-from tests.conftest import Landing, Published, call, fill_invalid, invalid_day, utrecht_calls
+from tests.sources.telefonie.lines import call, utrecht_calls
+from tests.support.deliveries import Landing, fill_invalid, invalid_day
+from tests.support.published import Published
 
 D = dt.date
 
@@ -26,7 +28,7 @@ D = dt.date
 
 
 def test_utc_year_edges_count_in_the_local_year(landing: Landing) -> None:
-    landing.calls(
+    landing.csv(
         "telefonie/telefonie_20210101.csv",
         call("a", "2019-12-31T22:59:59Z"),  # 23:59:59 local on 31 Dec 2019 -> 2019
         call("b", "2019-12-31T23:30:00Z"),  # 00:30 local on 1 Jan 2020     -> 2020
@@ -44,7 +46,7 @@ def test_utc_year_edges_count_in_the_local_year(landing: Landing) -> None:
 
 def test_repeated_autumn_hour_is_two_instants_on_one_local_day(landing: Landing) -> None:
     # Sunday 25 Oct 2020 has 25 hours: 02:00-03:00 local happens twice (+02:00, then +01:00).
-    landing.calls(
+    landing.csv(
         "telefonie/telefonie_20201026.csv",
         call("p", "2020-10-24T21:59:59Z"),  # 23:59:59 +02:00 on 24 Oct            -> 24 Oct
         call("q", "2020-10-24T22:00:00Z"),  # 00:00 +02:00 on 25 Oct               -> 25 Oct
@@ -66,7 +68,7 @@ def test_repeated_autumn_hour_is_two_instants_on_one_local_day(landing: Landing)
 
 
 def test_every_number_spelling_is_normalised_and_an_unknown_one_is_quarantined(landing: Landing) -> None:
-    landing.calls(
+    landing.csv(
         "telefonie/telefonie_20200317.csv",
         call("1", "2020-03-16T09:00:00+01:00", nummer="14030"),
         call("2", "2020-03-16T09:01:00+01:00", nummer="14 030"),
@@ -96,7 +98,7 @@ def test_every_number_spelling_is_normalised_and_an_unknown_one_is_quarantined(l
 
 
 def test_choice_spellings_any_case_and_empty_choice_on_14030_is_geen_keuze(landing: Landing) -> None:
-    landing.calls(
+    landing.csv(
         "telefonie/telefonie_20200317.csv",
         call("1", "2020-03-16T09:00:00+01:00", keuze="utrecht"),
         call("2", "2020-03-16T09:01:00+01:00", keuze="UTRECHT"),
@@ -117,7 +119,7 @@ def test_choice_spellings_any_case_and_empty_choice_on_14030_is_geen_keuze(landi
 
 
 def test_forwarded_calls_are_not_utrechts_but_are_counted_as_doorgeschakeld(landing: Landing) -> None:
-    landing.calls(
+    landing.csv(
         "telefonie/telefonie_20200317.csv",
         call("z", "2020-03-16T09:00:00+01:00", keuze="Zeist", afhandeling="doorgeschakeld", wachttijd="0"),
         call("h", "2020-03-16T09:01:00+01:00", keuze="houten", afhandeling="doorgeschakeld", wachttijd="0"),
@@ -154,18 +156,18 @@ def test_forwarded_calls_are_not_utrechts_but_are_counted_as_doorgeschakeld(land
 def test_file_name_that_sorts_last_wins_for_a_call(landing: Landing) -> None:
     # Byte order of names: "telefonie_20200316.csv" < "telefonie_20200316_correctie.csv" ('.' < '_')
     #                      < "telefonie_20200317.csv". Sub-folders are chosen so the path order differs.
-    landing.calls(
+    landing.csv(
         "telefonie/z-laat/telefonie_20200316.csv",
         call("A", "2020-03-15T10:00:00+01:00", afhandeling="verbroken"),
         call("C", "2020-03-15T11:00:00+01:00"),
     )
-    landing.calls(
+    landing.csv(
         "telefonie/m-midden/telefonie_20200316_correctie.csv",
         call("A", "2020-03-15T10:00:00+01:00", afhandeling="beantwoord"),  # correctie beats the plain file
         call("B", "2020-03-15T12:00:00+01:00", afhandeling="beantwoord"),
         call("C", "2020-03-14T11:00:00+01:00"),  # correctie moves C to 14 March
     )
-    landing.calls(
+    landing.csv(
         "telefonie/a-vroeg/telefonie_20200317.csv",
         call("B", "2020-03-15T12:00:00+01:00", afhandeling="verbroken"),  # 20200317 beats the correctie
     )
@@ -180,10 +182,10 @@ def test_file_name_that_sorts_last_wins_for_a_call(landing: Landing) -> None:
 
 
 def test_equal_file_names_in_different_folders_the_path_decides(landing: Landing) -> None:
-    landing.calls(
+    landing.csv(
         "telefonie/2020-b/telefonie_20200316.csv", call("X", "2020-03-15T10:00:00+01:00", afhandeling="verbroken")
     )
-    landing.calls("telefonie/2020-a/telefonie_20200316.csv", call("X", "2020-03-15T10:00:00+01:00"))
+    landing.csv("telefonie/2020-a/telefonie_20200316.csv", call("X", "2020-03-15T10:00:00+01:00"))
     out = landing.run()
     # "telefonie/2020-b/..." sorts after "telefonie/2020-a/...": X is hung up; 1 call, 0 answered -> 0 %
     y = out.year(2020)
@@ -192,8 +194,8 @@ def test_equal_file_names_in_different_folders_the_path_decides(landing: Landing
 
 def test_identical_repeats_are_one_call(landing: Landing) -> None:
     row = call("R", "2020-03-15T10:00:00+01:00")
-    landing.calls("telefonie/telefonie_20200316.csv", row, row, row, call("S", "2020-03-15T10:05:00+01:00"))
-    landing.calls("telefonie/telefonie_20200317.csv", row)  # a late export overlapping the day before
+    landing.csv("telefonie/telefonie_20200316.csv", row, row, row, call("S", "2020-03-15T10:05:00+01:00"))
+    landing.csv("telefonie/telefonie_20200317.csv", row)  # a late export overlapping the day before
     out = landing.run()
     # R three times in one file and once in the next: one call; plus S -> 2
     assert out.year(2020)["telefoontjes_gemeente"] == 2
@@ -261,7 +263,7 @@ def invalid_rows(tmp_path_factory: pytest.TempPathFactory) -> Published:
     land = Landing(tmp_path_factory.mktemp("invalid"))
     for n, (line, _, _) in enumerate(INVALID_CALLS.values()):
         day = invalid_day(n)
-        land.calls(
+        land.csv(
             f"telefonie/ongeldig/telefonie_20200301_{n:02d}.csv",
             call(f"ok-{n}", f"{day}T09:00:00+01:00"),
             fill_invalid(line, n),
@@ -297,17 +299,17 @@ def test_invalid_calls_are_counted_nowhere(invalid_rows: Published) -> None:
 
 
 def test_bereikbaarheid_rounds_half_up(landing: Landing) -> None:
-    landing.calls("telefonie/telefonie_20190702.csv", *utrecht_calls(2019, 8, answered=1))
-    landing.calls("telefonie/telefonie_20200702.csv", *utrecht_calls(2020, 8, answered=3))
-    landing.calls("telefonie/telefonie_20210702.csv", *utrecht_calls(2021, 3, answered=1))
+    landing.csv("telefonie/telefonie_20190702.csv", *utrecht_calls(2019, 8, answered=1))
+    landing.csv("telefonie/telefonie_20200702.csv", *utrecht_calls(2020, 8, answered=3))
+    landing.csv("telefonie/telefonie_20210702.csv", *utrecht_calls(2021, 3, answered=1))
     out = landing.run()
     # 2019: 100 x 1/8 = 12.5 -> 13; 2020: 100 x 3/8 = 37.5 -> 38; 2021: 100 x 1/3 = 33.3 -> 33
     assert out.years("bereikbaarheid_pct") == {2019: 13, 2020: 38, 2021: 33}
 
 
 def test_aandeel_14030_rounds_half_up(landing: Landing) -> None:
-    landing.calls("telefonie/telefonie_20190702.csv", *utrecht_calls(2019, 8, via_14030=1))
-    landing.calls("telefonie/telefonie_20200702.csv", *utrecht_calls(2020, 8, via_14030=5))
+    landing.csv("telefonie/telefonie_20190702.csv", *utrecht_calls(2019, 8, via_14030=1))
+    landing.csv("telefonie/telefonie_20200702.csv", *utrecht_calls(2020, 8, via_14030=5))
     out = landing.run()
     # 2019: 100 x 1/8 = 12.5 -> 13; 2020: 100 x 5/8 = 62.5 -> 63
     assert out.years("aandeel_14030_pct") == {2019: 13, 2020: 63}
@@ -315,9 +317,9 @@ def test_aandeel_14030_rounds_half_up(landing: Landing) -> None:
 
 
 def test_telefoontjes_per_dag_divides_by_366_in_a_leap_year(landing: Landing) -> None:
-    landing.calls("telefonie/telefonie_20190702.csv", *utrecht_calls(2019, 548))
-    landing.calls("telefonie/telefonie_20200702.csv", *utrecht_calls(2020, 548))
-    landing.calls("telefonie/telefonie_20210702.csv", *utrecht_calls(2021, 549))
+    landing.csv("telefonie/telefonie_20190702.csv", *utrecht_calls(2019, 548))
+    landing.csv("telefonie/telefonie_20200702.csv", *utrecht_calls(2020, 548))
+    landing.csv("telefonie/telefonie_20210702.csv", *utrecht_calls(2021, 549))
     out = landing.run()
     # 2019: 548/365 = 1.501 -> 2; 2020: 548/366 = 1.497 -> 1 (dividing by 365 would give 2);
     # 2021: 549/365 = 1.504 -> 2

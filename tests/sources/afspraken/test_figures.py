@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from tests.conftest import current_records, days_of, figure_rows
+from tests.support.figures import current_records, days_of, figure_rows
 
 D = dt.date
 STADSKANTOOR = "Stadskantoor"
