@@ -4,7 +4,8 @@ a lost state database noticed and rebuilt from the archive, every run seen (real
 `pipeline` command at several points), a rejection kept across backfills, archive damage named and
 repaired, and a full disk while publishing named (a real, small file system).
 
-Real files, a real DuckDB, the real `pipeline` command in fresh processes (as cron runs it).
+Real files, a real DuckDB, the real `pipeline` command (in this process, and in a process of its own
+where it is killed).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import pytest
 
 from pipeline.core.settings import Settings
 from tests.sources.telefonie.lines import CALL_HEADER, call
-from tests.support.cli import ROOT, cli, environment, one_line, problems
+from tests.support.cli import ROOT, Done, cli, environment, one_line, problems
 from tests.support.deliveries import PII_KEY, file_sha256, settings_for, write
 from tests.support.published import rows, view_contents
 
@@ -48,7 +49,7 @@ def _calls(raw: Path, day: dt.date, count: int, prefix: str, caller: str = CALLE
 FIGURES = "SELECT jaar, telefoontjes_gemeente, herhaalbellers_7d FROM kerncijfers ORDER BY jaar"
 
 
-def _ok(done: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
+def _ok(done: Done) -> Done:
     assert done.returncode == 0, done.stdout + done.stderr
     return done
 
@@ -259,20 +260,36 @@ def _killed(s: Settings, point: str, tmp_path: Path, *args: object) -> None:
     assert child.wait(60) == -signal.SIGKILL
 
 
-@pytest.mark.parametrize("point", list(KILL_POINTS))
-def test_a_run_killed_at_any_point_is_seen_and_the_next_run_cleans_up(tmp_path: Path, point: str) -> None:
-    reference = settings_for(tmp_path / "reference")
-    s = settings_for(tmp_path / "killed")
-    for target in (reference, s):
-        _calls(target.raw_dir, dt.date(2020, 3, 2), 30, "a")
-        _ok(cli("backfill", "--raw", target.raw_dir, "--warehouse", target.warehouse))
-        _calls(target.raw_dir, dt.date(2020, 3, 3), 31, "b", caller=OTHER_CALLER)
-        write(
-            target.raw_dir / "telefonie/telefonie_20200303.csv",
-            CALL_HEADER,
-            [call("a0", "2020-03-02T10:00:00+01:00", afhandeling="verbroken")],
-        )
+SKIP = ("runs", "meldingen", "leveringen")
+
+
+@pytest.fixture(scope="module")
+def before_the_kill(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, list[tuple[Any, ...]]]]:
+    """A backfilled landing folder and warehouse with the next night's deliveries waiting (a new file, and
+    a changed one), and what that nightly publishes when nothing kills it. Each test kills a copy."""
+    root = tmp_path_factory.mktemp("kill")
+    s = settings_for(root)
+    _calls(s.raw_dir, dt.date(2020, 3, 2), 30, "a")
+    _ok(cli("backfill", "--raw", s.raw_dir, "--warehouse", s.warehouse))
+    _calls(s.raw_dir, dt.date(2020, 3, 3), 31, "b", caller=OTHER_CALLER)
+    write(
+        s.raw_dir / "telefonie/telefonie_20200303.csv",
+        CALL_HEADER,
+        [call("a0", "2020-03-02T10:00:00+01:00", afhandeling="verbroken")],
+    )
+    reference = settings_for(tmp_path_factory.mktemp("reference"))
+    shutil.copytree(root, reference.raw_dir.parent, dirs_exist_ok=True)
     _ok(cli("nightly", "--raw", reference.raw_dir, "--warehouse", reference.warehouse))
+    return root, view_contents(reference.warehouse, skip=SKIP)
+
+
+@pytest.mark.parametrize("point", list(KILL_POINTS))
+def test_a_run_killed_at_any_point_is_seen_and_the_next_run_cleans_up(
+    tmp_path: Path, point: str, before_the_kill: tuple[Path, dict[str, list[tuple[Any, ...]]]]
+) -> None:
+    ready, reference = before_the_kill
+    shutil.copytree(ready, tmp_path / "killed")
+    s = settings_for(tmp_path / "killed")
     published = s.warehouse.read_bytes()
 
     _killed(s, point, tmp_path, "nightly", "--raw", s.raw_dir, "--warehouse", s.warehouse)
@@ -291,9 +308,7 @@ def test_a_run_killed_at_any_point_is_seen_and_the_next_run_cleans_up(tmp_path: 
         assert "never ended" in done.stderr
         killed = rows(s.warehouse, "SELECT status, melding FROM runs ORDER BY gestart_op")[-2]
         assert killed["status"] == "afgebroken" and "found by run" in killed["melding"], killed
-    assert view_contents(s.warehouse, skip=("runs", "meldingen", "leveringen")) == view_contents(
-        reference.warehouse, skip=("runs", "meldingen", "leveringen")
-    )
+    assert view_contents(s.warehouse, skip=SKIP) == reference
     assert files_of(s) == named_files(s)  # no file a commit does not name is left behind
     assert not problems(cli("status", "--warehouse", s.warehouse, "--today", "2020-03-05").stdout)
 
