@@ -24,6 +24,7 @@ FIGURE_VIEWS = (
     *(view for source in SOURCES.values() for view in source.view_comments),
     "quarantaine",
 )
+Figures = dict[str, list[dict[str, Any]]]  # rows by figure view
 
 
 @dataclass
@@ -73,7 +74,7 @@ def rows(warehouse: Path, query: str, params: Sequence[Any] | None = None) -> li
     return Published(warehouse, RunSummary("-", "-", dt.datetime.now(dt.UTC))).query(query, params).to_dicts()
 
 
-def figures(warehouse: Path) -> dict[str, list[dict[str, Any]]]:
+def figures(warehouse: Path) -> Figures:
     """Every figure view's rows: what two runs that should agree are compared by."""
     return {view: rows(warehouse, f"SELECT * FROM {view}") for view in FIGURE_VIEWS}
 
