@@ -3,7 +3,7 @@ no export holds a formula, private files are the owner's, the personal-data scre
 messages say what is wrong.
 
 Each test is a case of the issue, run as there on real files, a real DuckDB and the real `pipeline`
-command (in a fresh process, with the environment a cron job has: `tests.test_operations.cli`).
+command (with the environment a cron job has, in this process by Typer's runner: `tests/support/cli.py`).
 `docs/operations.md` ("Issue 15") records, per case, what the pipeline did before and does now.
 """
 

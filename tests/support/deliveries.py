@@ -21,6 +21,7 @@ from pipeline.sources import SOURCES
 from tests.support.published import Published
 
 PII_KEY = "test-key-" + "k" * 32
+OTHER_KEY = "another-key-" + "o" * 32  # a key that differs from the one a warehouse was built with
 # Golden cases hold a handful of rows: every breakdown value is "rare" by the default threshold,
 # so they publish values as they are (the grouping of rare values has tests of its own), and read in
 # this process (the process pool has tests of its own).
@@ -44,6 +45,12 @@ def invalid_day(n: int) -> dt.date:
 def fill_invalid(line: str, n: int) -> str:
     day = invalid_day(n)
     return line.replace("{id}", f"bad-{n}").replace("{day}", day.isoformat()).replace("{dmy}", f"{day:%d-%m-%Y}")
+
+
+def open_weekdays(first: dt.date, last: dt.date) -> list[dt.date]:
+    """Weekdays from `first` to `last` (the tests choose stretches without public holidays)."""
+    days = (first + dt.timedelta(days=i) for i in range((last - first).days + 1))
+    return [d for d in days if d.weekday() < 5]
 
 
 def delivery_bytes(header: str, lines: Iterable[str], encoding: str = "utf-8", newline: str = "\n") -> bytes:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -132,3 +133,21 @@ def view_contents(path: Path, skip: Iterable[str] = ("runs", "meldingen")) -> di
         return contents
     finally:
         con.close()
+
+
+def export_text(folder: Path) -> str:
+    """Every cell and name of every exported file (CSV text, Parquet values, the XML inside an xlsx)."""
+    parts = []
+    for path in sorted(folder.iterdir()):
+        if path.suffix == ".csv":
+            parts.append(path.read_text(encoding="utf-8"))
+        elif path.suffix == ".parquet":
+            frame = pl.read_parquet(path)
+            parts.append(" ".join(frame.columns))
+            parts.extend(str(v) for column in frame.columns for v in frame[column].to_list())
+        elif path.suffix == ".xlsx":
+            with zipfile.ZipFile(path) as book:
+                parts.extend(book.read(name).decode("utf-8") for name in book.namelist())
+        else:
+            raise AssertionError(f"unexpected export file {path}")
+    return "\n".join(parts)

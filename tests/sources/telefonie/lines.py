@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from pathlib import Path
+
+from tests.support.deliveries import write
+from tests.support.published import rows
+
 CALL_COLUMNS = ("gesprek_id", "starttijd", "nummer", "keuze", "wachtrij", "afhandeling", "wachttijd", "gespreksduur")
 CALL_HEADER = ";".join((*CALL_COLUMNS, "beller"))
 CALL_HEADER_NO_PII = ";".join(CALL_COLUMNS)  # a delivery without the optional personal-data column
@@ -43,3 +49,19 @@ def utrecht_calls(
         )
         for i in range(total)
     ]
+
+
+def calls_on(raw: Path, days: list[dt.date], prefix: str = "c") -> None:
+    """One answered Utrecht call on each day, each delivered the next day in its own file."""
+    for day in days:
+        write(
+            raw / f"telefonie/telefonie_{day + dt.timedelta(days=1):%Y%m%d}.csv",
+            CALL_HEADER,
+            [call(f"{prefix}{day:%Y%m%d}", f"{day.isoformat()}T10:00:00+01:00")],
+        )
+
+
+def calls_counted(warehouse: Path) -> int:
+    """The calls to the municipality a published warehouse counts, over all years."""
+    found = rows(warehouse, "SELECT coalesce(sum(telefoontjes_gemeente), 0) AS n FROM kerncijfers")
+    return int(found[0]["n"])
