@@ -11,7 +11,7 @@ RAW := $(or $(PIPELINE_RAW_DIR),data/raw)
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: setup run test lint bench bench-large clean bi-check docs
+.PHONY: setup run test test-fast lint bench bench-large clean bi-check docs
 
 setup: $(SYNCED)
 
@@ -31,8 +31,14 @@ run: setup
 	@$(BIN)/pipeline backfill --raw $(RAW)
 	@$(BIN)/pipeline report
 
+# One file per worker at a time (--dist loadfile): a module's fixture (a generated year, a published
+# warehouse, a Prefect server) is then built once, not once on each worker.
 test: setup
-	@$(BIN)/pytest -n 2 --dist loadgroup -q
+	@$(BIN)/pytest -n 2 --dist loadfile -q
+
+# The tests that take seconds: everything but the `slow` and `external` ones (markers in pyproject.toml).
+test-fast: setup
+	@$(BIN)/pytest -n 2 --dist loadfile -q -m "not slow and not external"
 
 lint: setup
 	@$(BIN)/ruff check src schemas flows tests bench bi

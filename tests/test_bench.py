@@ -19,6 +19,8 @@ from pipeline.sample import generate
 from tests.sources.telefonie.lines import CALL_HEADER, call
 from tests.support.deliveries import delivery_bytes
 
+pytestmark = pytest.mark.slow
+
 # Enough volume for the generator's invalid rows (one in each of a year's files of >= 100 rows).
 TARGETS = (
     "jaar,baliebezoeken_met_afspraak,telefoontjes_gemeente,telefoontjes_14030,bereikbaarheid_pct\n"

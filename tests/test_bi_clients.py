@@ -63,7 +63,8 @@ UNREACHABLE = (
     "enetunreach",
 )
 
-pytestmark = pytest.mark.xdist_group("bi-clients")  # one worker makes the environments and the file
+# One worker makes the environments and the file.
+pytestmark = [pytest.mark.xdist_group("bi-clients"), pytest.mark.external]
 
 
 # --- the clients' environments ------------------------------------------------------------------

@@ -40,6 +40,7 @@ from tests.sources.telefonie.lines import CALL_HEADER_NO_PII
 from tests.support import deliveries
 from tests.support.deliveries import PII_KEY, file_sha256
 
+pytestmark = pytest.mark.slow
 FIRST_DAY = dt.date(2020, 1, 6)
 
 # One query, so one snapshot: the yearly totals, the same totals summed over days, the deliveries.

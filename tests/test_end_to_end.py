@@ -18,6 +18,8 @@ from tests.support.cli import cli
 from tests.support.deliveries import settings_for
 from tests.support.published import rows
 
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT / "reference" / "kerncijfers_utrecht_2017_2020.csv"
 

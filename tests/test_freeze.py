@@ -124,6 +124,7 @@ def test_freeze_records_the_figures_the_deliveries_and_the_code(landing: Landing
     assert landing.query("SELECT * FROM verschillen_vastgesteld") == []
 
 
+@pytest.mark.slow
 def test_later_runs_never_silently_change_an_adopted_year(landing: Landing) -> None:
     freeze.freeze(landing.settings(), 2020)
     # A correction arrives: five more calls on 2 March 2020, two of them not answered.
@@ -156,6 +157,7 @@ def test_later_runs_never_silently_change_an_adopted_year(landing: Landing) -> N
     assert landing.query("SELECT * FROM verschillen_vastgesteld") == []
 
 
+@pytest.mark.slow
 def test_freeze_refuses_a_second_time_and_a_year_without_figures(landing: Landing) -> None:
     runner = CliRunner()
     first = runner.invoke(app, ["freeze", "--year", "2019", "--warehouse", str(landing.warehouse)])

@@ -361,6 +361,7 @@ def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path: Path) -> None:
         assert figures.pct(2021) == 90
 
 
+@pytest.mark.slow
 def test_figures_equal_targets(generated: tuple[Path, GenerateSummary, Figures]) -> None:
     _, summary, figures = generated
     assert summary.years == (2016, 2021)
@@ -401,6 +402,7 @@ def test_case_figures_equal_targets(generated: tuple[Path, GenerateSummary, Figu
     }, figures.invalid_reasons
 
 
+@pytest.mark.slow
 def test_noise_is_present(generated: tuple[Path, GenerateSummary, Figures]) -> None:
     out, summary, figures = generated
     assert summary.files_written == len(figures.files)

@@ -182,6 +182,7 @@ UNREADABLE = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", UNREADABLE)
 def test_every_output_command_exits_non_zero_when_it_cannot_read(landing: Landing, case: str, tmp_path: Path) -> None:
     damage, reason = UNREADABLE[case]

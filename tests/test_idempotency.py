@@ -14,6 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import polars as pl
+import pytest
 from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
@@ -76,6 +77,7 @@ def _rich_landing(land: Landing, batch: int | None = None) -> None:
         )
 
 
+@pytest.mark.slow
 def test_backfill_twice_gives_an_identical_warehouse(landing: Landing) -> None:
     _rich_landing(landing)
     first = view_contents(landing.run("backfill").path)
@@ -88,6 +90,7 @@ def test_backfill_twice_gives_an_identical_warehouse(landing: Landing) -> None:
     assert {r for r in first["leveringen"] if "afgewezen" in r} and {r for r in first["leveringen"] if "genegeerd" in r}
 
 
+@pytest.mark.slow
 def test_two_nightly_runs_give_what_one_backfill_gives(landing: Landing) -> None:
     # Night 1 fills December and January; night 2 corrects and moves some of their records and
     # must bring every touched day, month and year up to date without disturbing the others.
@@ -259,6 +262,7 @@ def check_percentages(out: Published) -> None:
 PIPELINE_EXAMPLES = settings(deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate])
 
 
+@pytest.mark.slow
 @settings(PIPELINE_EXAMPLES, max_examples=4)
 @given(files=_deliveries())
 def test_days_sum_to_months_and_months_to_years(files: list[tuple[str, bytes]]) -> None:
@@ -272,6 +276,7 @@ def test_days_sum_to_months_and_months_to_years(files: list[tuple[str, bytes]]) 
         check_percentages(out)
 
 
+@pytest.mark.slow
 @settings(PIPELINE_EXAMPLES, max_examples=3)
 @given(files=_deliveries(nightly=True), split=st.integers(1, 4), rewrite=st.booleans())
 def test_nightly_runs_in_any_order_equal_one_backfill(

@@ -43,6 +43,7 @@ def write_bad_entries(raw: Path) -> None:
     os.mkfifo(tel / "telefonie_20200101.csv")  # a named pipe: opening it for reading waits for a writer
 
 
+@pytest.mark.slow
 def test_one_bad_entry_never_blocks_a_night(tmp_path: Path) -> None:
     s = settings_for(tmp_path)
     write_bad_entries(s.raw_dir)
@@ -260,6 +261,7 @@ LANDING_CASES: dict[str, Callable[[Settings, Path], None]] = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", list(LANDING_CASES))
 def test_the_landing_folder_is_trusted_no_more_than_needed(tmp_path: Path, case: str) -> None:
     s = settings_for(tmp_path)
@@ -286,6 +288,7 @@ IGNORED = [
 ]
 
 
+@pytest.mark.slow
 def test_files_that_are_not_deliveries_are_reported_on_every_nightly(tmp_path: Path) -> None:
     s = settings_for(tmp_path)
     write_files_that_are_not_deliveries(s.raw_dir)

@@ -139,6 +139,7 @@ MESSAGE_CASES: dict[str, Callable[[Settings, Path], None]] = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", list(MESSAGE_CASES))
 def test_messages_that_do_not_mislead(tmp_path: Path, case: str) -> None:
     s = settings_for(tmp_path)

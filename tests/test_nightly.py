@@ -45,6 +45,7 @@ def _history(raw: Path) -> None:
     )
 
 
+@pytest.mark.slow
 def test_nothing_new_changes_nothing(tmp_path: Path) -> None:
     s = settings_for(tmp_path)
     _history(s.raw_dir)
@@ -55,6 +56,7 @@ def test_nothing_new_changes_nothing(tmp_path: Path) -> None:
     assert figures(s.warehouse) == before
 
 
+@pytest.mark.slow
 def test_a_late_2017_correction_reopens_2017_only(tmp_path: Path) -> None:
     s = settings_for(tmp_path)
     _history(s.raw_dir)
@@ -74,6 +76,7 @@ def test_a_late_2017_correction_reopens_2017_only(tmp_path: Path) -> None:
     assert by_year[2020]["telefoontjes_gemeente"] == 1
 
 
+@pytest.mark.slow
 def test_a_redelivered_file_replaces_the_earlier_content(tmp_path: Path) -> None:
     s = settings_for(tmp_path)
     _history(s.raw_dir)
@@ -163,6 +166,7 @@ def one_backfill(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[dic
     return figures(s.warehouse)
 
 
+@pytest.mark.slow
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(order=st.permutations(sorted(DELIVERIES)), cuts=st.sets(st.integers(1, len(DELIVERIES) - 1), max_size=3))
 def test_any_split_into_nightly_batches_gives_the_backfill(
@@ -196,6 +200,7 @@ def test_the_golden_figures_of_the_split_deliveries(one_backfill: dict[str, list
     assert by_year[2020]["telefoontjes_doorgeschakeld"] == 1
 
 
+@pytest.mark.slow
 def test_a_failed_commit_leaves_state_and_data_as_they_were(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     s = settings_for(tmp_path)
     _history(s.raw_dir)

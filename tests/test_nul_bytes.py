@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from pipeline.core.ledger_values import CONTROL_CHARACTER
 from tests.sources.afspraken.lines import APPT_HEADER, appointment
 from tests.sources.telefonie.lines import CALL_HEADER, call
@@ -23,6 +25,7 @@ def write_nul_bytes(raw: Path) -> None:
     write(raw / "afspraken/afspraken_20200107.csv", APPT_HEADER, visits)
 
 
+@pytest.mark.slow
 def test_a_nul_byte_in_a_field_quarantines_the_row_and_is_never_exported(tmp_path: Path) -> None:
     s = settings_for(tmp_path)
     write_nul_bytes(s.raw_dir)

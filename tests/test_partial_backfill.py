@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.sources.afspraken.lines import APPT_HEADER, appointment
 from tests.sources.telefonie.lines import CALL_HEADER, call
 from tests.support.cli import cli
@@ -59,6 +61,7 @@ def change_2020(raw: Path) -> None:
     )
 
 
+@pytest.mark.slow
 def test_a_backfill_of_2019_takes_in_a_changed_2020_file_and_a_nightly_then_equals_a_backfill(
     tmp_path: Path,
 ) -> None:

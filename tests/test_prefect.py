@@ -24,6 +24,8 @@ from tests.support.deliveries import OTHER_KEY, PII_KEY, open_weekdays, settings
 from tests.support.faults import NO_SPACE
 from tests.support.published import rows
 
+pytestmark = pytest.mark.slow
+
 
 def test_serve_without_a_prefect_server_refuses_and_says_how_to_start_one(tmp_path: Path) -> None:
     # No PREFECT_API_URL, and a Prefect home of its own (no profile that sets one), which Prefect reads

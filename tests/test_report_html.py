@@ -119,6 +119,7 @@ STATEMENTS = (
 )
 
 
+@pytest.mark.slow
 def test_markdown_gives_the_table_and_the_statements_computed_from_the_warehouse(warehouse: Path) -> None:
     result = CliRunner().invoke(app, ["report", "--warehouse", str(warehouse), "--format", "markdown"])
     assert result.exit_code == 0, result.output
@@ -131,6 +132,7 @@ def test_markdown_gives_the_table_and_the_statements_computed_from_the_warehouse
         assert statement in text, statement
 
 
+@pytest.mark.slow
 def test_statements_follow_the_figures_of_the_chosen_year(warehouse: Path) -> None:
     data = html_report.read(warehouse, 2019)
     said = " ".join(s.text for s in data.sections)

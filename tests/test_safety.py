@@ -48,6 +48,7 @@ def _issue_calls(first: str, count: int = 30, day: str = "2020-01-06", prefix: s
     return [first, *ordinary]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["nightly", "backfill"])
 def test_item1_a_moment_no_date_can_hold_costs_its_row_not_every_night(tmp_path: Path, kind: str) -> None:
     s = settings_for(tmp_path)
@@ -252,6 +253,7 @@ def backfilled(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Figures]
     return root, figures(s.warehouse)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["nightly", "backfill"])
 @pytest.mark.parametrize("mishap", list(MISHAPS))
 def test_item2_same_path_and_bytes_is_the_same_delivery_whatever_its_time(
@@ -357,6 +359,7 @@ def _mode(path: Path) -> int:
     return stat.S_IMODE(path.lstat().st_mode)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("umask", [0o022, 0o000], ids=["umask 022", "umask 000"])
 def test_item5_private_files_are_the_owners_whatever_the_umask(tmp_path: Path, umask: int) -> None:
     s = settings_for(tmp_path)
@@ -399,6 +402,7 @@ def test_item5_duckdb_makes_its_files_owner_only_while_the_state_database_is_ope
         os.umask(before)
 
 
+@pytest.mark.slow
 def test_item5_private_files_an_older_version_left_open_are_narrowed(tmp_path: Path) -> None:
     s = settings_for(tmp_path)
     _weekday_calls(s.raw_dir, dt.date(2020, 1, 6), dt.date(2020, 1, 6))
@@ -409,6 +413,7 @@ def test_item5_private_files_an_older_version_left_open_are_narrowed(tmp_path: P
     assert _mode(s.state_db) == 0o600 and _mode(s.lock_file) == 0o600
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", [0o644, 0o640, 0o604])
 def test_item5_a_key_file_others_can_read_is_refused_saying_how_to_fix_it(tmp_path: Path, mode: int) -> None:
     s = settings_for(tmp_path)
@@ -453,6 +458,7 @@ def test_item6_a_bsn_in_groups_in_free_text_is_never_published(tmp_path: Path) -
     assert not [bsn for bsn in BSNS_IN_GROUPS if bsn in text]
 
 
+@pytest.mark.slow
 def test_item6_file_and_header_names_are_screened_before_they_are_published_or_printed(tmp_path: Path) -> None:
     s = settings_for(tmp_path)
     named = f"telefonie/telefonie_20200108_{PHONE_IN_NAME}.csv"
@@ -592,6 +598,7 @@ def test_item9_a_dask_address_that_is_none_is_refused_in_one_line(tmp_path: Path
     assert not s.warehouse.parent.exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("where", ["inside the landing folder", "below a source's folder", "the landing folder itself"])
 def test_item9_a_warehouse_in_the_landing_folder_is_refused_before_anything_is_made(tmp_path: Path, where: str) -> None:
     raw = tmp_path / "raw"

@@ -37,7 +37,7 @@ from tests.sources.telefonie.lines import CALL_HEADER, call
 from tests.support.deliveries import PII_KEY, write
 from tests.support.published import view_contents
 
-pytestmark = pytest.mark.xdist_group("dask-cluster")
+pytestmark = [pytest.mark.xdist_group("dask-cluster"), pytest.mark.slow]
 
 BIN = Path(sys.executable).parent
 N_WORKERS = 2

@@ -25,6 +25,7 @@ from tests.sources.telefonie.lines import CALL_HEADER, call
 from tests.support.deliveries import write
 from tests.support.published import rows
 
+pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 

@@ -158,6 +158,7 @@ def example(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return settings.warehouse
 
 
+@pytest.mark.slow
 @BY_NAME
 def test_its_generated_files_follow_its_pattern(example: Path, source: Source) -> None:
     files = [p for p in (example.parent.parent / "raw" / source.name).rglob("*") if p.is_file()]
@@ -197,6 +198,7 @@ def half_up(numerator: int | None, denominator: int | None, scale: int, decimals
     return ((2 * scale * step * numerator + denominator) // (2 * denominator)) / step
 
 
+@pytest.mark.slow
 @BY_NAME
 def test_its_days_add_up_and_its_ratios_recompute_from_their_parts(example: Path, source: Source) -> None:
     """A summed figure's days add up to its months and year; a ratio over a month or the year is the
@@ -218,6 +220,7 @@ def test_its_days_add_up_and_its_ratios_recompute_from_their_parts(example: Path
                 assert half_up(day["n"], day["d"], parts.scale, figure.decimals) == day["v"], (figure.name, day)
 
 
+@pytest.mark.slow
 @BY_NAME
 def test_invalid_rows_even_in_small_files_are_quarantined_with_its_declared_reasons(
     example: Path, source: Source

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import pytest
+
 from pipeline import run as jobs
 from pipeline.status import check
 from tests.sources.afspraken.lines import APPT_HEADER, appointment
@@ -24,6 +26,7 @@ def _calls_on(raw: Path, days: list[dt.date]) -> None:
         )
 
 
+@pytest.mark.slow
 def test_a_missing_weekday_is_a_gap_but_weekends_and_kings_day_are_not(tmp_path: Path) -> None:
     s = settings_for(tmp_path)
     # Thu 23 Apr .. Thu 30 Apr 2020: Sat 25 and Sun 26 are weekend, Mon 27 is King's Day,

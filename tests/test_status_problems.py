@@ -139,6 +139,7 @@ SCENARIOS: dict[str, Scenario] = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("scenario", list(SCENARIOS))
 def test_status_reports_every_problem_one_line_each_and_exits_non_zero(tmp_path: Path, scenario: str) -> None:
     s = settings_for(tmp_path)

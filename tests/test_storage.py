@@ -135,6 +135,7 @@ def test_the_archive_keeps_every_field_but_no_personal_value_in_clear(tmp_path: 
     assert quarantined[0]["waarde"].startswith("[telefoonnummer #")
 
 
+@pytest.mark.slow
 def test_retention_erases_keyed_hashes_and_sealed_values_in_the_archive(tmp_path: Path) -> None:
     s = settings_for(tmp_path)
     recent = dt.date.today() - dt.timedelta(days=1)
@@ -178,6 +179,7 @@ def test_retention_erases_keyed_hashes_and_sealed_values_in_the_archive(tmp_path
 # ---------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_lost_state_database_is_refused_then_rebuilt_from_the_archive(tmp_path: Path) -> None:
     s = settings_for(tmp_path)
     day = dt.date(2020, 3, 2)
@@ -283,6 +285,7 @@ def before_the_kill(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dic
     return root, view_contents(reference.warehouse, skip=SKIP)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("point", list(KILL_POINTS))
 def test_a_run_killed_at_any_point_is_seen_and_the_next_run_cleans_up(
     tmp_path: Path, point: str, before_the_kill: tuple[Path, dict[str, list[tuple[Any, ...]]]]
@@ -322,6 +325,7 @@ def _ledger(s: Settings) -> list[dict[str, Any]]:
     return rows(s.warehouse, "SELECT bestand, sha256, status, in_landingsmap FROM leveringen ORDER BY status")
 
 
+@pytest.mark.slow
 def test_a_rejected_redelivery_stays_in_the_ledger_across_backfills(tmp_path: Path) -> None:
     s = settings_for(tmp_path)
     path = _calls(s.raw_dir, dt.date(2020, 1, 6), 2, "c")
@@ -348,6 +352,7 @@ def test_a_rejected_redelivery_stays_in_the_ledger_across_backfills(tmp_path: Pa
         assert _calls_2020(s.warehouse) == 2
 
 
+@pytest.mark.slow
 def test_archive_damage_names_the_pack_and_the_delivery_and_is_repaired_from_an_identical_copy(tmp_path: Path) -> None:
     s = settings_for(tmp_path)
     kept = _calls(s.raw_dir, dt.date(2020, 1, 6), 3, "a")

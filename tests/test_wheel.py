@@ -25,6 +25,8 @@ import pytest
 
 from tests.support.deliveries import PII_KEY
 
+pytestmark = pytest.mark.external
+
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = {"src/pipeline": "pipeline", "schemas": "schemas", "flows": "flows"}
 SECTION = "Paspoort thuisbezorgd en digitaal geboorteaangifte"

@@ -11,6 +11,7 @@ import csv
 import io
 
 import polars as pl
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -42,6 +43,7 @@ def _in_batch(
     return ("read", rows, lines, file.extra_columns, file.encoding, file.width, wanted)
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(files=st.lists(_files() | _files(one_line_records=True), min_size=1, max_size=5))
 def test_a_batch_reads_every_file_as_it_is_read_alone(files: list[bytes]) -> None:

@@ -128,6 +128,7 @@ def _files(draw: st.DrawFn, one_line_records: bool = False) -> bytes:
         raise
 
 
+@pytest.mark.slow
 @settings(max_examples=400, deadline=None)
 @given(data=_files())
 def test_native_and_careful_paths_read_every_file_alike(data: bytes) -> None:
@@ -291,6 +292,7 @@ def test_an_empty_file_is_rejected() -> None:
     assert rejection(b"\xef\xbb\xbf") == "empty file: no header row"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("quoted", [False, True])
 def test_a_50_mb_field_is_read_not_taken_for_an_unclosed_quote(quoted: bool) -> None:
     value = b"x" * 50_000_000

@@ -526,6 +526,7 @@ _export_day = st.dates(min_value=dt.date(2017, 1, 1), max_value=dt.date(2029, 12
 _personal = st.one_of(dutch_phone(), bsn_digits(), people_email)
 
 
+@pytest.mark.slow
 @FAST
 @given(
     source=st.sampled_from(["telefonie", "afspraken", "zaken"]),
@@ -550,6 +551,7 @@ def test_a_personal_value_in_a_path_is_masked_and_the_delivery_stays_recognisabl
     assert screen_names([shown], KEY)[shown] == shown  # screening twice changes nothing more
 
 
+@pytest.mark.slow
 @FAST
 @given(
     source=st.sampled_from(["telefonie", "afspraken"]),

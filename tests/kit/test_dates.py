@@ -173,6 +173,7 @@ def _within(rows: pl.DataFrame, export_day: dt.date, ahead: bool = False) -> boo
     return all(EARLIEST_DAY <= d <= latest for d in rows["datum"].to_list())
 
 
+@pytest.mark.slow
 @FAST
 @given(moments=st.lists(_moment, min_size=1, max_size=6))
 def test_no_moment_makes_the_call_reader_raise(moments: list[str]) -> None:
@@ -181,6 +182,7 @@ def test_no_moment_makes_the_call_reader_raise(moments: list[str]) -> None:
     assert _within(rows, EXPORT_DAY)
 
 
+@pytest.mark.slow
 @FAST
 @given(days=st.lists(_date, min_size=1, max_size=6), changed=st.lists(_moment, min_size=6, max_size=6))
 def test_no_date_makes_the_appointment_reader_raise(days: list[str], changed: list[str]) -> None:
@@ -191,6 +193,7 @@ def test_no_date_makes_the_appointment_reader_raise(days: list[str], changed: li
     assert all(d <= EXPORT_DAY for d in rows["gewijzigd_op"].dt.convert_time_zone("Europe/Amsterdam").dt.date())
 
 
+@pytest.mark.slow
 @FAST
 @given(completed=st.lists(_moment, min_size=1, max_size=6), changed=st.lists(_moment, min_size=6, max_size=6))
 def test_no_moment_makes_the_case_reader_raise(completed: list[str], changed: list[str]) -> None:
@@ -200,6 +203,7 @@ def test_no_moment_makes_the_case_reader_raise(completed: list[str], changed: li
     assert _within(rows, EXPORT_DAY)
 
 
+@pytest.mark.slow
 @FAST
 @given(name=st.from_regex(r"\A[0-9]{8}\Z"), moment=_moment)
 def test_no_export_day_in_a_name_makes_the_reader_raise(name: str, moment: str) -> None:

@@ -271,6 +271,7 @@ def invalid_rows(tmp_path_factory: pytest.TempPathFactory) -> Published:
     return land.run(max_invalid_share=1.0)  # 1 of 2 invalid in every file; the 5 % threshold has its own tests
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", INVALID_CALLS, ids=str)
 def test_invalid_call_is_quarantined_and_not_counted(invalid_rows: Published, case: str) -> None:
     n = list(INVALID_CALLS).index(case)

@@ -281,6 +281,7 @@ def invalid_rows(tmp_path_factory: pytest.TempPathFactory) -> Published:
     return land.run(max_invalid_share=1.0)  # 1 of 2 invalid in every file; the 5 % threshold has its own tests
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", INVALID_CASES, ids=str)
 def test_invalid_case_is_quarantined_and_not_counted(invalid_rows: Published, kind: str) -> None:
     n = list(INVALID_CASES).index(kind)
@@ -399,6 +400,7 @@ def test_a_year_without_any_case_record_is_null_not_zero(years: Published) -> No
     assert _figures(years.day(D(2020, 7, 2))) == (0, 0, 0, 0)  # a day without cases in a month with cases
 
 
+@pytest.mark.slow
 def test_the_report_has_the_case_section_only_for_a_year_with_case_data(years: Published) -> None:
     def sections(year: int) -> dict[str, str]:
         return {s.title: s.text for s in html_report.read(years.path, year).sections}
