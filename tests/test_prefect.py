@@ -167,7 +167,7 @@ def _flow_key_mismatch(s: Settings, monkeypatch: pytest.MonkeyPatch) -> tuple[st
     calls_on(s.raw_dir, [yesterday])
     run(s, "nightly")
     monkeypatch.setenv("PIPELINE_PII_KEY", OTHER_KEY)
-    return "nightly", ["StateError: the personal-data key differs", "(nightly) mislukt: StateError"]
+    return "nightly", ["StateError: the personal-data key differs", "(nightly) failed: StateError"]
 
 
 def _flow_rejected(s: Settings, monkeypatch: pytest.MonkeyPatch) -> tuple[str, list[str]]:
