@@ -194,6 +194,7 @@ def test_html_is_one_self_contained_page_with_table_statements_and_charts(page: 
     assert re.search(r'<svg[^>]*role="img"', markup)
 
 
+@pytest.mark.slow  # a browser
 @pytest.mark.skipif(
     not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)"
 )
