@@ -341,6 +341,7 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, GenerateS
     return out, summary, check(out)
 
 
+@pytest.mark.slow
 def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path: Path) -> None:
     targets = _targets(tmp_path, SMALL)
     seen: list[tuple[int, int]] = []

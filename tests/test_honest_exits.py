@@ -193,6 +193,7 @@ def test_every_output_command_exits_non_zero_when_it_cannot_read(landing: Landin
         assert "Traceback" not in output
 
 
+@pytest.mark.slow
 def test_publishing_goes_on_while_a_client_holds_the_file_read_write(landing: Landing, hold: Holder) -> None:
     """The run renames a new file over the held one: new readers read the run, the client its old file.
     Once the client changes anything, its log lies beside the new file and every new reader would replay

@@ -224,6 +224,7 @@ def test_a_failed_commit_leaves_state_and_data_as_they_were(tmp_path: Path, monk
     assert "disk full" in ledger[1]["melding"]
 
 
+@pytest.mark.slow
 def test_a_second_writer_waits_then_stops_with_a_clear_message(tmp_path: Path) -> None:
     s = settings_for(tmp_path, lock_timeout_s=0.5)
     _history(s.raw_dir)

@@ -10,6 +10,7 @@ import hmac
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from tests.sources.afspraken.lines import APPT_HEADER, appointment
 from tests.sources.telefonie.lines import CALL_HEADER, call
@@ -89,6 +90,7 @@ def write_personal_data_in_the_wrong_columns(raw: Path) -> None:
     )
 
 
+@pytest.mark.slow
 def test_personal_data_in_the_wrong_column_is_never_published(tmp_path: Path) -> None:
     s = settings_for(tmp_path)
     raw = s.raw_dir

@@ -127,6 +127,7 @@ def _backfilled_quarantine(s: Settings) -> list[dict[str, object]]:
     return rows(s.warehouse, "SELECT regel, kolom, reden FROM quarantaine ORDER BY regel")
 
 
+@pytest.mark.slow
 def test_item1_future_and_epoch_moments_are_invalid_and_the_source_is_judged_stale(tmp_path: Path) -> None:
     s = settings_for(tmp_path)
     _weekday_calls(s.raw_dir, dt.date(2020, 1, 6), dt.date(2020, 1, 10))
@@ -150,6 +151,7 @@ def test_item1_future_and_epoch_moments_are_invalid_and_the_source_is_judged_sta
     assert problems(status.stdout) == ["telefonie is stale: no records for 15 open days since 2020-01-10 (allowed: 3)"]
 
 
+@pytest.mark.slow
 def test_item1_appointments_ahead_count_but_do_not_make_a_source_fresh(tmp_path: Path) -> None:
     s = settings_for(tmp_path)
     visits = [appointment(f"v{i}", "06-01-2020", gewijzigd="2020-01-06T17:00:00+01:00") for i in range(3)]
@@ -179,6 +181,7 @@ def test_item1_appointments_ahead_count_but_do_not_make_a_source_fresh(tmp_path:
     assert "afspraken is stale: no records for 9 open days since 2020-01-06 (allowed: 3)" in problems(status.stdout)
 
 
+@pytest.mark.slow
 def test_item1_a_file_that_names_a_day_to_come_is_read_once_that_day_has_come(tmp_path: Path) -> None:
     s = settings_for(tmp_path)
     tomorrow = dt.datetime.now(ZoneInfo("Europe/Amsterdam")).date() + dt.timedelta(days=1)
@@ -292,6 +295,7 @@ def _quoted(value: str) -> str:
     return '"' + value.replace('"', '""') + '"'
 
 
+@pytest.mark.slow
 def test_item3_delivered_text_is_written_as_text_never_as_a_formula(tmp_path: Path) -> None:
     s = settings_for(tmp_path)
     rare_below = 5
@@ -503,6 +507,7 @@ def test_item6_file_and_header_names_are_screened_before_they_are_published_or_p
     assert named in private
 
 
+@pytest.mark.slow
 def test_item6_a_command_without_the_key_still_publishes_no_name_in_clear(tmp_path: Path) -> None:
     s = settings_for(tmp_path)
     named = f"telefonie/telefonie_20200108_{PHONE_IN_NAME}.csv"

@@ -102,6 +102,7 @@ def raw_bytes(folder: Path) -> bytes:
 # ---------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_the_archive_keeps_every_field_but_no_personal_value_in_clear(tmp_path: Path) -> None:
     s = settings_for(tmp_path)
     header = CALL_HEADER + ";notitie"
@@ -397,6 +398,7 @@ def small_disk(tmp_path: Path) -> Path:
         subprocess.run(["umount", "-l", str(where)], check=False)
 
 
+@pytest.mark.slow
 def test_a_full_disk_while_publishing_says_so(tmp_path: Path, small_disk: Path) -> None:
     s = Settings(raw_dir=tmp_path / "raw", warehouse=small_disk / "w.duckdb", pii_key=PII_KEY, workers=1, rare_below=1)
     _calls(s.raw_dir, dt.date(2020, 1, 6), 30, "a")
@@ -415,6 +417,7 @@ def test_a_full_disk_while_publishing_says_so(tmp_path: Path, small_disk: Path) 
     assert _calls_2020(s.warehouse) == 60
 
 
+@pytest.mark.slow
 def test_an_archive_of_the_earlier_layout_is_converted_by_a_backfill_and_its_clear_bytes_removed(
     tmp_path: Path,
 ) -> None:
@@ -454,6 +457,7 @@ def test_an_archive_of_the_earlier_layout_is_converted_by_a_backfill_and_its_cle
     assert CALLER.encode() not in raw_bytes(s.warehouse.parent)
 
 
+@pytest.mark.slow
 def test_a_missing_staged_file_is_named_and_a_backfill_stages_everything_anew(tmp_path: Path) -> None:
     s = settings_for(tmp_path)
     _calls(s.raw_dir, dt.date(2020, 1, 6), 3, "a")
