@@ -234,6 +234,74 @@ def choice(rng: np.random.Generator, n: int, p: Sequence[float]) -> I64:
     return result
 
 
+# --- versions, corrections and repeats ---------------------------------------------------------
+
+Versions = dict[str, I64]  # one array per field, one row per exported version
+
+
+def corrected(
+    rng: np.random.Generator,
+    versions: Versions,
+    final_rows: I64,
+    year: int,
+    files: int,
+    eligible: Mask,
+    most: int,
+    spoil: Callable[[Versions, I64], None],
+) -> Versions:
+    """Correction files: on `files` days of `year` (from 15 January), the final versions of 5 to
+    `most` - 1 records exported up to ten days before (records `eligible`, each corrected once), delivered
+    again in the day's correction file with the right values, half of them with a later `at`;
+    `spoil(versions, rows)` makes the regular export of those rows wrong. `final_rows` are the rows of
+    the records' final versions; the corrections come after all the others."""
+    first = eday(dt.date(year, 1, 15))
+    last = eday(dt.date(year, 12, 31))
+    days = np.sort(rng.choice(np.arange(first, last + 1), files, replace=False))
+    final_eday = versions["_eday"][final_rows]
+    taken = np.zeros(final_rows.size, np.bool_)
+    parts: list[Versions] = []
+    for day in days:
+        pool = np.flatnonzero((final_eday >= day - 10) & (final_eday <= day) & eligible & ~taken)
+        if pool.size == 0:
+            continue
+        k = min(int(pool.size), int(rng.integers(5, most)))
+        chosen = np.sort(rng.choice(pool, k, replace=False))
+        taken[chosen] = True
+        rows = final_rows[chosen]
+        part = {name: values[rows].copy() for name, values in versions.items()}
+        later = rng.random(k) < 0.5
+        part["at"] = part["at"] + np.where(later, rng.integers(60, 3600, k), 0)
+        part["_eday"] = np.full(k, day, np.int64)
+        part["_corr"] = np.ones(k, np.int64)
+        parts.append(part)
+        spoil(versions, rows)
+    if not parts:
+        return versions
+    return {name: np.concatenate([versions[name]] + [p[name] for p in parts]) for name in versions}
+
+
+def with_stale_reexports(
+    rng: np.random.Generator, frame: pl.DataFrame, final_eday: I64, last_export: int
+) -> pl.DataFrame:
+    """The frame with stale re-exports: about 1 % of the records' first versions (the frame's first
+    `final_eday.size` rows) again, in a file 1-3 days after their final version's (at the latest the
+    year's last regular export); and with repeated rows (`repeated`)."""
+    again = np.flatnonzero(rng.random(final_eday.size) < 0.01)
+    stale = frame[again].with_columns(
+        pl.min_horizontal(pl.Series(final_eday[again] + rng.integers(1, 4, again.size)), pl.lit(last_export)).alias(
+            "_eday"
+        ),
+        pl.lit(False).alias("_regular"),
+    )
+    return pl.concat([frame, stale, repeated(rng, frame)])
+
+
+def repeated(rng: np.random.Generator, frame: pl.DataFrame) -> pl.DataFrame:
+    """About 0.2 % of the frame's rows again: exports repeat a row within its file."""
+    m = frame.height
+    return frame[np.sort(rng.choice(m, int(m * 0.002), replace=False))] if m else frame.clear()
+
+
 # --- text ---------------------------------------------------------------------------------------
 
 
