@@ -10,6 +10,14 @@ from dataclasses import dataclass
 import polars as pl
 
 LOCAL_TZ = "Europe/Amsterdam"
+# The columns that key a grain's rows (a figure table's partitions), and the period columns a figure
+# table of that grain has (the day table also names its month and year).
+GRAIN_KEYS: dict[str, tuple[str, ...]] = {"dag": ("datum",), "maand": ("jaar", "maand"), "jaar": ("jaar",)}
+PERIOD_COLUMNS: dict[str, tuple[str, ...]] = {
+    "dag": ("datum", "jaar", "maand"),
+    "maand": GRAIN_KEYS["maand"],
+    "jaar": GRAIN_KEYS["jaar"],
+}
 
 
 def local_day(instant: pl.Expr) -> pl.Expr:

@@ -13,9 +13,10 @@ from collections.abc import Iterable, Sequence
 import pandera.polars as pa
 import polars as pl
 
-from pipeline.kit.contract import GRAIN_KEYS, PERIOD_COLUMNS, AnyFigure
+from pipeline.core.periods import GRAIN_KEYS, PERIOD_COLUMNS
+from pipeline.kit.contract import AnyFigure
 
-__all__ = ["GRAIN_KEYS", "PERIODE", "PERIOD_COLUMNS", "figure_schema"]
+__all__ = ["PERIODE", "figure_schema"]
 
 PERIODE: dict[str, str] = {
     "jaar": "Kalenderjaar in Nederlandse tijd (Europe/Amsterdam).",
