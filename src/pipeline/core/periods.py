@@ -20,6 +20,18 @@ PERIOD_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 
+def years_between(first: int | None, last: int | None) -> list[int] | None:
+    """The years `first` to `last` (either alone: that one year), None (every year) without both;
+    a ValueError when `first` comes after `last`."""
+    if first is None and last is None:
+        return None
+    start, end = first or last, last or first
+    assert start is not None and end is not None
+    if start > end:
+        raise ValueError(f"{start} is after {end}")
+    return list(range(start, end + 1))
+
+
 def local_day(instant: pl.Expr) -> pl.Expr:
     """The Europe/Amsterdam calendar day of a UTC instant (23- and 25-hour days included)."""
     return instant.dt.convert_time_zone(LOCAL_TZ).dt.date()

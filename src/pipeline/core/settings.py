@@ -112,6 +112,13 @@ class Settings(BaseSettings):
         ClosedDays(value)  # names a holiday that does not exist: refuse at start, not in the night
         return value
 
+    @classmethod
+    def with_paths(cls, raw_dir: Path | None = None, warehouse: Path | None = None) -> Settings:
+        """The settings of the environment, with the landing folder and the warehouse given instead
+        where they are given (a command's options, a flow's parameters)."""
+        given = {k: v for k, v in {"raw_dir": raw_dir, "warehouse": warehouse}.items() if v is not None}
+        return cls(**given)  # type: ignore[arg-type]
+
     def closed_days(self) -> ClosedDays:
         return ClosedDays(self.closed_holidays, self.closed_dates)
 
