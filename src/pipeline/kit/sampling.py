@@ -44,6 +44,10 @@ Mask = npt.NDArray[np.bool_]
 Target = dict[str, int | None]
 
 DRAWN: Final = ("_fk", "_ord", "_tail", "_cut")
+# The kinds of invalid row that `invalid_rows` makes from any row itself: a field too many, too few.
+TOO_MANY_FIELDS: Final = "te veel velden"
+TOO_FEW_FIELDS: Final = "te weinig velden"
+RAGGED: Final = (TOO_MANY_FIELDS, TOO_FEW_FIELDS)
 TO_FINISH: Final = ("_eday", "_corr", "_ord", "_regular", "_kind")
 # A file takes an invalid row only if that one row keeps it below the share of invalid rows at which
 # a delivery is rejected whole (by default 5 %: 20 valid rows and one invalid, 4.8 %).
@@ -434,10 +438,8 @@ def _ascii(text: str) -> str:
     return re.sub(r"[^a-z]", "", plain.lower())
 
 
-def people(rng: np.random.Generator, n: int) -> dict[str, pl.Series]:
-    """Invented citizens: bsn (passes the elfproef), naam, telefoon, email, adres."""
-    first = rng.integers(0, len(FIRST_NAMES), n)
-    last = rng.integers(0, len(LAST_NAMES), n)
+def _bsns(rng: np.random.Generator, n: int) -> I64:
+    """Nine-digit numbers that pass the elfproef, as a real bsn does."""
     digits = rng.integers(0, 10, (n, 8))
     digits[:, 0] = rng.integers(1, 7, n)
     weights = np.array([9, 8, 7, 6, 5, 4, 3, 2])
@@ -447,10 +449,17 @@ def people(rng: np.random.Generator, n: int) -> dict[str, pl.Series]:
         if not bad.any():
             break
         digits[bad, 7] = (digits[bad, 7] + 1) % 10
-    bsn = (digits * 10 ** np.arange(8, 0, -1)).sum(axis=1) + check
+    result: I64 = (digits * 10 ** np.arange(8, 0, -1)).sum(axis=1) + check
+    return result
+
+
+def people(rng: np.random.Generator, n: int) -> dict[str, pl.Series]:
+    """Invented citizens: bsn (passes the elfproef), naam, telefoon, email, adres."""
+    first = rng.integers(0, len(FIRST_NAMES), n)
+    last = rng.integers(0, len(LAST_NAMES), n)
     frame = pl.DataFrame(
         {
-            "bsn": bsn,
+            "bsn": _bsns(rng, n),
             "first": pl.Series(FIRST_NAMES)[first],
             "last": pl.Series(LAST_NAMES)[last],
             "af": pl.Series([_ascii(v) for v in FIRST_NAMES])[first],
@@ -575,8 +584,8 @@ def invalid_rows(
 ) -> pl.DataFrame:
     """One invalid row in each of up to `2 * len(kinds)` eligible files, of rotating kinds, each
     made by `make(kind, template, year, fresh_number)` from a counted-looking template row
-    (`_kind == 1` where the frame marks such rows). The kinds "te veel velden" and "te weinig
-    velden" give a field too many or too few."""
+    (`_kind == 1` where the frame marks such rows). The kinds `RAGGED` give a field too many or too
+    few (`make` only gives them a fresh id)."""
     needs(frame, (*DRAWN, "_eday", "_regular", "_kind"), "invalid_rows")
     eligible = _eligible_files(frame, first, last)
     if not eligible:
@@ -595,8 +604,8 @@ def invalid_rows(
         values = make(kind, {k: str(v) for k, v in template_row.items()}, year, n_ids + 1 + number)
         row: dict[str, object] = dict(template_row)
         row.update({k: v for k, v in values.items() if not k.startswith("_")})
-        row["_tail"] = ";x" if kind == "te veel velden" else ""
-        row["_cut"] = kind == "te weinig velden"
+        row["_tail"] = ";x" if kind == TOO_MANY_FIELDS else ""
+        row["_cut"] = kind == TOO_FEW_FIELDS
         row["_regular"] = False
         extra.append(row)
     return pl.concat([frame, pl.DataFrame(extra, schema=frame.schema, orient="row")])
