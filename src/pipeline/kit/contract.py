@@ -240,14 +240,17 @@ class Breakdown:
 
     Grain: (datum, *keys), enforced by `model`. `free_text` columns hold values as delivered: values
     that look like personal data are masked when read, and values seen rarely in a year are grouped
-    when published. `sums` are further additive columns (e.g. seconds waited). Its table in the state
-    database is `<bron>_uitsplitsing_dag`, its published view `<bron>_uitsplitsing` (see `Source`).
+    when published. `sums` are further additive columns (e.g. seconds waited). `flags` are columns
+    derived from the keys that are not free text, added when published (e.g. whether a call counts for
+    the municipality: the same expression its figures count with). Its table in the state database
+    is `<bron>_uitsplitsing_dag`, its published view `<bron>_uitsplitsing` (see `Source`).
     """
 
     keys: tuple[str, ...]
     free_text: tuple[str, ...]
     model: type[pa.DataFrameModel]
     sums: tuple[pl.Expr, ...] = ()
+    flags: tuple[pl.Expr, ...] = ()
 
 
 class Rule(StrEnum):

@@ -22,17 +22,20 @@ REPEAT_WINDOW_DAYS = 7
 WITHIN_S = 60
 
 
+# A call counts for the municipality (telefoontjes_gemeente, and the breakdown's voor_utrecht).
+_utrecht = (pl.col("nummer") == schema.NUMMER_030) | pl.col("keuze").is_in(schema.KEUZES_UTRECHT)
+
+
 def prepare(calls: pl.DataFrame) -> pl.DataFrame:
     """Per call: is it Utrecht's, via 14 030, answered, a repeat of the same caller within 7 x 24 hours.
 
     `calls` holds the current calls of the periods to compute and of the 7 days before them, so
     that the first calls of a period know their caller's earlier calls.
     """
-    utrecht = (pl.col("nummer") == schema.NUMMER_030) | pl.col("keuze").is_in(schema.KEUZES_UTRECHT)
     flagged = calls.with_columns(
-        utrecht.alias("voor_utrecht"),
-        (utrecht & (pl.col("nummer") == schema.NUMMER_14030)).alias("via_14030"),
-        (utrecht & (pl.col("afhandeling") == "beantwoord")).alias("beantwoord"),
+        _utrecht.alias("voor_utrecht"),
+        (_utrecht & (pl.col("nummer") == schema.NUMMER_14030)).alias("via_14030"),
+        (_utrecht & (pl.col("afhandeling") == "beantwoord")).alias("beantwoord"),
     )
     # A repeat: an Utrecht call whose caller made an earlier Utrecht call in the 7 x 24 hours before.
     # In caller and time order, the latest earlier Utrecht call is the last one carried forward, and
@@ -240,6 +243,7 @@ BREAKDOWN = Breakdown(
     keys=("nummer", "keuze", "wachtrij", "afhandeling"),
     free_text=("wachtrij",),
     model=schema.TelefonieUitsplitsingDag,
+    flags=(_utrecht.alias("voor_utrecht"),),
     sums=(
         pl.col("wachttijd_s").sum().cast(pl.Int64).alias("wachttijd_s_totaal"),
         pl.col("gespreksduur_s").sum().cast(pl.Int64).alias("gespreksduur_s_totaal"),

@@ -10,6 +10,8 @@ from pipeline.kit.figures import count
 from schemas import zaken as schema
 
 _completed = pl.col("status") == schema.AFGEROND
+# Completed without a counter visit (zaken_zonder_balie, and the breakdown's zonder_balie).
+_without_counter = _completed & (pl.col("kanaal") != "balie")
 
 
 FIGURES = (
@@ -43,7 +45,7 @@ FIGURES = (
     ),
     count(
         "zaken_zonder_balie",
-        _completed & (pl.col("kanaal") != "balie"),
+        _without_counter,
         label="aantal zaken afgerond zonder baliebezoek",
         definition="Afgeronde zaken met kanaal thuisbezorgd, digitaal of post: diensten zonder bezoek aan de balie.",
         order=110,
@@ -54,4 +56,5 @@ BREAKDOWN = Breakdown(
     keys=("zaaktype", "kanaal", "status"),
     free_text=(),
     model=schema.ZakenUitsplitsingDag,
+    flags=(_without_counter.alias("zonder_balie"),),
 )
