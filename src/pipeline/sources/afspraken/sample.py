@@ -172,14 +172,7 @@ def _appointments(rng: np.random.Generator, y: int, v: int, days: Days, tz: Tz) 
     balie = base * _covid(days)
     lockdown = days.between((3, 16), (5, 11)) if y == 2020 else np.zeros(days.day.size, np.bool_)
 
-    sizes = [
-        v,
-        round(v * 0.03),
-        round(v * 0.07),
-        round(v * 0.04),
-        round(v * 0.02),
-        round(v * (0.12 if y == 2020 else 0.05)) if y >= 2020 else 0,
-    ]
+    sizes = _sizes(y, v)
     weights = [balie, balie, base, balie, balie, base * np.where(lockdown, 3.0, 1.0)]
     kind = np.concatenate([np.full(s, k, np.int64) for k, s in enumerate(sizes)])
     day_idx = np.concatenate([allocate(rng, s, w) for s, w in zip(sizes, weights, strict=True)])
@@ -230,6 +223,12 @@ def _appointments(rng: np.random.Generator, y: int, v: int, days: Days, tz: Tz) 
         product,
         citizens,
     )
+
+
+def _sizes(y: int, v: int) -> list[int]:
+    """How many appointments of each kind (see `_Appointments.kind`) a year of `v` counted visits has."""
+    video = round(v * (0.12 if y == 2020 else 0.05)) if y >= 2020 else 0  # from 2020
+    return [v, round(v * 0.03), round(v * 0.07), round(v * 0.04), round(v * 0.02), video]
 
 
 def _versions(a: _Appointments, tz: Tz) -> tuple[Versions, I64]:
