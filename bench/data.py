@@ -27,7 +27,7 @@ from bench.measure import Measurement, run_task
 # The generator's code: when it changes, cached deliveries are generated again.
 GENERATOR_CODE: Final = (
     ROOT / "src" / "pipeline" / "sample",
-    ROOT / "src" / "pipeline" / "core" / "sampling.py",
+    ROOT / "src" / "pipeline" / "kit" / "sampling.py",
     ROOT / "src" / "pipeline" / "core" / "calendar.py",
     *sorted((ROOT / "src" / "pipeline" / "sources").glob("*/sample.py")),
     *sorted((ROOT / "src" / "pipeline" / "sources").glob("*/calendar.py")),

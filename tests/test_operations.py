@@ -166,7 +166,7 @@ def _failed_nightly_on_a_key_mismatch(s: Settings) -> tuple[str, list[str]]:
     run(s, "backfill")
     with pytest.raises(PipelineError, match="personal-data key differs"):
         run(Settings(raw_dir=s.raw_dir, warehouse=s.warehouse, pii_key=OTHER_KEY, workers=1), "nightly")
-    return "2020-06-06", [r"last run \S+ \(nightly\) mislukt: StateError: the personal-data key differs .+"]
+    return "2020-06-06", [r"last run \S+ \(nightly\) failed: StateError: the personal-data key differs .+"]
 
 
 def _failed_nightly_on_a_full_disk_in_the_commit(s: Settings) -> tuple[str, list[str]]:
@@ -177,7 +177,7 @@ def _failed_nightly_on_a_full_disk_in_the_commit(s: Settings) -> tuple[str, list
         "pipeline.run.stage.apply_source", "nightly", "--raw", s.raw_dir, "--warehouse", s.warehouse
     )
     assert done.returncode == 1 and NO_SPACE in done.stderr, done.stderr
-    return "2020-06-06", [rf"last run \S+ \(nightly\) mislukt: OSError: \[Errno 28\] {NO_SPACE}"]
+    return "2020-06-06", [rf"last run \S+ \(nightly\) failed: OSError: \[Errno 28\] {NO_SPACE}"]
 
 
 def _failed_nightly_on_a_full_disk_when_publishing(s: Settings) -> tuple[str, list[str]]:
@@ -1152,7 +1152,7 @@ def _flow_key_mismatch(s: Settings, monkeypatch: pytest.MonkeyPatch) -> tuple[st
     _calls_on(s.raw_dir, [yesterday])
     run(s, "nightly")
     monkeypatch.setenv("PIPELINE_PII_KEY", OTHER_KEY)
-    return "nightly", ["StateError: the personal-data key differs", "(nightly) mislukt: StateError"]
+    return "nightly", ["StateError: the personal-data key differs", "(nightly) failed: StateError"]
 
 
 def _flow_rejected(s: Settings, monkeypatch: pytest.MonkeyPatch) -> tuple[str, list[str]]:

@@ -205,6 +205,21 @@ def _number_kind(code: pl.Expr) -> pl.Expr:
 def personal_kinds(values: pl.Series) -> pl.Series:
     """`personal_kind` of a Series of text.
 
+    Every kind needs an ASCII digit or an `@` (see the patterns), so only the values that hold one
+    are judged: most calls get a few distinct names of queues or places, none with a digit, and the
+    stages below cost some 7 ms a call whatever the number of values (2.4 CPU s of the sample)."""
+    text = values.cast(pl.String).rename("v")
+    hopeful = text.str.contains("[0-9@]").fill_null(False)
+    if hopeful.all():
+        return _personal_kinds(text).rename(values.name)
+    kinds = pl.repeat(None, len(text), dtype=pl.String, eager=True).rename(values.name)
+    where = hopeful.arg_true()
+    return kinds.scatter(where, _personal_kinds(text.gather(where))) if where.len() else kinds
+
+
+def _personal_kinds(values: pl.Series) -> pl.Series:
+    """`personal_kinds` of values that may hold personal data.
+
     In stages, so that every intermediate result is computed once (an eager `select` does not
     share repeated sub-expressions). The dearer steps only see the rows a cheap test lets through
     (the others are null there, and Polars skips nulls): the e-mail pattern rows with an `@`, the
