@@ -29,6 +29,10 @@ _.ABOVE
 _.MAXIMUM
 _.BELOW
 _.RANGE
+# Pandera reads a model's `Config` (kit/models.py: RawRow, which the sources' row models inherit).
+_.Config
+_.strict
+_.coerce
 # A source's sample profile: the standard tests of every source generate its `example` year.
 _.example
 # A published moment's kind: the tables of the published file declare theirs with it (src/pipeline/publish/tables.py).

@@ -8,6 +8,7 @@ from prefect import flow
 
 from flows.cluster import DaskCluster
 from flows.runner import checked_run
+from pipeline.core.periods import years_between
 from pipeline.core.settings import Settings
 
 
@@ -31,9 +32,7 @@ def backfill(
     `judge=False` leaves `pipeline status`'s judgement to the caller. `rebuild_from_archive`: the state
     database was lost; make it anew from the archive's manifest first.
     """
-    first, last = from_year or to_year, to_year or from_year
-    years = range(first, last + 1) if first is not None and last is not None else None
-    paths = {k: v for k, v in {"raw_dir": raw_dir, "warehouse": warehouse}.items() if v is not None}
-    settings = Settings(**paths)  # type: ignore[arg-type]
+    settings = Settings.with_paths(raw_dir, warehouse)
+    years = years_between(from_year, to_year)
     cluster = DaskCluster.of(dask_address, dask_workers)
     return checked_run(settings, "backfill", years, cluster, judge, rebuild_from_archive).as_dict()

@@ -9,14 +9,14 @@ import pandera.polars as pa
 from pandera.engines.polars_engine import DateTime
 
 from pipeline.kit.contract import Reason, Rule
-from pipeline.kit.models import PERIODE
+from pipeline.kit.models import PERIODE, RawRow
 
 LOCATIES_GETELD = ("Stadskantoor", "Wijkservicecentrum Vleuten-De Meern")
 KANALEN = ("balie", "video", "telefoon")
 STATUSSEN = ("gepland", "verschenen", "niet verschenen", "geannuleerd")
 
 
-class AfspraakVersieRij(pa.DataFrameModel):
+class AfspraakVersieRij(RawRow):
     """One row of a delivered appointment file (one version of an appointment), parsed.
 
     Grain: (bestand, regel). Unparseable values are null; the checks are the agreement's rules.
@@ -36,10 +36,6 @@ class AfspraakVersieRij(pa.DataFrameModel):
         dtype_kwargs={"time_zone": "UTC", "time_unit": "us"},
         description="When this version was made (UTC)",
     )
-
-    class Config:
-        strict = True
-        coerce = False
 
 
 # Per delivered column, the rules of the model that guard it and the reason the quarantine gives.

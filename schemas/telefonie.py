@@ -10,7 +10,7 @@ import polars as pl
 from pandera.engines.polars_engine import DateTime
 
 from pipeline.kit.contract import Reason, Rule
-from pipeline.kit.models import PERIODE
+from pipeline.kit.models import PERIODE, RawRow
 
 NUMMER_14030 = "14030"
 NUMMER_030 = "0302860000"
@@ -24,7 +24,7 @@ def _doorgeschakeld_expected() -> pl.Expr:
     return (pl.col("nummer") == NUMMER_14030) & pl.col("keuze").is_in(KEUZES_DOORGESCHAKELD)
 
 
-class GesprekRij(pa.DataFrameModel):
+class GesprekRij(RawRow):
     """One row of a delivered call-detail file, parsed. Grain: (bestand, regel).
 
     A value that could not be parsed is null here; the checks below are the rules of
@@ -72,10 +72,6 @@ class GesprekRij(pa.DataFrameModel):
         return data.lazyframe.select(
             ((pl.col("gespreksduur_s") == 0) | (pl.col("afhandeling") == "beantwoord")).fill_null(True)
         )
-
-    class Config:
-        strict = True
-        coerce = False
 
 
 # Per delivered column, the rules of the model that guard it and the reason the quarantine gives.

@@ -10,7 +10,7 @@ import polars as pl
 from pandera.engines.polars_engine import DateTime
 
 from pipeline.kit.contract import Reason, Rule
-from pipeline.kit.models import PERIODE
+from pipeline.kit.models import PERIODE, RawRow
 
 ZAAKTYPEN = ("reisdocument", "rijbewijs", "geboorteaangifte", "verhuizing", "uittreksel")
 KANALEN = ("balie", "thuisbezorgd", "digitaal", "post")
@@ -20,7 +20,7 @@ AFGEROND = "afgerond"
 THUISBEZORGBAAR = ("reisdocument", "rijbewijs")
 
 
-class ZaakVersieRij(pa.DataFrameModel):
+class ZaakVersieRij(RawRow):
     """One row of a delivered case file (one version of a case), parsed.
 
     Grain: (bestand, regel). Unparseable values are null; the checks are the agreement's rules.
@@ -62,10 +62,6 @@ class ZaakVersieRij(pa.DataFrameModel):
         home = pl.col("kanaal") == "thuisbezorgd"
         known = pl.col("zaaktype").is_in(ZAAKTYPEN)
         return data.lazyframe.select((~home | ~known | pl.col("zaaktype").is_in(THUISBEZORGBAAR)).fill_null(True))
-
-    class Config:
-        strict = True
-        coerce = False
 
 
 # Per delivered column, the rules of the model that guard it and the reason the quarantine gives.

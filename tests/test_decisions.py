@@ -5,15 +5,17 @@ every content's status becomes (`stage.decide_contents`), which version of a rec
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from pathlib import Path
 
 import polars as pl
 
+from pipeline.core.ledger_values import DeliveryStatus, IgnoredBecause, NoticeKind
 from pipeline.run import partitions
 from pipeline.run.ledger import AFGEWEZEN, VERVANGEN, VERWERKT
 from pipeline.run.partitions import VERSIONS
-from pipeline.run.plan import Counted, Plan
-from pipeline.run.stage import decide_contents
+from pipeline.run.plan import Counted, Notice, Plan
+from pipeline.run.stage import decide_contents, not_read
 from pipeline.run.versions import YearTask, decide, stage_year
 from pipeline.sources import SOURCES
 from tests.support.figures import current_records
@@ -55,7 +57,7 @@ def test_new_accepted_content_replaces_what_counted() -> None:
     decision = decide_contents(_plan({PATH: "old"}), _read((PATH, "new", VERWERKT, True)))
     assert decision.keep.rows() == [(PATH, "new")]
     assert _statuses(decision.ledger) == {"new": VERWERKT}
-    assert decision.replaced.rows() == [(PATH, "old")]
+    assert decision.replaced.rows() == [(PATH, "old", VERVANGEN)]
     assert decision.unstage == [PATH]
 
 
@@ -64,6 +66,20 @@ def test_a_rejected_redelivery_leaves_what_counted_counting() -> None:
     assert decision.keep.is_empty() and decision.unstage == []
     assert _statuses(decision.ledger) == {"empty": AFGEWEZEN}
     assert decision.replaced.is_empty()
+
+
+def test_entries_not_read_are_ignored_or_skipped_and_other_notices_give_no_status() -> None:
+    notices = [
+        Notice(NoticeKind.SKIPPED, "telefonie/pipe.csv", "named pipe"),
+        Notice(NoticeKind.GONE, PATH, "verdwenen"),
+        Notice(NoticeKind.IGNORED, "telefonie/.hidden.csv", IgnoredBecause.HIDDEN),
+    ]
+    plan = replace(_plan({}), notices=notices)
+    assert not_read(plan, [("zaken/zaken_20200107.csv", "unreadable")]) == [
+        ("telefonie/.hidden.csv", DeliveryStatus.IGNORED, IgnoredBecause.HIDDEN),
+        ("telefonie/pipe.csv", DeliveryStatus.SKIPPED, "named pipe"),
+        ("zaken/zaken_20200107.csv", DeliveryStatus.SKIPPED, "unreadable"),
+    ]
 
 
 def test_reading_the_counted_content_again_from_the_archive_keeps_a_rejection_on_record() -> None:
@@ -76,7 +92,7 @@ def test_reading_the_counted_content_again_from_the_archive_keeps_a_rejection_on
 def test_a_new_delivery_makes_an_earlier_rejection_history() -> None:
     plan = _plan({PATH: "old"}, rejected={(PATH, "empty")})
     decision = decide_contents(plan, _read((PATH, "new", VERWERKT, True)))
-    assert sorted(decision.replaced.rows()) == [(PATH, "empty"), (PATH, "old")]
+    assert sorted(decision.replaced.rows()) == [(PATH, "empty", VERVANGEN), (PATH, "old", VERVANGEN)]
 
 
 def test_two_contents_of_one_path_in_one_run_the_new_one_counts_the_other_is_replaced() -> None:

@@ -21,6 +21,7 @@ from pipeline import status as health
 from pipeline.core import ledger_values as values
 from pipeline.core.db import WarehouseUnavailable
 from pipeline.core.locking import WriterBusy
+from pipeline.core.periods import years_between
 from pipeline.core.private import PrivateFileExposed
 from pipeline.core.settings import Settings
 from pipeline.report import html as html_report
@@ -75,9 +76,8 @@ def _fail(message: str) -> None:
 
 
 def _settings(raw: Path | None = None, warehouse: Path | None = None) -> Settings:
-    overrides = {k: v for k, v in {"raw_dir": raw, "warehouse": warehouse}.items() if v is not None}
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        return Settings.with_paths(raw, warehouse)
     except ValidationError as problem:
         first = problem.errors()[0]
         _fail(f"setting PIPELINE_{str(first['loc'][0]).upper()}: {first['msg']}")
@@ -201,13 +201,11 @@ def backfill(
     ] = False,
 ) -> None:
     """Rebuild the chosen years (default: all) from every delivery in the landing folder."""
-    years = None
-    if from_year is not None or to_year is not None:
-        first, last = from_year or to_year, to_year or from_year
-        assert first is not None and last is not None
-        if first > last:
-            _fail(f"--from {first} is after --to {last}")
-        years = list(range(first, last + 1))
+    try:
+        years = years_between(from_year, to_year)
+    except ValueError:
+        _fail(f"--from {from_year} is after --to {to_year}")
+        raise  # unreachable: _fail exits
     if dask_address and dask_workers is not None:
         _fail("give --dask-address (an existing cluster) or --dask-workers (a local one), not both")
     if dask_address is not None and not _is_dask_address(dask_address):

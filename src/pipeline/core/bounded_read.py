@@ -61,12 +61,36 @@ def read_file(
     if chunk_bytes < 1:
         raise ValueError("chunk_bytes must be at least 1")
     started = time.monotonic()
+    fd = _open(root, entry)
+    try:
+        before = os.fstat(fd)
+        if not stat.S_ISREG(before.st_mode):
+            raise Unreadable(entry, f"is not a regular file but a {kind_of(before.st_mode)}")
+        if (before.st_dev, before.st_ino) != (entry.device, entry.inode):
+            raise Unreadable(entry, "was replaced by another file after the scan; it is read again on the next run")
+        if before.st_size > max_bytes:
+            raise Unreadable(entry, f"is {before.st_size} bytes, larger than the limit of {max_bytes} bytes")
+        chunks = _chunks(fd, entry, max_bytes, (started, timeout_s), chunk_bytes, after_chunk)
+        total = sum(len(chunk) for chunk in chunks)
+        if total > max_bytes:
+            raise Unreadable(entry, f"is more than {max_bytes} bytes (grew to at least {total} while being read)")
+        after = os.fstat(fd)
+    finally:
+        os.close(fd)
+    if (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns) or after.st_size != total:
+        raise Unreadable(entry, "changed while being read; it is read again on the next run")
+    data = b"".join(chunks)
+    return Read(data=data, sha256=hashlib.sha256(data).hexdigest(), size=total, mtime_ns=after.st_mtime_ns)
+
+
+def _open(root: Path, entry: LandingFile) -> int:
+    """`entry` opened below `root` without following any symbolic link (a file descriptor)."""
     try:
         root_fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     except OSError as error:
         raise Unreadable(entry, f"the landing folder cannot be opened: {error_text(error)}") from None
     try:
-        fd = open_below(root_fd, split_path(os.fsencode(entry.target)), _READ_FLAGS)
+        return open_below(root_fd, split_path(os.fsencode(entry.target)), _READ_FLAGS)
     except OSError as error:
         if error.errno == errno.ELOOP:
             raise Unreadable(entry, "was replaced by a symbolic link after the scan") from None
@@ -77,40 +101,37 @@ def read_file(
         raise Unreadable(entry, f"cannot be opened: {error_text(error)}") from None
     finally:
         os.close(root_fd)
-    try:
-        before = os.fstat(fd)
-        if not stat.S_ISREG(before.st_mode):
-            raise Unreadable(entry, f"is not a regular file but a {kind_of(before.st_mode)}")
-        if (before.st_dev, before.st_ino) != (entry.device, entry.inode):
-            raise Unreadable(entry, "was replaced by another file after the scan; it is read again on the next run")
-        if before.st_size > max_bytes:
-            raise Unreadable(entry, f"is {before.st_size} bytes, larger than the limit of {max_bytes} bytes")
-        chunks: list[bytes] = []
-        total = 0
-        while total <= max_bytes:
-            try:
-                chunk = os.read(fd, min(chunk_bytes, max_bytes + 1 - total))
-            except BlockingIOError:
-                raise Unreadable(entry, "would block; only regular files are read") from None
-            except OSError as error:
-                raise Unreadable(entry, f"cannot be read: {error_text(error)}") from None
-            if not chunk:
-                break
-            chunks.append(chunk)
-            total += len(chunk)
-            if after_chunk is not None:
-                after_chunk(total)
-            if time.monotonic() - started > timeout_s:
-                raise Unreadable(
-                    entry,
-                    f"reading took longer than {timeout_s:g} s ({total} bytes read); it is read again on the next run",
-                )
-        if total > max_bytes:
-            raise Unreadable(entry, f"is more than {max_bytes} bytes (grew to at least {total} while being read)")
-        after = os.fstat(fd)
-    finally:
-        os.close(fd)
-    if (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns) or after.st_size != total:
-        raise Unreadable(entry, "changed while being read; it is read again on the next run")
-    data = b"".join(chunks)
-    return Read(data=data, sha256=hashlib.sha256(data).hexdigest(), size=total, mtime_ns=after.st_mtime_ns)
+
+
+def _chunks(
+    fd: int,
+    entry: LandingFile,
+    max_bytes: int,
+    clock: tuple[float, float],
+    chunk_bytes: int,
+    after_chunk: Callable[[int], None] | None,
+) -> list[bytes]:
+    """The file's bytes in chunks, up to one byte more than `max_bytes` (which tells that it is larger);
+    `Unreadable` when reading has taken longer than `timeout_s` since `started` (`clock`)."""
+    started, timeout_s = clock
+    chunks: list[bytes] = []
+    total = 0
+    while total <= max_bytes:
+        try:
+            chunk = os.read(fd, min(chunk_bytes, max_bytes + 1 - total))
+        except BlockingIOError:
+            raise Unreadable(entry, "would block; only regular files are read") from None
+        except OSError as error:
+            raise Unreadable(entry, f"cannot be read: {error_text(error)}") from None
+        if not chunk:
+            break
+        chunks.append(chunk)
+        total += len(chunk)
+        if after_chunk is not None:
+            after_chunk(total)
+        if time.monotonic() - started > timeout_s:
+            raise Unreadable(
+                entry,
+                f"reading took longer than {timeout_s:g} s ({total} bytes read); it is read again on the next run",
+            )
+    return chunks

@@ -17,9 +17,8 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from pipeline.core.periods import GRAIN_KEYS
 from pipeline.core.private import narrow, owner_only_files
-
-PARTITION_COLUMNS = {"dag": ("datum",), "maand": ("jaar", "maand"), "jaar": ("jaar",)}
 
 
 def sql_file(package: str, name: str) -> str:
@@ -123,7 +122,7 @@ def replace_partitions(
     if grain == "maand":
         con.execute(f"DELETE FROM {table} WHERE jaar * 100 + maand IN (SELECT unnest(?))", [list(keys)])
     else:
-        (column,) = PARTITION_COLUMNS[grain]
+        (column,) = GRAIN_KEYS[grain]
         con.execute(f"DELETE FROM {table} WHERE {column} IN (SELECT unnest(?))", [list(keys)])
     insert(con, table, rows)
 

@@ -10,6 +10,26 @@ from dataclasses import dataclass
 import polars as pl
 
 LOCAL_TZ = "Europe/Amsterdam"
+# The columns that key a grain's rows (a figure table's partitions), and the period columns a figure
+# table of that grain has (the day table also names its month and year).
+GRAIN_KEYS: dict[str, tuple[str, ...]] = {"dag": ("datum",), "maand": ("jaar", "maand"), "jaar": ("jaar",)}
+PERIOD_COLUMNS: dict[str, tuple[str, ...]] = {
+    "dag": ("datum", "jaar", "maand"),
+    "maand": GRAIN_KEYS["maand"],
+    "jaar": GRAIN_KEYS["jaar"],
+}
+
+
+def years_between(first: int | None, last: int | None) -> list[int] | None:
+    """The years `first` to `last` (either alone: that one year), None (every year) without both;
+    a ValueError when `first` comes after `last`."""
+    if first is None and last is None:
+        return None
+    start, end = first or last, last or first
+    assert start is not None and end is not None
+    if start > end:
+        raise ValueError(f"{start} is after {end}")
+    return list(range(start, end + 1))
 
 
 def local_day(instant: pl.Expr) -> pl.Expr:

@@ -112,36 +112,46 @@ class Settings(BaseSettings):
         ClosedDays(value)  # names a holiday that does not exist: refuse at start, not in the night
         return value
 
+    @classmethod
+    def with_paths(cls, raw_dir: Path | None = None, warehouse: Path | None = None) -> Settings:
+        """The settings of the environment, with the landing folder and the warehouse given instead
+        where they are given (a command's options, a flow's parameters)."""
+        given = {k: v for k, v in {"raw_dir": raw_dir, "warehouse": warehouse}.items() if v is not None}
+        return cls(**given)  # type: ignore[arg-type]
+
     def closed_days(self) -> ClosedDays:
         return ClosedDays(self.closed_holidays, self.closed_dates)
 
     # Everything the pipeline keeps besides the BI-facing file lives beside it, named after it.
+    def _beside(self, suffix: str) -> Path:
+        return self.warehouse.with_name(self.warehouse.stem + suffix)
+
     @property
     def state_db(self) -> Path:
-        return self.warehouse.with_name(self.warehouse.stem + ".state.duckdb")
+        return self._beside(".state.duckdb")
 
     @property
     def archive_dir(self) -> Path:
         """The accepted deliveries, as read (content-addressed, compressed)."""
-        return self.warehouse.with_name(self.warehouse.stem + ".archief")
+        return self._beside(".archief")
 
     @property
     def versions_dir(self) -> Path:
         """The staged record versions, as Parquet partitions per source and year (`run/partitions.py`)."""
-        return self.warehouse.with_name(self.warehouse.stem + ".versies")
+        return self._beside(".versies")
 
     @property
     def staging_dir(self) -> Path:
         """Where a run's readers leave their results for the writer (shared storage for a cluster)."""
-        return self.warehouse.with_name(self.warehouse.stem + ".staging")
+        return self._beside(".staging")
 
     @property
     def lock_file(self) -> Path:
-        return self.warehouse.with_name(self.warehouse.stem + ".lock")
+        return self._beside(".lock")
 
     @property
     def key_file(self) -> Path:
-        return self.warehouse.with_name(self.warehouse.stem + ".key")
+        return self._beside(".key")
 
     def hmac_key(self, create: bool = True) -> bytes:
         """The secret for keyed hashes of personal data, never in the repository.

@@ -24,6 +24,7 @@ import pandera.polars as pa
 import polars as pl
 
 from pipeline.core.calendar import WEEKDAYS, DeliveryCalendar
+from pipeline.core.periods import PERIOD_COLUMNS
 from pipeline.kit.reporting import ReportInput, Section
 from pipeline.kit.sampling import SampleProfile
 
@@ -31,14 +32,6 @@ PUBLISHED_TABLE = "kerncijfertabel"
 PUBLISHED_TEXT = "tekst van het verslag"
 # Columns the reader adds to every row (the delivery and the line where the record starts).
 READ_COLUMNS = ("bestand", "regel")
-# The figure tables' own columns per grain, besides the figures (the day table also names its month
-# and year), and the columns that key a grain's rows.
-PERIOD_COLUMNS: dict[str, tuple[str, ...]] = {
-    "dag": ("datum", "jaar", "maand"),
-    "maand": ("jaar", "maand"),
-    "jaar": ("jaar",),
-}
-GRAIN_KEYS: dict[str, tuple[str, ...]] = {"dag": ("datum",), "maand": ("jaar", "maand"), "jaar": ("jaar",)}
 
 
 class ContractError(Exception):
@@ -247,14 +240,17 @@ class Breakdown:
 
     Grain: (datum, *keys), enforced by `model`. `free_text` columns hold values as delivered: values
     that look like personal data are masked when read, and values seen rarely in a year are grouped
-    when published. `sums` are further additive columns (e.g. seconds waited). Its table in the state
-    database is `<bron>_uitsplitsing_dag`, its published view `<bron>_uitsplitsing` (see `Source`).
+    when published. `sums` are further additive columns (e.g. seconds waited). `flags` are columns
+    derived from the keys that are not free text, added when published (e.g. whether a call counts for
+    the municipality: the same expression its figures count with). Its table in the state database
+    is `<bron>_uitsplitsing_dag`, its published view `<bron>_uitsplitsing` (see `Source`).
     """
 
     keys: tuple[str, ...]
     free_text: tuple[str, ...]
     model: type[pa.DataFrameModel]
     sums: tuple[pl.Expr, ...] = ()
+    flags: tuple[pl.Expr, ...] = ()
 
 
 class Rule(StrEnum):

@@ -7,8 +7,9 @@ partition's result, so partitions can be recomputed in any order and any number 
 
 A figure declared as a `Ratio` is computed here from its numerator and denominator once they are
 aggregated (`ratio`), so that it re-aggregates exactly from shorter periods. The expression helpers
-(`round_half_up`, `change_pct`, `per_day`) are the rounding rules of `kpis.md`, for sources
-to build their figures with.
+(`round_half_up`, `change_pct`, `per_day`) are the rounding rules of `kpis.md`, and `count`,
+`percentage` and `within` the two common kinds of figure and of check, for sources to build their
+figures with.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from pipeline.core.periods import Partitions
-from pipeline.kit.contract import Figure, Ratio, Source
+from pipeline.kit.contract import Figure, Ratio, Source, Sum, Unit
 
 
 def ratio(numerator: pl.Expr, denominator: pl.Expr, scale: int = 100, decimals: int = 0) -> pl.Expr:
@@ -60,6 +61,49 @@ def per_day(column: str) -> pl.Expr:
     leap = (pl.col("jaar") % 4 == 0) & ((pl.col("jaar") % 100 != 0) | (pl.col("jaar") % 400 == 0))
     days = pl.when(leap).then(366).otherwise(365)
     return ratio(pl.col(column), days, scale=1)
+
+
+def count_of(where: pl.Expr | None = None) -> pl.Expr:
+    """How many of a period's records `where` holds for (all of them without it), a whole number."""
+    return pl.len().cast(pl.Int64) if where is None else where.sum().cast(pl.Int64)
+
+
+def count(
+    name: str,
+    where: pl.Expr | None,
+    *,
+    label: str,
+    definition: str,
+    order: int,
+    published_in: str | None = None,
+    headline: bool = False,
+    footnote: str | None = None,
+) -> Figure:
+    """A figure that counts a period's records (those `where` holds for, all without it): unit aantal,
+    and days add up to months and years."""
+    return Figure(
+        name, label, definition, Unit.COUNT, Sum(), order, count_of(where), 0, published_in, headline, footnote
+    )
+
+
+def percentage(
+    name: str,
+    of: tuple[str, str],
+    *,
+    label: str,
+    definition: str,
+    order: int,
+    decimals: int = 0,
+    published_in: str | None = None,
+) -> Figure:
+    """100 x numerator / denominator (`of`, two of the source's summed figures) of the same period:
+    unit procent, empty without a denominator."""
+    return Figure(name, label, definition, Unit.PERCENT, Ratio(*of), order, None, decimals, published_in)
+
+
+def within(part: str, whole: str, name: str | None = None) -> tuple[str, pl.Expr]:
+    """A check that a count that is part of another cannot exceed it (`<part>_binnen_<whole>`)."""
+    return name or f"{part}_binnen_{whole}", (pl.col(part) <= pl.col(whole)).fill_null(True)
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,10 @@ from collections.abc import Iterable, Sequence
 import pandera.polars as pa
 import polars as pl
 
-from pipeline.kit.contract import GRAIN_KEYS, PERIOD_COLUMNS, AnyFigure
+from pipeline.core.periods import GRAIN_KEYS, PERIOD_COLUMNS
+from pipeline.kit.contract import AnyFigure
 
-__all__ = ["GRAIN_KEYS", "PERIODE", "PERIOD_COLUMNS", "figure_schema"]
+__all__ = ["PERIODE", "RawRow", "figure_schema"]
 
 PERIODE: dict[str, str] = {
     "jaar": "Kalenderjaar in Nederlandse tijd (Europe/Amsterdam).",
@@ -23,6 +24,15 @@ PERIODE: dict[str, str] = {
     "datum": "Kalenderdag in Nederlandse tijd (Europe/Amsterdam); een gesprek om 23:30 UTC op 31 december "
     "hoort bij 1 januari.",
 }
+
+
+class RawRow(pa.DataFrameModel):
+    """The model of a source's delivered row after parsing (`Source.model`): exactly its columns,
+    none coerced (parsing gives each its type, and a value it cannot read stays null)."""
+
+    class Config:
+        strict = True
+        coerce = False
 
 
 def _bounds(figure: AnyFigure) -> list[pa.Check]:

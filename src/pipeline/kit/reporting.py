@@ -73,6 +73,15 @@ class ReportInput:
     def query(self, sql: str, params: Sequence[Any] = ()) -> pl.DataFrame:
         return self.read(sql, params)
 
+    def counts_per_year(self, view: str, key: str, status: str) -> pl.DataFrame:
+        """`aantal` per year up to the report year and value of `key`, of the rows of a source's
+        breakdown view with `status` (`jaar`, key, `aantal`: what `stacked_chart` draws)."""
+        return self.query(
+            f"SELECT jaar, {key}, sum(aantal)::BIGINT AS aantal FROM {view} "
+            "WHERE status = ? AND jaar <= ? GROUP BY ALL ORDER BY ALL",
+            [status, self.jaar],
+        )
+
     def row(self, year: int) -> dict[str, Any] | None:
         found = self.kerncijfers.filter(pl.col("jaar") == year)
         return found.row(0, named=True) if not found.is_empty() else None

@@ -44,6 +44,10 @@ Mask = npt.NDArray[np.bool_]
 Target = dict[str, int | None]
 
 DRAWN: Final = ("_fk", "_ord", "_tail", "_cut")
+# The kinds of invalid row that `invalid_rows` makes from any row itself: a field too many, too few.
+TOO_MANY_FIELDS: Final = "te veel velden"
+TOO_FEW_FIELDS: Final = "te weinig velden"
+RAGGED: Final = (TOO_MANY_FIELDS, TOO_FEW_FIELDS)
 TO_FINISH: Final = ("_eday", "_corr", "_ord", "_regular", "_kind")
 # A file takes an invalid row only if that one row keeps it below the share of invalid rows at which
 # a delivery is rejected whole (by default 5 %: 20 valid rows and one invalid, 4.8 %).
@@ -234,6 +238,74 @@ def choice(rng: np.random.Generator, n: int, p: Sequence[float]) -> I64:
     return result
 
 
+# --- versions, corrections and repeats ---------------------------------------------------------
+
+Versions = dict[str, I64]  # one array per field, one row per exported version
+
+
+def corrected(
+    rng: np.random.Generator,
+    versions: Versions,
+    final_rows: I64,
+    year: int,
+    files: int,
+    eligible: Mask,
+    most: int,
+    spoil: Callable[[Versions, I64], None],
+) -> Versions:
+    """Correction files: on `files` days of `year` (from 15 January), the final versions of 5 to
+    `most` - 1 records exported up to ten days before (records `eligible`, each corrected once), delivered
+    again in the day's correction file with the right values, half of them with a later `at`;
+    `spoil(versions, rows)` makes the regular export of those rows wrong. `final_rows` are the rows of
+    the records' final versions; the corrections come after all the others."""
+    first = eday(dt.date(year, 1, 15))
+    last = eday(dt.date(year, 12, 31))
+    days = np.sort(rng.choice(np.arange(first, last + 1), files, replace=False))
+    final_eday = versions["_eday"][final_rows]
+    taken = np.zeros(final_rows.size, np.bool_)
+    parts: list[Versions] = []
+    for day in days:
+        pool = np.flatnonzero((final_eday >= day - 10) & (final_eday <= day) & eligible & ~taken)
+        if pool.size == 0:
+            continue
+        k = min(int(pool.size), int(rng.integers(5, most)))
+        chosen = np.sort(rng.choice(pool, k, replace=False))
+        taken[chosen] = True
+        rows = final_rows[chosen]
+        part = {name: values[rows].copy() for name, values in versions.items()}
+        later = rng.random(k) < 0.5
+        part["at"] = part["at"] + np.where(later, rng.integers(60, 3600, k), 0)
+        part["_eday"] = np.full(k, day, np.int64)
+        part["_corr"] = np.ones(k, np.int64)
+        parts.append(part)
+        spoil(versions, rows)
+    if not parts:
+        return versions
+    return {name: np.concatenate([versions[name]] + [p[name] for p in parts]) for name in versions}
+
+
+def with_stale_reexports(
+    rng: np.random.Generator, frame: pl.DataFrame, final_eday: I64, last_export: int
+) -> pl.DataFrame:
+    """The frame with stale re-exports: about 1 % of the records' first versions (the frame's first
+    `final_eday.size` rows) again, in a file 1-3 days after their final version's (at the latest the
+    year's last regular export); and with repeated rows (`repeated`)."""
+    again = np.flatnonzero(rng.random(final_eday.size) < 0.01)
+    stale = frame[again].with_columns(
+        pl.min_horizontal(pl.Series(final_eday[again] + rng.integers(1, 4, again.size)), pl.lit(last_export)).alias(
+            "_eday"
+        ),
+        pl.lit(False).alias("_regular"),
+    )
+    return pl.concat([frame, stale, repeated(rng, frame)])
+
+
+def repeated(rng: np.random.Generator, frame: pl.DataFrame) -> pl.DataFrame:
+    """About 0.2 % of the frame's rows again: exports repeat a row within its file."""
+    m = frame.height
+    return frame[np.sort(rng.choice(m, int(m * 0.002), replace=False))] if m else frame.clear()
+
+
 # --- text ---------------------------------------------------------------------------------------
 
 
@@ -366,10 +438,8 @@ def _ascii(text: str) -> str:
     return re.sub(r"[^a-z]", "", plain.lower())
 
 
-def people(rng: np.random.Generator, n: int) -> dict[str, pl.Series]:
-    """Invented citizens: bsn (passes the elfproef), naam, telefoon, email, adres."""
-    first = rng.integers(0, len(FIRST_NAMES), n)
-    last = rng.integers(0, len(LAST_NAMES), n)
+def _bsns(rng: np.random.Generator, n: int) -> I64:
+    """Nine-digit numbers that pass the elfproef, as a real bsn does."""
     digits = rng.integers(0, 10, (n, 8))
     digits[:, 0] = rng.integers(1, 7, n)
     weights = np.array([9, 8, 7, 6, 5, 4, 3, 2])
@@ -379,10 +449,17 @@ def people(rng: np.random.Generator, n: int) -> dict[str, pl.Series]:
         if not bad.any():
             break
         digits[bad, 7] = (digits[bad, 7] + 1) % 10
-    bsn = (digits * 10 ** np.arange(8, 0, -1)).sum(axis=1) + check
+    result: I64 = (digits * 10 ** np.arange(8, 0, -1)).sum(axis=1) + check
+    return result
+
+
+def people(rng: np.random.Generator, n: int) -> dict[str, pl.Series]:
+    """Invented citizens: bsn (passes the elfproef), naam, telefoon, email, adres."""
+    first = rng.integers(0, len(FIRST_NAMES), n)
+    last = rng.integers(0, len(LAST_NAMES), n)
     frame = pl.DataFrame(
         {
-            "bsn": bsn,
+            "bsn": _bsns(rng, n),
             "first": pl.Series(FIRST_NAMES)[first],
             "last": pl.Series(LAST_NAMES)[last],
             "af": pl.Series([_ascii(v) for v in FIRST_NAMES])[first],
@@ -507,8 +584,8 @@ def invalid_rows(
 ) -> pl.DataFrame:
     """One invalid row in each of up to `2 * len(kinds)` eligible files, of rotating kinds, each
     made by `make(kind, template, year, fresh_number)` from a counted-looking template row
-    (`_kind == 1` where the frame marks such rows). The kinds "te veel velden" and "te weinig
-    velden" give a field too many or too few."""
+    (`_kind == 1` where the frame marks such rows). The kinds `RAGGED` give a field too many or too
+    few (`make` only gives them a fresh id)."""
     needs(frame, (*DRAWN, "_eday", "_regular", "_kind"), "invalid_rows")
     eligible = _eligible_files(frame, first, last)
     if not eligible:
@@ -527,8 +604,8 @@ def invalid_rows(
         values = make(kind, {k: str(v) for k, v in template_row.items()}, year, n_ids + 1 + number)
         row: dict[str, object] = dict(template_row)
         row.update({k: v for k, v in values.items() if not k.startswith("_")})
-        row["_tail"] = ";x" if kind == "te veel velden" else ""
-        row["_cut"] = kind == "te weinig velden"
+        row["_tail"] = ";x" if kind == TOO_MANY_FIELDS else ""
+        row["_cut"] = kind == TOO_FEW_FIELDS
         row["_regular"] = False
         extra.append(row)
     return pl.concat([frame, pl.DataFrame(extra, schema=frame.schema, orient="row")])

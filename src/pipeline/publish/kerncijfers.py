@@ -12,8 +12,9 @@ import pandera.polars as pa
 import polars as pl
 
 from pipeline.core import db
+from pipeline.core.periods import GRAIN_KEYS, PERIOD_COLUMNS
 from pipeline.kit.contract import AnyFigure, Source, placement
-from pipeline.kit.models import GRAIN_KEYS, PERIOD_COLUMNS, figure_schema
+from pipeline.kit.models import figure_schema
 from pipeline.sources import SOURCES
 
 TABLES = {"jaar": "kerncijfers_jaar", "maand": "kerncijfers_maand", "dag": "kerncijfers_dag"}

@@ -67,7 +67,7 @@ def breakdowns(con: duckdb.DuckDBPyConnection, rare_below: int) -> dict[str, pl.
             frame = group_rare(frame, breakdown.free_text, rare_below, sum_columns=sums).sort(
                 "datum", *breakdown.keys, nulls_last=True
             )
-        found[source.breakdown_table] = frame
+        found[source.breakdown_table] = frame.with_columns(breakdown.flags)
     return found
 
 
@@ -107,7 +107,7 @@ def _empty_inputs() -> dict[str, pl.DataFrame]:
         records = pl.DataFrame(schema=polars_schema(source.model) | {"datum": pl.Date})
         frames[source.breakdown_table] = next(
             p.frame for p in split(source, records, Partitions.of([])) if p.table == source.breakdown_table
-        )
+        ).with_columns(source.breakdown.flags)
     frames["ontbrekende_leveringen"] = pl.DataFrame(schema=MISSING_SCHEMA)
     frames["versheid"] = pl.DataFrame(schema=FRESHNESS_SCHEMA)
     frames["definities"] = pl.DataFrame(definitions.definities(), infer_schema_length=None)

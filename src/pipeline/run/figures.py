@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import polars as pl
 
-from pipeline.core.periods import Partitions
+from pipeline.core.periods import GRAIN_KEYS, Partitions
 from pipeline.kit.contract import Source
 from pipeline.kit.figures import Partitioned, split
-from pipeline.kit.models import GRAIN_KEYS, figure_schema
+from pipeline.kit.models import figure_schema
 
 
 def check(source: Source, part: Partitioned) -> None:

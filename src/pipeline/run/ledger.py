@@ -2,8 +2,9 @@
 read), `quarantaine`, `runs` (what each run did) and `meldingen` (what each run found that an
 operator should know). English names here, Dutch columns there.
 
-These functions write what was decided; a delivery's status is decided in one place,
-`stage.decide_contents`."""
+These functions write what was decided; a delivery's status is decided in one place, the writer's
+`stage.decide_contents` (the contents read, from the readers' verdict, and those they replace) and
+`stage.not_read` (entries that were not read)."""
 
 from __future__ import annotations
 
@@ -127,8 +128,8 @@ def record_deliveries(
 ) -> None:
     """Bring `leveringen` up to date after a run.
 
-    `read`: one row per content read (status decided); `replaced`: contents not read whose status
-    becomes `vervangen`; `landing`: the delivery files the landing folder holds now; `not_read`:
+    `read`: one row per content read (status decided); `replaced`: contents not read, with the status
+    they now have (`vervangen`); `landing`: the delivery files the landing folder holds now; `not_read`:
     (path, status, reason) of entries that are not deliveries or could not be read, as the folder
     holds them now.
     """
@@ -138,8 +139,8 @@ def record_deliveries(
     db.insert(con, "leveringen", rows)
     with db.registered(con, "_replaced", replaced):
         con.execute(
-            "UPDATE leveringen SET status = ? WHERE (bestand, sha256) IN (SELECT (bestand, sha256) FROM _replaced)",
-            [VERVANGEN],
+            """UPDATE leveringen SET status = _replaced.status FROM _replaced
+               WHERE leveringen.bestand = _replaced.bestand AND leveringen.sha256 = _replaced.sha256"""
         )
     _entries(con, run_id, now, not_read, landing)
     _presence(con, now, landing)

@@ -161,13 +161,7 @@ def make_plan(
     chosen = tuple(sorted(set(years))) if years is not None else None
     full = kind is RunKind.BACKFILL and chosen is None
     counted = _counted(con)
-    # (path, size, mtime) -> (status, reason) of every delivery the ledger has seen
-    seen = {
-        (path, size, mtime): (status, reason)
-        for path, size, mtime, status, reason in con.execute(
-            "SELECT bestand, grootte_bytes, gewijzigd_ns, status, reden FROM leveringen"
-        ).fetchall()
-    }
+    seen = _seen(con)
     current = _current_contents(con)
     same_content: list[tuple[str, str]] = []
     notices = [Notice(NoticeKind.SKIPPED, s.shown, s.reason) for s in scan.skipped]
@@ -195,36 +189,56 @@ def make_plan(
             notices.append(Notice(NoticeKind.REJECTED, entry.shown, f"{why}{kept}"))
         else:  # new, changed, content the path held before, or rejected and judged again by a backfill
             items.append(Item(source, entry.shown, entry.size, entry=entry))
-    for path, delivery in sorted(counted.items()):
-        if path not in landing:
-            notices.append(
-                Notice(NoticeKind.GONE, path, "no longer in the landing folder; the archived delivery keeps counting")
-            )
-        if full or (chosen and _overlaps(delivery, chosen)):
-            # read from the archive; the landing folder's file at its path may repair a damaged pack
-            items.append(
-                Item(
-                    delivery.source,
-                    path,
-                    delivery.size,
-                    entry=landing.get(path),
-                    sha256=delivery.sha256,
-                    archive=delivery.archive,
-                )
-            )
+    gone, archived = _archived(counted, landing, full, chosen)
     return Plan(
         run_id=run_id or dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:8],
         kind=kind,
         full=full,
         years=chosen,
-        items=items,
+        items=items + archived,
         counted=counted,
         withdrawn=_contents(con, DeliveryStatus.WITHDRAWN),
         rejected=_contents(con, DeliveryStatus.REJECTED),
         landing=landing,
-        notices=notices,
+        notices=notices + gone,
         same_content=tuple(same_content),
     )
+
+
+def _seen(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, int, int], tuple[str, str]]:
+    """(path, size, mtime) -> (status, reason) of every entry the ledger has seen."""
+    return {
+        (path, size, mtime): (status, reason)
+        for path, size, mtime, status, reason in con.execute(
+            "SELECT bestand, grootte_bytes, gewijzigd_ns, status, reden FROM leveringen"
+        ).fetchall()
+    }
+
+
+def _archived(
+    counted: dict[str, Counted], landing: dict[str, LandingFile], full: bool, chosen: tuple[int, ...] | None
+) -> tuple[list[Notice], list[Item]]:
+    """The counted deliveries whose file left the landing folder (they keep counting), and those this
+    run reads again from the archive (every one in a whole backfill, else those with records in the
+    chosen years); the landing folder's file at its path may repair a damaged pack."""
+    gone = [
+        Notice(NoticeKind.GONE, path, "no longer in the landing folder; the archived delivery keeps counting")
+        for path in sorted(counted)
+        if path not in landing
+    ]
+    archived = [
+        Item(
+            delivery.source,
+            path,
+            delivery.size,
+            entry=landing.get(path),
+            sha256=delivery.sha256,
+            archive=delivery.archive,
+        )
+        for path, delivery in sorted(counted.items())
+        if full or (chosen and _overlaps(delivery, chosen))
+    ]
+    return gone, archived
 
 
 def _contents(con: duckdb.DuckDBPyConnection, status: str) -> frozenset[tuple[str, str]]:

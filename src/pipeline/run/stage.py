@@ -26,6 +26,7 @@ import duckdb
 import polars as pl
 
 from pipeline.core import db
+from pipeline.core.ledger_values import DeliveryStatus, NoticeKind
 from pipeline.core.periods import Partitions
 from pipeline.kit.contract import Source
 from pipeline.kit.figures import Partitioned
@@ -54,7 +55,7 @@ class Decision:
     keep: pl.DataFrame  # (bestand, sha256) read in this run that count from now on
     unstage: list[str]  # paths whose staged rows go (replaced, read again, or no longer counting)
     ledger: pl.DataFrame  # one row per delivery read, with the status it now has
-    replaced: pl.DataFrame  # (bestand, sha256) in the ledger, not read, whose status becomes `vervangen`
+    replaced: pl.DataFrame  # (bestand, sha256, status) in the ledger, not read, whose status becomes `vervangen`
 
     @staticmethod
     def combine(parts: Sequence[Decision]) -> Decision:
@@ -104,8 +105,16 @@ def decide_contents(plan: Plan, files: pl.DataFrame) -> Decision:
     history = [(p, sha) for p, sha in plan.rejected if p in delivered_paths and (p, sha) not in delivered_now]
     replaced = pl.DataFrame(
         sorted(set(superseded) | set(history)), schema={"bestand": pl.String, "sha256": pl.String}, orient="row"
-    )
+    ).with_columns(pl.lit(VERVANGEN, pl.String).alias("status"))
     return Decision(winners, unstage, ledger, replaced)
+
+
+def not_read(plan: Plan, unreadable: Iterable[tuple[str, str]]) -> list[tuple[str, DeliveryStatus, str]]:
+    """(path, status, reason) of the entries of the landing folder that were not read: not a delivery
+    (`genegeerd`), or not safe to read or unreadable when read (`overgeslagen`)."""
+    ignored = [(n.path, DeliveryStatus.IGNORED, n.reason) for n in plan.notices if n.kind is NoticeKind.IGNORED]
+    skipped = [(n.path, DeliveryStatus.SKIPPED, n.reason) for n in plan.notices if n.kind is NoticeKind.SKIPPED]
+    return ignored + skipped + [(path, DeliveryStatus.SKIPPED, reason) for path, reason in unreadable]
 
 
 def staged_not_counting(read: pl.DataFrame, keep: pl.DataFrame) -> pl.DataFrame:

@@ -134,10 +134,7 @@ class UnitOfWork:
         quarantine = self._quarantine()
         unreadable = [(path, reason) for r in self.results for path, reason in r.unreadable]
         landing = {path: Identity(e.size, e.mtime_ns) for path, e in plan.landing.items()}
-        ignored, skipped = DeliveryStatus.IGNORED, DeliveryStatus.SKIPPED
-        not_read = [(n.path, ignored, n.reason) for n in plan.notices if n.kind is NoticeKind.IGNORED]
-        not_read += [(n.path, skipped, n.reason) for n in plan.notices if n.kind is NoticeKind.SKIPPED]
-        not_read += [(path, skipped, reason) for path, reason in unreadable]
+        not_read = stage.not_read(plan, unreadable)
         record_quarantine(con, decision.ledger, quarantine)
         record_deliveries(con, plan.run_id, now, decision.ledger, decision.replaced, landing, not_read)
         record_identities(con, [*self.withdrawn, *plan.same_content], landing)

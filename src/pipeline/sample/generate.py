@@ -311,17 +311,11 @@ def generate(
     paths = [Path(targets)] if isinstance(targets, str | Path) else [Path(p) for p in targets]
     wanted = load_targets(*paths)
     out_dir = Path(out_dir)
-    for source in SOURCES.values():
-        folder = out_dir / source.name
-        if folder.exists() and any(p.is_file() for p in folder.rglob("*")):
-            raise FileExistsError(f"{folder} already holds files; generate into an empty folder")
+    _refuse_filled(out_dir)
     seed_key = seed % (1 << 64)
     years = list(wanted)
     world = World.of(years, closed or ClosedDays())
-    plans: dict[str, dict[int, YearPlan]] = {}
-    for source in SOURCES.values():
-        mine = {y: t for y in years if (t := _targets_of(source, wanted[y])) is not None}
-        plans[source.name] = {y: source.sample.plan(y, t) for y, t in mine.items()}
+    plans = {source.name: _plans(source, wanted) for source in SOURCES.values()}
     keys = {name: _regular_keys(p.values()) for name, p in plans.items()}
     total = len(years) + sum(map(len, keys.values())) + sum(p.corrections for ps in plans.values() for p in ps.values())
     writer = _Writer(out_dir, seed_key, total, progress)
@@ -356,3 +350,16 @@ def generate(
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "README.txt").write_text(readme, encoding="utf-8")
     return GenerateSummary(years=tuple(years), files_written=writer.files, rows=writer.rows)
+
+
+def _refuse_filled(out_dir: Path) -> None:
+    for source in SOURCES.values():
+        folder = out_dir / source.name
+        if folder.exists() and any(p.is_file() for p in folder.rglob("*")):
+            raise FileExistsError(f"{folder} already holds files; generate into an empty folder")
+
+
+def _plans(source: Source, wanted: dict[int, Target]) -> dict[int, YearPlan]:
+    """The files of each year the targets table gives figures of this source for."""
+    mine = {y: t for y in wanted if (t := _targets_of(source, wanted[y])) is not None}
+    return {y: source.sample.plan(y, t) for y, t in mine.items()}

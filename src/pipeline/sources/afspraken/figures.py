@@ -4,98 +4,76 @@ from __future__ import annotations
 
 import polars as pl
 
-from pipeline.kit.contract import PUBLISHED_TABLE, PUBLISHED_TEXT, Breakdown, Figure, Ratio, Sum, Unit, YearFigure
-from pipeline.kit.figures import change_pct
+from pipeline.kit.contract import PUBLISHED_TABLE, PUBLISHED_TEXT, Breakdown, Unit, YearFigure
+from pipeline.kit.figures import change_pct, count, percentage, within
 from schemas import afspraken as schema
 
 _counted_place = pl.col("locatie").is_in(schema.LOCATIES_GETELD) & (pl.col("kanaal") == "balie")
 
 
-def _count(condition: pl.Expr) -> pl.Expr:
-    return condition.sum().cast(pl.Int64)
-
-
-COUNT, SUM = Unit.COUNT, Sum()
-
-
 FIGURES = (
-    Figure(
+    count(
         "baliebezoeken_met_afspraak",
+        _counted_place & (pl.col("status") == "verschenen"),
         label="aantal baliebezoeken* met afspraak",
         definition="Aantal baliebezoeken met afspraak: afspraken waarvan de laatste versie de status verschenen "
         "heeft, met kanaal balie, bij het Stadskantoor of Wijkservicecentrum Vleuten-De Meern, geteld op de datum "
         "van de afspraak.",
-        unit=COUNT,
-        aggregation=SUM,
-        expr=_count(_counted_place & (pl.col("status") == "verschenen")),
         order=10,
         published_in=PUBLISHED_TABLE,
         footnote="* Stadskantoor en Wijkservicecentrum Vleuten-De Meern.",
     ),
-    Figure(
+    count(
         "balie_niet_verschenen",
+        _counted_place & (pl.col("status") == "niet verschenen"),
         label="aantal baliebezoeken met afspraak niet verschenen",
         definition="Baliebezoeken met afspraak (zelfde locaties en kanaal) waarvan de laatste versie de status niet "
         "verschenen heeft.",
-        unit=COUNT,
-        aggregation=SUM,
-        expr=_count(_counted_place & (pl.col("status") == "niet verschenen")),
         order=200,
     ),
-    Figure(
+    count(
         "baliebezoeken_verwacht",
+        _counted_place & pl.col("status").is_in(("verschenen", "niet verschenen")),
         label="aantal verwachte baliebezoeken met afspraak",
         definition="Baliebezoeken met afspraak (zelfde locaties en kanaal) waarvan de laatste versie de status "
         "verschenen of niet verschenen heeft: baliebezoeken_met_afspraak + balie_niet_verschenen.",
-        unit=COUNT,
-        aggregation=SUM,
-        expr=_count(_counted_place & pl.col("status").is_in(("verschenen", "niet verschenen"))),
         order=205,
     ),
-    Figure(
+    percentage(
         "no_show_pct",
+        ("balie_niet_verschenen", "baliebezoeken_verwacht"),
         label="% niet verschenen bij baliebezoeken met afspraak",
         definition="100 x balie_niet_verschenen / baliebezoeken_verwacht, half naar boven afgerond op 0,1; leeg "
         "zonder verwachte baliebezoeken.",
-        unit=Unit.PERCENT,
-        aggregation=Ratio("balie_niet_verschenen", "baliebezoeken_verwacht"),
         order=210,
         decimals=1,
     ),
-    Figure(
+    count(
         "afspraken_totaal",
+        None,
         label="aantal afspraken",
         definition="Alle afspraken (laatste versie) op die datum, alle locaties, kanalen en statussen.",
-        unit=COUNT,
-        aggregation=SUM,
-        expr=pl.len().cast(pl.Int64),
         order=220,
     ),
-    Figure(
+    count(
         "afspraken_geannuleerd",
+        pl.col("status") == "geannuleerd",
         label="aantal geannuleerde afspraken",
         definition="Afspraken waarvan de laatste versie de status geannuleerd heeft.",
-        unit=COUNT,
-        aggregation=SUM,
-        expr=_count(pl.col("status") == "geannuleerd"),
         order=230,
     ),
-    Figure(
+    count(
         "videoafspraken_verschenen",
+        (pl.col("kanaal") == "video") & (pl.col("status") == "verschenen"),
         label="aantal videoafspraken",
         definition="Afspraken met kanaal video en status verschenen (alle locaties).",
-        unit=COUNT,
-        aggregation=SUM,
-        expr=_count((pl.col("kanaal") == "video") & (pl.col("status") == "verschenen")),
         order=240,
     ),
-    Figure(
+    count(
         "telefoonafspraken_verschenen",
+        (pl.col("kanaal") == "telefoon") & (pl.col("status") == "verschenen"),
         label="aantal telefonische afspraken",
         definition="Afspraken met kanaal telefoon en status verschenen (alle locaties).",
-        unit=COUNT,
-        aggregation=SUM,
-        expr=_count((pl.col("kanaal") == "telefoon") & (pl.col("status") == "verschenen")),
         order=250,
     ),
 )
@@ -115,14 +93,8 @@ YEAR_FIGURES = (
 
 # Counts that are part of another count cannot exceed it, in any period.
 CHECKS = (
-    (
-        "niet_verschenen_binnen_verwacht",
-        (pl.col("balie_niet_verschenen") <= pl.col("baliebezoeken_verwacht")).fill_null(True),
-    ),
-    (
-        "verschenen_binnen_verwacht",
-        (pl.col("baliebezoeken_met_afspraak") <= pl.col("baliebezoeken_verwacht")).fill_null(True),
-    ),
+    within("balie_niet_verschenen", "baliebezoeken_verwacht", "niet_verschenen_binnen_verwacht"),
+    within("baliebezoeken_met_afspraak", "baliebezoeken_verwacht", "verschenen_binnen_verwacht"),
 )
 
 BREAKDOWN = Breakdown(

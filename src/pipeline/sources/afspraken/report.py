@@ -10,13 +10,8 @@ KANAAL_COLOURS = {"balie": "#c8102e", "video": "#f2a900", "telefoon": "#1f5fa8"}
 
 
 def _channels_chart(data: ReportInput) -> Chart | None:
-    channels = data.query(
-        "SELECT jaar, kanaal, sum(aantal)::BIGINT AS aantal FROM afspraken_uitsplitsing "
-        "WHERE status = 'verschenen' AND jaar <= ? GROUP BY ALL ORDER BY ALL",
-        [data.jaar],
-    )
     return stacked_chart(
-        channels,
+        data.counts_per_year("afspraken_uitsplitsing", "kanaal", "verschenen"),
         "kanaal",
         KANAAL_COLOURS,
         "Afspraken die plaatsvonden, naar kanaal",

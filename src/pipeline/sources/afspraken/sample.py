@@ -8,6 +8,7 @@ rows of every kind, video appointments from 2020 and the 2020 lockdown at the co
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
@@ -18,13 +19,18 @@ from pipeline.kit.sampling import (
     EPOCH,
     F64,
     I64,
+    RAGGED,
     Days,
+    Mask,
     Target,
+    Tz,
+    Versions,
     World,
     YearPlan,
     allocate,
     case_variants,
     choice,
+    corrected,
     eday,
     finish,
     iso_texts,
@@ -32,6 +38,7 @@ from pipeline.kit.sampling import (
     people,
     rng_for,
     texts,
+    with_stale_reexports,
 )
 
 STREAM: Final = 2  # this source's random stream (rng_for); the registry refuses a clash
@@ -126,21 +133,46 @@ def _covid(days: Days) -> F64:
 
 def _appointments_for_year(y: int, v: int, plan: YearPlan, world: World, seed: int) -> pl.DataFrame:
     rng = rng_for(seed, y, STREAM)
-    days = world.days(y)
     tz = world.tz
+    appointments = _appointments(rng, y, v, world.days(y), tz)
+    versions, final_rows = _versions(appointments, tz)
+    # Correction files: the final version of some attended or missed appointments exported up to
+    # ten days before, delivered again with the right status; half with the same `gewijzigd`.
+    versions = corrected(rng, versions, final_rows, y, plan.corrections, appointments.status != 3, 26, _wrong_status)
+    # Stale re-exports: the booking version (the first n rows) again 1-3 days after the final version.
+    out = with_stale_reexports(
+        rng, _formatted(rng, y, appointments, versions, tz), versions["_eday"][final_rows], plan.last_export
+    )
+    n, first = appointments.kind.size, eday(dt.date(y, 1, 1)) + 1
+    return finish(out, rng, y, first, APPT_INVALID, _make_invalid_appt, n, FREE_TEXT)
+
+
+@dataclass(frozen=True)
+class _Appointments:
+    """One row per appointment: how it was booked, moved and ended (codes into the module's tuples)."""
+
+    kind: I64  # 0 counted visit, 1 no-show, 2 cancelled, 3 other location, 4 by phone, 5 video
+    day: I64
+    loc: I64
+    kanaal: I64
+    minute: I64
+    book: I64
+    moved: Mask
+    moved_at: I64
+    orig_day: I64
+    orig_minute: I64
+    status: I64
+    final_at: I64
+    product: I64
+    citizens: dict[str, pl.Series]  # invented personal data
+
+
+def _appointments(rng: np.random.Generator, y: int, v: int, days: Days, tz: Tz) -> _Appointments:
     base = days.season() * WD_BALIE[days.weekday] * days.open
     balie = base * _covid(days)
     lockdown = days.between((3, 16), (5, 11)) if y == 2020 else np.zeros(days.day.size, np.bool_)
 
-    # kinds: 0 counted visit, 1 no-show, 2 cancelled, 3 other location, 4 by phone, 5 video
-    sizes = [
-        v,
-        round(v * 0.03),
-        round(v * 0.07),
-        round(v * 0.04),
-        round(v * 0.02),
-        round(v * (0.12 if y == 2020 else 0.05)) if y >= 2020 else 0,
-    ]
+    sizes = _sizes(y, v)
     weights = [balie, balie, base, balie, balie, base * np.where(lockdown, 3.0, 1.0)]
     kind = np.concatenate([np.full(s, k, np.int64) for k, s in enumerate(sizes)])
     day_idx = np.concatenate([allocate(rng, s, w) for s, w in zip(sizes, weights, strict=True)])
@@ -175,47 +207,60 @@ def _appointments_for_year(y: int, v: int, plan: YearPlan, world: World, seed: i
     )
     product = choice(rng, n, PRODUCT_P)
     citizens = people(rng, n)
+    return _Appointments(
+        kind,
+        day,
+        loc,
+        kanaal,
+        minute,
+        book,
+        moved,
+        moved_at,
+        orig_day,
+        orig_minute,
+        status,
+        final_at,
+        product,
+        citizens,
+    )
 
+
+def _sizes(y: int, v: int) -> list[int]:
+    """How many appointments of each kind (see `_Appointments.kind`) a year of `v` counted visits has."""
+    video = round(v * (0.12 if y == 2020 else 0.05)) if y >= 2020 else 0  # from 2020
+    return [v, round(v * 0.03), round(v * 0.07), round(v * 0.04), round(v * 0.02), video]
+
+
+def _versions(a: _Appointments, tz: Tz) -> tuple[Versions, I64]:
+    """Every appointment's versions: booked, moved (some), final; and the rows of the final ones."""
+    n = a.kind.size
     ids = np.arange(1, n + 1, dtype=np.int64)
-    n_moved = int(moved.sum())
-    versions: dict[str, I64] = {
-        "app": np.concatenate([ids - 1, np.flatnonzero(moved), ids - 1]),
-        "datum": np.concatenate([np.where(moved, orig_day, day), day[moved], day]),
-        "minute": np.concatenate([np.where(moved, orig_minute, minute), minute[moved], minute]),
-        "status": np.concatenate([np.zeros(n + n_moved, np.int64), status]),
-        "at": np.concatenate([book, moved_at[moved], final_at]),
+    n_moved = int(a.moved.sum())
+    versions: Versions = {
+        "app": np.concatenate([ids - 1, np.flatnonzero(a.moved), ids - 1]),
+        "datum": np.concatenate([np.where(a.moved, a.orig_day, a.day), a.day[a.moved], a.day]),
+        "minute": np.concatenate([np.where(a.moved, a.orig_minute, a.minute), a.minute[a.moved], a.minute]),
+        "status": np.concatenate([np.zeros(n + n_moved, np.int64), a.status]),
+        "at": np.concatenate([a.book, a.moved_at[a.moved], a.final_at]),
         "final": np.concatenate([np.zeros(n + n_moved, np.int64), np.ones(n, np.int64)]),
     }
     versions["_eday"] = tz.local_day(versions["at"]) + 1
     versions["_corr"] = np.zeros(versions["at"].size, np.int64)
-    final_rows = np.arange(n + n_moved, 2 * n + n_moved)
+    return versions, np.arange(n + n_moved, 2 * n + n_moved)
 
-    # Correction files: the final version of some attended or missed appointments exported up to
-    # ten days before, delivered again with the right status; half with the same `gewijzigd`.
-    first_c = eday(dt.date(y, 1, 15))
-    last_c = eday(dt.date(y, 12, 31))
-    corr_days = np.sort(rng.choice(np.arange(first_c, last_c + 1), plan.corrections, replace=False))
-    final_eday = versions["_eday"][final_rows]
-    taken = np.zeros(n, np.bool_)
-    truth_parts: list[dict[str, I64]] = []
-    for c in corr_days:
-        pool = np.flatnonzero((final_eday >= c - 10) & (final_eday <= c) & (status != 3) & ~taken)
-        if pool.size == 0:
-            continue
-        k = min(int(pool.size), int(rng.integers(5, 26)))
-        chosen = np.sort(rng.choice(pool, k, replace=False))
-        taken[chosen] = True
-        rows = final_rows[chosen]
-        part = {name: values[rows].copy() for name, values in versions.items()}
-        later = rng.random(k) < 0.5
-        part["at"] = part["at"] + np.where(later, rng.integers(60, 3600, k), 0)
-        part["_eday"] = np.full(k, c, np.int64)
-        part["_corr"] = np.ones(k, np.int64)
-        truth_parts.append(part)
-        versions["status"][rows] = np.where(versions["status"][rows] == 1, 2, 1)  # the wrong one
-    if truth_parts:
-        versions = {name: np.concatenate([versions[name]] + [p[name] for p in truth_parts]) for name in versions}
 
+def _wrong_status(versions: Versions, rows: I64) -> None:
+    versions["status"][rows] = np.where(versions["status"][rows] == 1, 2, 1)
+
+
+def _formatted(
+    rng: np.random.Generator,
+    y: int,
+    a: _Appointments,
+    versions: Versions,
+    tz: Tz,
+) -> pl.DataFrame:
+    """The versions as the system writes them, with the hooks `finish` needs."""
     m = versions["at"].size
     app = versions["app"]
     first_day = int(versions["datum"].min()) if m else 0
@@ -224,39 +269,27 @@ def _appointments_for_year(y: int, v: int, plan: YearPlan, world: World, seed: i
         if m
         else []
     )
-    formatted = pl.DataFrame(
+    return pl.DataFrame(
         {
             "afspraak_id": f"A{y}-" + pl.Series(app + 1).cast(pl.String).str.zfill(7),
-            "locatie": padded(texts(LOCATIONS, loc[app]), rng, 0.003),
-            "kanaal": padded(texts(KANALEN, kanaal[app]), rng, 0.002),
-            "product": texts(PRODUCTS, product[app]),
+            "locatie": padded(texts(LOCATIONS, a.loc[app]), rng, 0.003),
+            "kanaal": padded(texts(KANALEN, a.kanaal[app]), rng, 0.002),
+            "product": texts(PRODUCTS, a.product[app]),
             "datum": texts(day_texts, versions["datum"] - first_day),
             "tijd": texts(CLOCK, versions["minute"]),
             "status": padded(case_variants(texts(STATUSES, versions["status"]), rng, 0.1), rng, 0.003),
             "gewijzigd": iso_texts(versions["at"], tz.offset(versions["at"]), rng.random(m) < 0.2),
-            "bsn": citizens["bsn"].gather(pl.Series(app)),
-            "naam": padded(citizens["naam"].gather(pl.Series(app)), rng, 0.003),
-            "telefoon": citizens["telefoon"].gather(pl.Series(app)),
-            "email": citizens["email"].gather(pl.Series(app)),
+            "bsn": a.citizens["bsn"].gather(pl.Series(app)),
+            "naam": padded(a.citizens["naam"].gather(pl.Series(app)), rng, 0.003),
+            "telefoon": a.citizens["telefoon"].gather(pl.Series(app)),
+            "email": a.citizens["email"].gather(pl.Series(app)),
             "_eday": versions["_eday"],
             "_corr": versions["_corr"] == 1,
             "_ord": versions["at"],
             "_regular": versions["_corr"] == 0,
-            "_kind": ((kind[app] == 0) & (versions["final"] == 1)).astype(np.int64),
+            "_kind": ((a.kind[app] == 0) & (versions["final"] == 1)).astype(np.int64),
         }
     )
-
-    # Stale re-exports: the booking version again in a file 1-3 days after the final version.
-    stale_apps = np.flatnonzero(rng.random(n) < 0.01)
-    stale = formatted[stale_apps].with_columns(  # booking versions are the first n rows
-        pl.min_horizontal(
-            pl.Series(final_eday[stale_apps] + rng.integers(1, 4, stale_apps.size)), pl.lit(plan.last_export)
-        ).alias("_eday"),
-        pl.lit(False).alias("_regular"),
-    )
-    dup = formatted[np.sort(rng.choice(m, int(m * 0.002), replace=False))] if m else formatted.clear()
-    first = eday(dt.date(y, 1, 1)) + 1
-    return finish(pl.concat([formatted, stale, dup]), rng, y, first, APPT_INVALID, _make_invalid_appt, n, FREE_TEXT)
 
 
 APPT_INVALID: Final = (
@@ -267,8 +300,7 @@ APPT_INVALID: Final = (
     "kanaal onbekend",
     "lege id",
     "gewijzigd onleesbaar",
-    "te veel velden",
-    "te weinig velden",
+    *RAGGED,
 )
 
 
@@ -303,8 +335,8 @@ def _make_invalid_appt(kind: str, template: dict[str, str], year: int, number: i
             row["afspraak_id"] = ""
         case "gewijzigd onleesbaar":
             row["gewijzigd"] = f"{year}-02-30T10:00:00+01:00"
-        case "te veel velden" | "te weinig velden":
-            pass
+        case _ if kind in RAGGED:
+            pass  # made ragged by invalid_rows
         case _:
             raise AssertionError(kind)
     return row

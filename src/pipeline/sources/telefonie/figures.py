@@ -15,11 +15,15 @@ from pipeline.kit.contract import (
     Unit,
     YearFigure,
 )
-from pipeline.kit.figures import change_pct, per_day, round_half_up
+from pipeline.kit.figures import change_pct, count, per_day, percentage, round_half_up, within
 from schemas import telefonie as schema
 
 REPEAT_WINDOW_DAYS = 7
 WITHIN_S = 60
+
+
+# A call counts for the municipality (telefoontjes_gemeente, and the breakdown's voor_utrecht).
+_utrecht = (pl.col("nummer") == schema.NUMMER_030) | pl.col("keuze").is_in(schema.KEUZES_UTRECHT)
 
 
 def prepare(calls: pl.DataFrame) -> pl.DataFrame:
@@ -28,11 +32,10 @@ def prepare(calls: pl.DataFrame) -> pl.DataFrame:
     `calls` holds the current calls of the periods to compute and of the 7 days before them, so
     that the first calls of a period know their caller's earlier calls.
     """
-    utrecht = (pl.col("nummer") == schema.NUMMER_030) | pl.col("keuze").is_in(schema.KEUZES_UTRECHT)
     flagged = calls.with_columns(
-        utrecht.alias("voor_utrecht"),
-        (utrecht & (pl.col("nummer") == schema.NUMMER_14030)).alias("via_14030"),
-        (utrecht & (pl.col("afhandeling") == "beantwoord")).alias("beantwoord"),
+        _utrecht.alias("voor_utrecht"),
+        (_utrecht & (pl.col("nummer") == schema.NUMMER_14030)).alias("via_14030"),
+        (_utrecht & (pl.col("afhandeling") == "beantwoord")).alias("beantwoord"),
     )
     # A repeat: an Utrecht call whose caller made an earlier Utrecht call in the 7 x 24 hours before.
     # In caller and time order, the latest earlier Utrecht call is the last one carried forward, and
@@ -53,91 +56,70 @@ def prepare(calls: pl.DataFrame) -> pl.DataFrame:
 _answered_wait = pl.col("wachttijd_s").filter(pl.col("beantwoord"))
 
 
-def _count(condition: pl.Expr) -> pl.Expr:
-    return condition.sum().cast(pl.Int64)
-
-
-COUNT, SUM = Unit.COUNT, Sum()
-
-
 FIGURES = (
-    Figure(
+    count(
         "telefoontjes_gemeente",
+        pl.col("voor_utrecht"),
         label="aantal telefoontjes naar gemeente",
         definition="Aantal telefoontjes naar gemeente: verschillende gesprekken die het Klantcontactcentrum van "
         "Utrecht bereikten: nummer 030-2860000, of 14 030 met keuze Utrecht, Overig of Geen keuze "
         "(doorgeschakeld naar Zeist, Houten, Nieuwegein of IJsselstein telt niet mee).",
-        unit=COUNT,
-        aggregation=SUM,
-        expr=_count(pl.col("voor_utrecht")),
         order=10,
         published_in=PUBLISHED_TABLE,
     ),
-    Figure(
+    count(
         "telefoontjes_14030",
+        pl.col("via_14030"),
         label="aantal telefoontjes via 14030",
         definition="Aantal telefoontjes via 14030: het deel van telefoontjes_gemeente dat binnenkwam op 14 030.",
-        unit=COUNT,
-        aggregation=SUM,
-        expr=_count(pl.col("via_14030")),
         order=20,
         published_in=PUBLISHED_TABLE,
     ),
-    Figure(
+    percentage(
         "bereikbaarheid_pct",
+        ("telefoontjes_beantwoord", "telefoontjes_gemeente"),
         label="% telefonische bereikbaarheid",
         definition="% telefonische bereikbaarheid: 100 x telefoontjes_beantwoord / telefoontjes_gemeente, "
         "half naar boven afgerond op een heel getal; leeg zonder telefoontjes.",
-        unit=Unit.PERCENT,
-        aggregation=Ratio("telefoontjes_beantwoord", "telefoontjes_gemeente"),
         order=30,
         published_in=PUBLISHED_TABLE,
     ),
-    Figure(
+    percentage(
         "aandeel_14030_pct",
+        ("telefoontjes_14030", "telefoontjes_gemeente"),
         label="% telefoontjes via 14030",
         definition="Aandeel 14 030: 100 x telefoontjes_14030 / telefoontjes_gemeente, half naar boven afgerond op "
         "een heel getal; leeg zonder telefoontjes.",
-        unit=Unit.PERCENT,
-        aggregation=Ratio("telefoontjes_14030", "telefoontjes_gemeente"),
         order=40,
         published_in=PUBLISHED_TEXT,
     ),
-    Figure(
+    count(
         "telefoontjes_0302860000",
+        pl.col("voor_utrecht") & ~pl.col("via_14030"),
         label="aantal telefoontjes via 030-2860000",
         definition="Telefoontjes_gemeente die binnenkwamen op 030-2860000.",
-        unit=COUNT,
-        aggregation=SUM,
-        expr=_count(pl.col("voor_utrecht") & ~pl.col("via_14030")),
         order=100,
     ),
-    Figure(
+    count(
         "telefoontjes_platform",
+        None,
         label="aantal gesprekken op het telefonieplatform",
         definition="Alle gesprekken die het telefonieplatform bereikten, op beide nummers, inclusief doorgeschakelde.",
-        unit=COUNT,
-        aggregation=SUM,
-        expr=pl.len().cast(pl.Int64),
         order=110,
     ),
-    Figure(
+    count(
         "telefoontjes_doorgeschakeld",
+        pl.col("afhandeling") == "doorgeschakeld",
         label="aantal gesprekken doorgeschakeld naar andere gemeenten",
         definition="Gesprekken op 14 030 die het keuzemenu doorschakelde naar Zeist, Houten, Nieuwegein of "
         "IJsselstein.",
-        unit=COUNT,
-        aggregation=SUM,
-        expr=_count(pl.col("afhandeling") == "doorgeschakeld"),
         order=120,
     ),
-    Figure(
+    count(
         "telefoontjes_beantwoord",
+        pl.col("beantwoord"),
         label="aantal beantwoorde telefoontjes",
         definition="Telefoontjes_gemeente beantwoord door een medewerker.",
-        unit=COUNT,
-        aggregation=SUM,
-        expr=_count(pl.col("beantwoord")),
         order=130,
     ),
     Figure(
@@ -146,7 +128,7 @@ FIGURES = (
         definition="Som van de wachttijd in seconden van beantwoorde telefoontjes_gemeente: de teller van "
         "wachttijd_gemiddeld_s.",
         unit=Unit.SECONDS,
-        aggregation=SUM,
+        aggregation=Sum(),
         expr=_answered_wait.sum().cast(pl.Int64),
         order=135,
     ),
@@ -182,51 +164,43 @@ FIGURES = (
         order=160,
         decimals=1,
     ),
-    Figure(
+    count(
         "telefoontjes_binnen_60s",
+        pl.col("beantwoord") & (pl.col("wachttijd_s") <= WITHIN_S),
         label="aantal telefoontjes beantwoord binnen 60 seconden",
         definition="Telefoontjes_gemeente beantwoord na hoogstens 60 s wachten.",
-        unit=COUNT,
-        aggregation=SUM,
-        expr=_count(pl.col("beantwoord") & (pl.col("wachttijd_s") <= WITHIN_S)),
         order=165,
     ),
-    Figure(
+    percentage(
         "beantwoord_binnen_60s_pct",
+        ("telefoontjes_binnen_60s", "telefoontjes_gemeente"),
         label="% telefoontjes beantwoord binnen 60 seconden",
         definition="100 x telefoontjes_binnen_60s / telefoontjes_gemeente, half naar boven afgerond op 0,1; "
         "leeg zonder telefoontjes.",
-        unit=Unit.PERCENT,
-        aggregation=Ratio("telefoontjes_binnen_60s", "telefoontjes_gemeente"),
         order=170,
         decimals=1,
     ),
-    Figure(
+    count(
         "herhaalbellers_7d",
+        pl.col("herhaalbeller_7d"),
         label="aantal telefoontjes van herhaalbellers (binnen 7 dagen)",
         definition="Telefoontjes_gemeente van een beller die in de 7 x 24 uur ervoor ook de gemeente belde "
         "(bepaald op de sleutel-hash van het nummer, nooit op het nummer zelf).",
-        unit=COUNT,
-        aggregation=SUM,
-        expr=_count(pl.col("herhaalbeller_7d")),
         order=180,
     ),
-    Figure(
+    count(
         "telefoontjes_bekende_beller",
+        pl.col("voor_utrecht") & pl.col("beller_hash").is_not_null(),
         label="aantal telefoontjes met bekende beller",
         definition="Telefoontjes_gemeente waarvan het nummer van de beller geleverd is (niet afgeschermd).",
-        unit=COUNT,
-        aggregation=SUM,
-        expr=_count(pl.col("voor_utrecht") & pl.col("beller_hash").is_not_null()),
         order=185,
     ),
-    Figure(
+    percentage(
         "herhaalbellers_7d_pct",
+        ("herhaalbellers_7d", "telefoontjes_bekende_beller"),
         label="% telefoontjes van herhaalbellers (binnen 7 dagen)",
         definition="100 x herhaalbellers_7d / telefoontjes_bekende_beller, half naar boven afgerond op 0,1; leeg "
         "zonder telefoontjes met bekende beller.",
-        unit=Unit.PERCENT,
-        aggregation=Ratio("herhaalbellers_7d", "telefoontjes_bekende_beller"),
         order=190,
         decimals=1,
     ),
@@ -256,23 +230,20 @@ YEAR_FIGURES = (
 )
 
 
-def _within(part: str, whole: str) -> tuple[str, pl.Expr]:
-    return f"{part}_binnen_{whole}", (pl.col(part) <= pl.col(whole)).fill_null(True)
-
-
 # Counts that are part of another count cannot exceed it, in any period.
 CHECKS = (
-    _within("telefoontjes_14030", "telefoontjes_gemeente"),
-    _within("telefoontjes_beantwoord", "telefoontjes_gemeente"),
-    _within("telefoontjes_binnen_60s", "telefoontjes_beantwoord"),
-    _within("telefoontjes_bekende_beller", "telefoontjes_gemeente"),
-    _within("herhaalbellers_7d", "telefoontjes_bekende_beller"),
+    within("telefoontjes_14030", "telefoontjes_gemeente"),
+    within("telefoontjes_beantwoord", "telefoontjes_gemeente"),
+    within("telefoontjes_binnen_60s", "telefoontjes_beantwoord"),
+    within("telefoontjes_bekende_beller", "telefoontjes_gemeente"),
+    within("herhaalbellers_7d", "telefoontjes_bekende_beller"),
 )
 
 BREAKDOWN = Breakdown(
     keys=("nummer", "keuze", "wachtrij", "afhandeling"),
     free_text=("wachtrij",),
     model=schema.TelefonieUitsplitsingDag,
+    flags=(_utrecht.alias("voor_utrecht"),),
     sums=(
         pl.col("wachttijd_s").sum().cast(pl.Int64).alias("wachttijd_s_totaal"),
         pl.col("gespreksduur_s").sum().cast(pl.Int64).alias("gespreksduur_s_totaal"),

@@ -9,6 +9,7 @@ files that fix earlier rows, invalid rows of every kind, and varying spellings, 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
@@ -18,8 +19,11 @@ from pipeline.kit.sampling import (
     DAY,
     F64,
     I64,
+    RAGGED,
     Days,
     Target,
+    Tz,
+    Versions,
     World,
     YearPlan,
     allocate,
@@ -30,6 +34,7 @@ from pipeline.kit.sampling import (
     iso_texts,
     padded,
     pick_exact,
+    repeated,
     rng_for,
     texts,
     vary,
@@ -173,7 +178,32 @@ def _calls_for_year(
 ) -> pl.DataFrame:
     rng = rng_for(seed, y, STREAM)
     days = world.days(y)
-    tz = world.tz
+    placed = _placed(rng, y, calls, calls_14030, days, world.tz)
+    cols, beller = _calls(rng, y, placed, days, answered_calls)
+    rows = _corrected(rng, y, plan, cols, days.day[placed.day_idx])
+    formatted = _formatted(rng, y, rows, beller, world.tz)
+    # Late exports that overlap: on some days the calls of the last 20 minutes come again,
+    # identical, in the next day's file. And a few rows repeated within their own file.
+    overlap_days = np.flatnonzero(rng.random(days.day.size) < 0.15)
+    late = np.isin(placed.day_idx, overlap_days) & (placed.sec >= placed.closes - 1200)  # regular rows
+    overlap = formatted[np.flatnonzero(late)].with_columns(pl.col("_eday") + 1)
+    out = pl.concat([formatted, overlap, repeated(rng, formatted)])
+    return finish(out, rng, y, plan.first_export, CALL_INVALID, _make_invalid_call, formatted.height, FREE_TEXT)
+
+
+@dataclass(frozen=True)
+class _Placed:
+    """Every call's kind (0 = 030, 1 = 14 030 for Utrecht, 2 = 14 030 forwarded), day and second, in
+    order of time."""
+
+    kind: I64
+    day_idx: I64
+    sec: I64
+    utc: I64
+    closes: I64  # when its line closed that day (seconds after midnight)
+
+
+def _placed(rng: np.random.Generator, y: int, calls: int, calls_14030: int, days: Days, tz: Tz) -> _Placed:
     n14 = calls_14030
     n030 = calls - n14
     forward_share = float(np.clip(0.09 - 0.01 * (y - 2016), 0.03, 0.09))
@@ -182,9 +212,7 @@ def _calls_for_year(
     level = days.season() * _covid(days)
     w030 = level * WD_030[days.weekday] * days.open
     w14 = level * WD_14030[days.weekday] * days.open
-    kind = np.concatenate(
-        [np.zeros(n030, np.int64), np.ones(n14, np.int64), np.full(n_fwd, 2, np.int64)]
-    )  # 0 = 030, 1 = 14 030 for Utrecht, 2 = 14 030 forwarded
+    kind = np.concatenate([np.zeros(n030, np.int64), np.ones(n14, np.int64), np.full(n_fwd, 2, np.int64)])
     day_idx = np.concatenate([allocate(rng, n030, w030), allocate(rng, n14, w14), allocate(rng, n_fwd, w14)])
     wd = days.weekday[day_idx]
     short = (wd == 2) | (wd == 4)
@@ -193,9 +221,15 @@ def _calls_for_year(
     span = closes - opens
     sec = opens + np.minimum((rng.beta(1.7, 2.6, kind.size) * span).astype(np.int64), span - 1)
     utc = tz.to_utc(days.day[day_idx] * DAY + sec)
-
     order = np.lexsort((kind, utc))
-    kind, day_idx, sec, utc, closes = kind[order], day_idx[order], sec[order], utc[order], closes[order]
+    return _Placed(kind[order], day_idx[order], sec[order], utc[order], closes[order])
+
+
+def _calls(
+    rng: np.random.Generator, y: int, placed: _Placed, days: Days, answered_calls: int
+) -> tuple[Versions, pl.Series]:
+    """What became of every call (menu choice, answered, queue, waiting and talking), and its caller."""
+    kind, day_idx = placed.kind, placed.day_idx
     n = kind.size
     day = days.day[day_idx]
     load_per_day = np.bincount(day_idx, minlength=days.day.size).astype(np.float64)
@@ -226,10 +260,9 @@ def _calls_for_year(
     wait = np.where(fwd, 0, np.clip(wait, 0, 3000)).astype(np.int64)
     talk = np.where(answered, np.clip(rng.lognormal(np.log(190.0), 0.75, n), 5, 5400), 0).astype(np.int64)
     beller = _callers(rng, n)
-
-    cols: dict[str, I64] = {
+    cols: Versions = {
         "seq": np.arange(1, n + 1, dtype=np.int64),
-        "utc": utc,
+        "utc": placed.utc,
         "kind": kind,
         "keuze": keuze,
         "queue": queue,
@@ -240,13 +273,16 @@ def _calls_for_year(
         "_eday": day + 1,
         "_corr": np.zeros(n, np.int64),
     }
+    return cols, beller
 
-    # Correction files: calls of 2-8 days before the file's date re-delivered with the right values;
-    # the regular export (and its overlap in the next file, both sorting before) had a wrong field.
+
+def _corrected(rng: np.random.Generator, y: int, plan: YearPlan, cols: Versions, day: I64) -> Versions:
+    """Correction files: calls of 2-8 days before the file's date re-delivered with the right values;
+    the regular export (and its overlap in the next file, both sorting before) had a wrong field."""
     first_c = eday(dt.date(y, 1, 10))
     last_c = eday(dt.date(y, 12, 31))
     corr_days = np.sort(rng.choice(np.arange(first_c, last_c + 1), plan.corrections, replace=False))
-    taken = np.zeros(n, np.bool_)
+    taken = np.zeros(day.size, np.bool_)
     fixes: list[I64] = []
     fix_day: list[I64] = []
     for c in corr_days:
@@ -274,8 +310,11 @@ def _calls_for_year(
                 cols["afh"][i], cols["talk"][i] = 0, 30 + i % 600
         else:  # wrong queue
             cols["queue"][i] = (cols["queue"][i] + 1) % 5
-    rows = {name: np.concatenate([cols[name], truth[name]]) for name in cols}
+    return {name: np.concatenate([cols[name], truth[name]]) for name in cols}
 
+
+def _formatted(rng: np.random.Generator, y: int, rows: Versions, beller: pl.Series, tz: Tz) -> pl.DataFrame:
+    """The calls as the platform writes them, with the hooks `finish` needs."""
     m = rows["seq"].size
     zulu_share = 0.15 + 0.1 * ((y * 7) % 3)
     spell = np.where(rows["kind"] == 0, choice(rng, m, (0.5, 0.2, 0.15, 0.15)), 4 + choice(rng, m, (0.7, 0.3)))
@@ -283,7 +322,7 @@ def _calls_for_year(
     keuze_text = vary(  # an empty choice on 14 030 means Geen keuze
         keuze_text, (rows["keuze"] == 3) & (rng.random(m) < 0.3), lambda v: pl.Series([""] * v.len())
     )
-    formatted = pl.DataFrame(
+    return pl.DataFrame(
         {
             "gesprek_id": padded(f"{y}-" + pl.Series(rows["seq"]).cast(pl.String).str.zfill(7), rng, 0.001),
             "starttijd": iso_texts(rows["utc"], tz.offset(rows["utc"]), rng.random(m) < zulu_share),
@@ -293,7 +332,7 @@ def _calls_for_year(
             "afhandeling": padded(texts(AFHANDELINGEN, rows["afh"]), rng, 0.004),
             "wachttijd": padded(pl.Series(rows["wait"]).cast(pl.String), rng, 0.001),
             "gespreksduur": pl.Series(rows["talk"]).cast(pl.String),
-            "beller": beller.gather(pl.Series(rows["caller"])) if n else pl.Series([], dtype=pl.String),
+            "beller": beller.gather(pl.Series(rows["caller"])) if beller.len() else pl.Series([], dtype=pl.String),
             "_eday": rows["_eday"],
             "_corr": rows["_corr"] == 1,
             "_ord": rows["utc"],
@@ -301,15 +340,6 @@ def _calls_for_year(
             "_kind": rows["kind"],
         }
     )
-
-    # Late exports that overlap: on some days the calls of the last 20 minutes come again,
-    # identical, in the next day's file. And a few rows repeated within their own file.
-    overlap_days = np.flatnonzero(rng.random(days.day.size) < 0.15)
-    late = np.isin(day_idx, overlap_days) & (sec >= closes - 1200)  # among the first n rows: regular
-    overlap = formatted[np.flatnonzero(late)].with_columns(pl.col("_eday") + 1)
-    dup = formatted[np.sort(rng.choice(m, int(m * 0.002), replace=False))] if m else formatted.clear()
-    out = pl.concat([formatted, overlap, dup])
-    return finish(out, rng, y, plan.first_export, CALL_INVALID, _make_invalid_call, m, FREE_TEXT)
 
 
 CALL_INVALID: Final = (
@@ -321,8 +351,7 @@ CALL_INVALID: Final = (
     "lege id",
     "doorgeschakeld bij Utrecht",
     "Zeist niet doorgeschakeld",
-    "te veel velden",
-    "te weinig velden",
+    *RAGGED,
     "afhandeling onbekend",
     "gespreksduur zonder antwoord",
     "wachttijd geen getal",
@@ -365,8 +394,8 @@ def _make_invalid_call(kind: str, template: dict[str, str], year: int, number: i
             row["afhandeling"] = "verbroken"
         case "wachttijd geen getal":
             row["wachttijd"] = "42s"
-        case "te veel velden" | "te weinig velden":
-            pass
+        case _ if kind in RAGGED:
+            pass  # made ragged by invalid_rows
         case _:
             raise AssertionError(kind)
     return row

@@ -10,13 +10,8 @@ KANAAL_COLOURS = {"balie": "#c8102e", "thuisbezorgd": "#f2a900", "digitaal": "#1
 
 
 def _channels_chart(data: ReportInput) -> Chart | None:
-    completed = data.query(
-        "SELECT jaar, kanaal, sum(aantal)::BIGINT AS aantal FROM zaken_uitsplitsing "
-        "WHERE status = 'afgerond' AND jaar <= ? GROUP BY ALL ORDER BY ALL",
-        [data.jaar],
-    )
     return stacked_chart(
-        completed,
+        data.counts_per_year("zaken_uitsplitsing", "kanaal", "afgerond"),
         "kanaal",
         KANAAL_COLOURS,
         "Afgeronde zaken van Burgerzaken, naar kanaal",

@@ -12,6 +12,7 @@ day, so some fall on a UTC year edge; everything else is done on open days in of
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
@@ -20,11 +21,16 @@ import polars as pl
 from pipeline.kit.sampling import (
     DAY,
     I64,
+    RAGGED,
+    Days,
     Target,
+    Tz,
+    Versions,
     World,
     YearPlan,
     allocate,
     case_variants,
+    corrected,
     eday,
     finish,
     iso_texts,
@@ -32,6 +38,7 @@ from pipeline.kit.sampling import (
     people,
     rng_for,
     texts,
+    with_stale_reexports,
 )
 
 STREAM: Final = 3  # this source's random stream (rng_for); the registry refuses a clash
@@ -98,8 +105,36 @@ class CasesSample:
 
 def _cases_for_year(y: int, documents: int, births: int, plan: YearPlan, world: World, seed: int) -> pl.DataFrame:
     rng = rng_for(seed, y, STREAM)
-    days = world.days(y)
     tz = world.tz
+    cases = _cases(rng, documents, births, world.days(y), tz)
+    versions, final_rows = _versions(cases, tz)
+    # Correction files: the final version of some completed cases exported up to ten days before,
+    # delivered again with the right channel (the regular export said balie); half with the same
+    # `gewijzigd`, which the later file name then decides.
+    eligible = (cases.kanaal != 0) & (cases.status == 1)
+    versions = corrected(rng, versions, final_rows, y, plan.corrections, eligible, 21, _at_the_counter)
+    formatted = _formatted(rng, y, cases, versions, tz)
+    # Stale re-exports: the request version (the first `total` rows) again 1-3 days after the final version.
+    out = with_stale_reexports(rng, formatted, versions["_eday"][final_rows], plan.last_export)
+    first = eday(dt.date(y, 1, 1)) + 1
+    return finish(out, rng, y, first, CASE_INVALID, _make_invalid_case, cases.kind.size, FREE_TEXT)
+
+
+@dataclass(frozen=True)
+class _Cases:
+    """One row per case, completed or withdrawn (codes into the module's tuples)."""
+
+    kind: I64  # an index into KINDS
+    zaaktype: I64
+    kanaal: I64
+    status: I64  # 1 afgerond, 2 ingetrokken
+    requested_at: I64
+    final_at: I64
+    done: I64  # when it was completed; 0 when withdrawn
+    citizens: dict[str, pl.Series]  # invented personal data
+
+
+def _cases(rng: np.random.Generator, documents: int, births: int, days: Days, tz: Tz) -> _Cases:
     office = days.season() * WD_OFFICE[days.weekday] * days.open
     every_day = days.season() + 0.2  # online births are completed by the system, any day
 
@@ -123,90 +158,62 @@ def _cases_for_year(y: int, documents: int, births: int, plan: YearPlan, world: 
     w_idx = allocate(rng, withdrawn_n, office)
     w_kind = 2 + rng.integers(0, len(KINDS) - 2, withdrawn_n)
     w_at = tz.to_utc(days.day[w_idx] * DAY + rng.integers(9 * 3600, 17 * 3600, withdrawn_n))
-    zaaktype = np.concatenate([zaaktype, np.array([z for z, _, _, _ in KINDS], np.int64)[w_kind]])
-    kanaal = np.concatenate([kanaal, np.array([k for _, k, _, _ in KINDS], np.int64)[w_kind]])
-    kind = np.concatenate([kind, w_kind])
-    final_at = np.concatenate([done_at + rng.integers(1, 120, n), w_at])
-    requested_at = np.concatenate([requested_at, w_at - rng.integers(1, 10, withdrawn_n) * DAY])
-    done = np.concatenate([done_at, np.zeros(withdrawn_n, np.int64)])
-    status = np.concatenate([np.ones(n, np.int64), np.full(withdrawn_n, 2, np.int64)])
-    total = n + withdrawn_n
-    citizens = people(rng, total)
+    return _Cases(
+        kind=np.concatenate([kind, w_kind]),
+        zaaktype=np.concatenate([zaaktype, np.array([z for z, _, _, _ in KINDS], np.int64)[w_kind]]),
+        kanaal=np.concatenate([kanaal, np.array([k for _, k, _, _ in KINDS], np.int64)[w_kind]]),
+        status=np.concatenate([np.ones(n, np.int64), np.full(withdrawn_n, 2, np.int64)]),
+        final_at=np.concatenate([done_at + rng.integers(1, 120, n), w_at]),
+        requested_at=np.concatenate([requested_at, w_at - rng.integers(1, 10, withdrawn_n) * DAY]),
+        done=np.concatenate([done_at, np.zeros(withdrawn_n, np.int64)]),
+        citizens=people(rng, n + withdrawn_n),
+    )
 
+
+def _versions(c: _Cases, tz: Tz) -> tuple[Versions, I64]:
+    """Every case's versions: requested, final; and the rows of the final ones."""
+    total = c.kind.size
     ids = np.arange(total, dtype=np.int64)
-    versions: dict[str, I64] = {
+    versions: Versions = {
         "case": np.concatenate([ids, ids]),
-        "status": np.concatenate([np.zeros(total, np.int64), status]),
-        "kanaal": np.concatenate([kanaal, kanaal]),
-        "done": np.concatenate([np.zeros(total, np.int64), done]),
-        "at": np.concatenate([requested_at, final_at]),
+        "status": np.concatenate([np.zeros(total, np.int64), c.status]),
+        "kanaal": np.concatenate([c.kanaal, c.kanaal]),
+        "done": np.concatenate([np.zeros(total, np.int64), c.done]),
+        "at": np.concatenate([c.requested_at, c.final_at]),
         "final": np.concatenate([np.zeros(total, np.int64), np.ones(total, np.int64)]),
     }
     versions["_eday"] = tz.local_day(versions["at"]) + 1
     versions["_corr"] = np.zeros(versions["at"].size, np.int64)
-    final_rows = np.arange(total, 2 * total)
+    return versions, np.arange(total, 2 * total)
 
-    # Correction files: the final version of some completed cases exported up to ten days before,
-    # delivered again with the right channel (the regular export said balie); half with the same
-    # `gewijzigd`, which the later file name then decides.
-    first_c = eday(dt.date(y, 1, 15))
-    last_c = eday(dt.date(y, 12, 31))
-    corr_days = np.sort(rng.choice(np.arange(first_c, last_c + 1), plan.corrections, replace=False))
-    final_eday = versions["_eday"][final_rows]
-    taken = np.zeros(total, np.bool_)
-    truth_parts: list[dict[str, I64]] = []
-    for c in corr_days:
-        pool = np.flatnonzero((final_eday >= c - 10) & (final_eday <= c) & (kanaal != 0) & (status == 1) & ~taken)
-        if pool.size == 0:
-            continue
-        k = min(int(pool.size), int(rng.integers(5, 21)))
-        chosen = np.sort(rng.choice(pool, k, replace=False))
-        taken[chosen] = True
-        rows = final_rows[chosen]
-        part = {name: values[rows].copy() for name, values in versions.items()}
-        later = rng.random(k) < 0.5
-        part["at"] = part["at"] + np.where(later, rng.integers(60, 3600, k), 0)
-        part["_eday"] = np.full(k, c, np.int64)
-        part["_corr"] = np.ones(k, np.int64)
-        truth_parts.append(part)
-        versions["kanaal"][rows] = 0  # the wrong one: a counter case
-    if truth_parts:
-        versions = {name: np.concatenate([versions[name]] + [p[name] for p in truth_parts]) for name in versions}
 
+def _at_the_counter(versions: Versions, rows: I64) -> None:
+    versions["kanaal"][rows] = 0
+
+
+def _formatted(rng: np.random.Generator, y: int, c: _Cases, versions: Versions, tz: Tz) -> pl.DataFrame:
+    """The versions as the system writes them, with the hooks `finish` needs."""
     m = versions["at"].size
     case = versions["case"]
     done_text = iso_texts(versions["done"], tz.offset(versions["done"]), rng.random(m) < 0.3)
-    formatted = pl.DataFrame(
+    return pl.DataFrame(
         {
             "zaak_id": f"Z{y}-" + pl.Series(case + 1).cast(pl.String).str.zfill(7),
-            "zaaktype": case_variants(texts(ZAAKTYPEN, zaaktype[case]), rng, 0.05),
+            "zaaktype": case_variants(texts(ZAAKTYPEN, c.zaaktype[case]), rng, 0.05),
             "kanaal": padded(case_variants(texts(KANALEN, versions["kanaal"]), rng, 0.05), rng, 0.003),
             "status": padded(case_variants(texts(STATUSSEN, versions["status"]), rng, 0.05), rng, 0.003),
             "afgerond_op": done_text.zip_with(pl.Series(versions["status"] == 1), pl.Series([""] * m)),
             "gewijzigd": iso_texts(versions["at"], tz.offset(versions["at"]), rng.random(m) < 0.2),
-            "bsn": citizens["bsn"].gather(pl.Series(case)),
-            "naam": padded(citizens["naam"].gather(pl.Series(case)), rng, 0.003),
-            "adres": citizens["adres"].gather(pl.Series(case)),
+            "bsn": c.citizens["bsn"].gather(pl.Series(case)),
+            "naam": padded(c.citizens["naam"].gather(pl.Series(case)), rng, 0.003),
+            "adres": c.citizens["adres"].gather(pl.Series(case)),
             "_eday": versions["_eday"],
             "_corr": versions["_corr"] == 1,
             "_ord": versions["at"],
             "_regular": versions["_corr"] == 0,
-            "_kind": ((kind[case] < 2) & (versions["final"] == 1)).astype(np.int64),
+            "_kind": ((c.kind[case] < 2) & (versions["final"] == 1)).astype(np.int64),
         }
     )
-
-    # Stale re-exports: the request version again in a file 1-3 days after the final version.
-    stale_cases = np.flatnonzero(rng.random(total) < 0.01)
-    stale = formatted[stale_cases].with_columns(  # request versions are the first `total` rows
-        pl.min_horizontal(
-            pl.Series(final_eday[stale_cases] + rng.integers(1, 4, stale_cases.size)), pl.lit(plan.last_export)
-        ).alias("_eday"),
-        pl.lit(False).alias("_regular"),
-    )
-    dup = formatted[np.sort(rng.choice(m, int(m * 0.002), replace=False))] if m else formatted.clear()
-    first = eday(dt.date(y, 1, 1)) + 1
-    out = pl.concat([formatted, stale, dup])
-    return finish(out, rng, y, first, CASE_INVALID, _make_invalid_case, total, FREE_TEXT)
 
 
 CASE_INVALID: Final = (
@@ -219,8 +226,7 @@ CASE_INVALID: Final = (
     "afgerond zonder afgerond_op",
     "afgerond_op bij aanvraag",
     "geboorteaangifte thuisbezorgd",
-    "te veel velden",
-    "te weinig velden",
+    *RAGGED,
 )
 
 
@@ -255,8 +261,8 @@ def _make_invalid_case(kind: str, template: dict[str, str], year: int, number: i
             row["status"] = "aangevraagd"
         case "geboorteaangifte thuisbezorgd":
             row["zaaktype"] = "geboorteaangifte"
-        case "te veel velden" | "te weinig velden":
-            pass
+        case _ if kind in RAGGED:
+            pass  # made ragged by invalid_rows
         case _:
             raise AssertionError(kind)
     return row

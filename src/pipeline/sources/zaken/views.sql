@@ -2,5 +2,5 @@
 -- case type, channel and status.
 CREATE VIEW zaken_uitsplitsing AS
 SELECT datum, year(datum)::INTEGER AS jaar, month(datum)::INTEGER AS maand,
-       zaaktype, kanaal, status, (status = 'afgerond' AND kanaal <> 'balie') AS zonder_balie, aantal
+       zaaktype, kanaal, status, zonder_balie, aantal
 FROM data.zaken_uitsplitsing_dag ORDER BY datum;
