@@ -12,7 +12,6 @@ serves with the default, and with 1 second, the setting that shortens the wait.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 import socket
@@ -54,15 +53,12 @@ def _wait(check: Any, what: str, process: subprocess.Popen[bytes]) -> None:
 
 
 def _deployed(api: str) -> bool:
-    from prefect.client.orchestration import get_client
+    # By the REST API, not Prefect's client: importing Prefect here, before PREFECT_API_URL is in this
+    # process's environment, fixed its settings to a temporary server of its own, so the deployment
+    # was never found (the served case failed with "not ready after 240 s").
+    import httpx
 
-    async def found() -> bool:
-        async with get_client() as client:
-            await client.read_deployment_by_name(DEPLOYMENT)
-            return True
-
-    os.environ["PREFECT_API_URL"] = api
-    return asyncio.run(found())
+    return httpx.get(f"{api}/deployments/name/{DEPLOYMENT}", timeout=2).status_code == 200
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
@@ -86,6 +82,8 @@ def run(task: dict[str, Any]) -> dict[str, Any]:
         "DO_NOT_TRACK": "1",
         "PREFECT_LOGGING_LEVEL": "WARNING",
     }
+    # Prefect reads its settings once, at its first import in this process: they must be in place first.
+    os.environ.update({key: env[key] for key in ("PREFECT_HOME", "PREFECT_API_URL", "PREFECT_LOGGING_LEVEL")})
     bin_dir = Path(sys.executable).parent
     server = subprocess.Popen(
         [str(bin_dir / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port), "--no-ui"],
