@@ -105,15 +105,18 @@ def test_the_key_from_a_secret_block_or_the_environment_and_retention_of_pseudon
 
     # Retention: the nightly run erases the keyed hashes of staged calls older than the horizon, and
     # says so in the run ledger; the figures computed with them stay.
-    done = cli(
-        "nightly",
-        "--raw",
-        s.raw_dir,
-        "--warehouse",
-        s.warehouse,
-        PIPELINE_PII_KEY=BLOCK_KEY,
-        PIPELINE_RETENTION_DAYS="30",
-    )
+    def nightly_with_retention() -> Any:
+        return cli(
+            "nightly",
+            "--raw",
+            s.raw_dir,
+            "--warehouse",
+            s.warehouse,
+            PIPELINE_PII_KEY=BLOCK_KEY,
+            PIPELINE_RETENTION_DAYS="30",
+        )
+
+    done = nightly_with_retention()
     assert done.returncode == 0, done.stderr
     hashes = {r["gesprek_id"]: r["beller_hash"] for r in _state_rows(s, "SELECT * FROM telefonie_versies")}
     assert hashes == {"old1": None, "old2": None, "old3": None, "new1": _keyed_hash(BLOCK_KEY, CALLER)}
@@ -121,15 +124,7 @@ def test_the_key_from_a_secret_block_or_the_environment_and_retention_of_pseudon
     assert last[-1] == {"bewaartermijn_dagen": 30, "pseudoniemen_gewist": 2}
     assert rows(s.warehouse, "SELECT jaar, herhaalbellers_7d FROM kerncijfers ORDER BY jaar") == figures
     # Applied every night: nothing left to erase the next time, and the ledger says so.
-    done = cli(
-        "nightly",
-        "--raw",
-        s.raw_dir,
-        "--warehouse",
-        s.warehouse,
-        PIPELINE_PII_KEY=BLOCK_KEY,
-        PIPELINE_RETENTION_DAYS="30",
-    )
+    done = nightly_with_retention()
     assert done.returncode == 0, done.stderr
     last = rows(s.warehouse, "SELECT bewaartermijn_dagen, pseudoniemen_gewist FROM runs ORDER BY gestart_op")
     assert last[-1] == {"bewaartermijn_dagen": 30, "pseudoniemen_gewist": 0}

@@ -47,6 +47,21 @@ def fill_invalid(line: str, n: int) -> str:
     return line.replace("{id}", f"bad-{n}").replace("{day}", day.isoformat()).replace("{dmy}", f"{day:%d-%m-%Y}")
 
 
+def invalid_file(stem: str, n: int) -> str:
+    """The file of invalid case `n`: `stem` is the path before the export day, e.g. `zaken/ongeldig/zaken`."""
+    return f"{stem}_20200301_{n:02d}.csv"
+
+
+def land_invalid_cases(root: Path, stem: str, cases: dict[str, Any], good: Any) -> Published:
+    """One file per invalid case (its line first in the case's tuple): a good row on the case's day,
+    `good(n, day)`, then the case's row filled in. Run with every file half invalid allowed, since the
+    5 % threshold has its own tests."""
+    land = Landing(root)
+    for n, (line, *_) in enumerate(cases.values()):
+        land.csv(invalid_file(stem, n), good(n, invalid_day(n)), fill_invalid(line, n))
+    return land.run(max_invalid_share=1.0)
+
+
 def open_weekdays(first: dt.date, last: dt.date) -> list[dt.date]:
     """Weekdays from `first` to `last` (the tests choose stretches without public holidays)."""
     days = (first + dt.timedelta(days=i) for i in range((last - first).days + 1))

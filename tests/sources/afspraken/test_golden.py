@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 
 from tests.sources.afspraken.lines import appointment
-from tests.support.deliveries import Landing, fill_invalid, invalid_day
+from tests.support.deliveries import Landing, invalid_day, invalid_file, land_invalid_cases
 from tests.support.published import Published
 
 # ---------------------------------------------------------------------------------------------
@@ -97,15 +97,12 @@ INVALID_APPOINTMENTS = {
 
 @pytest.fixture(scope="module")
 def invalid_rows(tmp_path_factory: pytest.TempPathFactory) -> Published:
-    land = Landing(tmp_path_factory.mktemp("invalid"))
-    for n, (line, _, _) in enumerate(INVALID_APPOINTMENTS.values()):
-        day = invalid_day(n)
-        land.csv(
-            f"afspraken/afspraken_20200301_{n:02d}.csv",
-            appointment(f"ok-{n}", f"{day:%d-%m-%Y}"),
-            fill_invalid(line, n),
-        )
-    return land.run(max_invalid_share=1.0)  # 1 of 2 invalid in every file; the 5 % threshold has its own tests
+    return land_invalid_cases(
+        tmp_path_factory.mktemp("invalid"),
+        "afspraken/afspraken",
+        INVALID_APPOINTMENTS,
+        lambda n, day: appointment(f"ok-{n}", f"{day:%d-%m-%Y}"),
+    )
 
 
 @pytest.mark.slow
@@ -113,7 +110,7 @@ def invalid_rows(tmp_path_factory: pytest.TempPathFactory) -> Published:
 def test_invalid_appointment_is_quarantined_and_not_counted(invalid_rows: Published, case: str) -> None:
     n = list(INVALID_APPOINTMENTS).index(case)
     _, kolom, reason = INVALID_APPOINTMENTS[case]
-    bestand = f"afspraken/afspraken_20200301_{n:02d}.csv"
+    bestand = invalid_file("afspraken/afspraken", n)
     # Only the good appointment of the case's day counts: 1 visit, 1 appointment in all
     day = invalid_rows.day(invalid_day(n))
     assert (day["baliebezoeken_met_afspraak"], day["afspraken_totaal"]) == (1, 1)

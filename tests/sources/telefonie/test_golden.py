@@ -16,7 +16,7 @@ import re
 import pytest
 
 from tests.sources.telefonie.lines import call, utrecht_calls
-from tests.support.deliveries import Landing, fill_invalid, invalid_day
+from tests.support.deliveries import Landing, invalid_day, invalid_file, land_invalid_cases
 from tests.support.published import Published
 
 D = dt.date
@@ -260,15 +260,12 @@ INVALID_CALLS = {
 
 @pytest.fixture(scope="module")
 def invalid_rows(tmp_path_factory: pytest.TempPathFactory) -> Published:
-    land = Landing(tmp_path_factory.mktemp("invalid"))
-    for n, (line, _, _) in enumerate(INVALID_CALLS.values()):
-        day = invalid_day(n)
-        land.csv(
-            f"telefonie/ongeldig/telefonie_20200301_{n:02d}.csv",
-            call(f"ok-{n}", f"{day}T09:00:00+01:00"),
-            fill_invalid(line, n),
-        )
-    return land.run(max_invalid_share=1.0)  # 1 of 2 invalid in every file; the 5 % threshold has its own tests
+    return land_invalid_cases(
+        tmp_path_factory.mktemp("invalid"),
+        "telefonie/ongeldig/telefonie",
+        INVALID_CALLS,
+        lambda n, day: call(f"ok-{n}", f"{day}T09:00:00+01:00"),
+    )
 
 
 @pytest.mark.slow
@@ -276,7 +273,7 @@ def invalid_rows(tmp_path_factory: pytest.TempPathFactory) -> Published:
 def test_invalid_call_is_quarantined_and_not_counted(invalid_rows: Published, case: str) -> None:
     n = list(INVALID_CALLS).index(case)
     _, kolom, reason = INVALID_CALLS[case]
-    bestand = f"telefonie/ongeldig/telefonie_20200301_{n:02d}.csv"
+    bestand = invalid_file("telefonie/ongeldig/telefonie", n)
     # Only the good call of the case's day counts: 1 call, answered
     day = invalid_rows.day(invalid_day(n))
     assert (day["telefoontjes_platform"], day["telefoontjes_gemeente"], day["telefoontjes_beantwoord"]) == (1, 1, 1)

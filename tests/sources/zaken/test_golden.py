@@ -23,7 +23,7 @@ import pytest
 from pipeline.report import html as html_report
 from tests.sources.telefonie.lines import call, utrecht_calls
 from tests.sources.zaken.lines import case
-from tests.support.deliveries import Landing, fill_invalid, invalid_day
+from tests.support.deliveries import Landing, invalid_day, invalid_file, land_invalid_cases
 from tests.support.published import Published, all_text
 
 D = dt.date
@@ -270,15 +270,12 @@ INVALID_CASES = {
 
 @pytest.fixture(scope="module")
 def invalid_rows(tmp_path_factory: pytest.TempPathFactory) -> Published:
-    land = Landing(tmp_path_factory.mktemp("invalid"))
-    for n, (line, _, _) in enumerate(INVALID_CASES.values()):
-        day = invalid_day(n)
-        land.csv(
-            f"zaken/ongeldig/zaken_20200301_{n:02d}.csv",
-            case(f"ok-{n}", f"{day}T10:00:00+01:00"),
-            fill_invalid(line, n),
-        )
-    return land.run(max_invalid_share=1.0)  # 1 of 2 invalid in every file; the 5 % threshold has its own tests
+    return land_invalid_cases(
+        tmp_path_factory.mktemp("invalid"),
+        "zaken/ongeldig/zaken",
+        INVALID_CASES,
+        lambda n, day: case(f"ok-{n}", f"{day}T10:00:00+01:00"),
+    )
 
 
 @pytest.mark.slow
@@ -286,7 +283,7 @@ def invalid_rows(tmp_path_factory: pytest.TempPathFactory) -> Published:
 def test_invalid_case_is_quarantined_and_not_counted(invalid_rows: Published, kind: str) -> None:
     n = list(INVALID_CASES).index(kind)
     _, kolom, reason = INVALID_CASES[kind]
-    bestand = f"zaken/ongeldig/zaken_20200301_{n:02d}.csv"
+    bestand = invalid_file("zaken/ongeldig/zaken", n)
     # Only the good case of the case's day counts: 1 document at home, 1 completed, 1 case in the breakdown
     day = invalid_rows.day(invalid_day(n))
     assert _figures(day) == (1, 0, 1, 1)
