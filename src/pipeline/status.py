@@ -27,7 +27,15 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipeline.core.db import WarehouseUnavailable, cannot_open, first, frame, open_published, table_exists
+from pipeline.core.db import (
+    WarehouseUnavailable,
+    cannot_open,
+    connect_read_only,
+    first,
+    frame,
+    open_published,
+    table_exists,
+)
 from pipeline.core.ledger_values import IgnoredBecause, NoticeKind, RunKind, RunStatus, label
 from pipeline.core.locking import held_by, idle_writer
 from pipeline.core.settings import Settings
@@ -126,18 +134,13 @@ def _published_run(warehouse: Path) -> str | None:
     if not warehouse.is_file():
         return None
     try:
-        con = duckdb.connect(str(warehouse), read_only=True)
+        with connect_read_only(warehouse) as con:
+            # the table `runs` of the published file (a view over `data.runs` in files of earlier versions)
+            found = first(
+                con, "SELECT run_id FROM runs WHERE status = ? ORDER BY gestart_op DESC LIMIT 1", [RunStatus.DONE]
+            )
     except duckdb.Error:
         return None
-    try:
-        # the table `runs` of the published file (a view over `data.runs` in files of earlier versions)
-        found = first(
-            con, "SELECT run_id FROM runs WHERE status = ? ORDER BY gestart_op DESC LIMIT 1", [RunStatus.DONE]
-        )
-    except duckdb.Error:
-        return None
-    finally:
-        con.close()
     return str(found[0]) if found else None
 
 

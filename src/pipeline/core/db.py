@@ -7,9 +7,10 @@ sources' contract), never from input.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import ExitStack, contextmanager, suppress
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -157,6 +158,56 @@ def written_by_a_client(path: Path) -> Path | None:
     return wal if wal.exists() else None
 
 
+def _still_at(path: Path, pinned: os.stat_result) -> bool:
+    try:
+        now = path.stat()
+    except OSError:
+        return False
+    return (now.st_dev, now.st_ino) == (pinned.st_dev, pinned.st_ino)
+
+
+def _connect_whole(path: Path, attempts: int, held: ExitStack) -> duckdb.DuckDBPyConnection:
+    for attempt in range(1, attempts + 1):
+        try:
+            pin = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            return duckdb.connect(str(path), read_only=True)  # DuckDB says why it cannot
+        pinned = os.fstat(pin)  # held open, so no other file can get its inode number meanwhile
+        try:
+            con = duckdb.connect(str(path), read_only=True)
+        except duckdb.Error:
+            os.close(pin)
+            if attempt == attempts or _still_at(path, pinned):
+                raise
+            continue
+        if attempt == attempts or _still_at(path, pinned):
+            # Closed after the connection: closing any descriptor of a file drops the process's locks on it.
+            held.callback(os.close, pin)
+            return con
+        con.close()
+        os.close(pin)
+    raise ValueError(f"attempts must be at least 1, not {attempts}")
+
+
+@contextmanager
+def connect_read_only(path: Path, attempts: int = 5) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only connection to `path` that a run switching in a new file cannot spoil.
+
+    DuckDB opens a database file by its path three times while connecting (the magic bytes, the
+    headers, then the blocks the active header points to). A publish that renames a new file over
+    the path between those opens hands DuckDB the old file's header and the new file's blocks: the
+    connect fails ("Failed to deserialize", "Failed to load metadata pointer") or, in principle,
+    reads metadata the header never meant. So the file is pinned by a descriptor of our own while
+    DuckDB connects: when the path names another file afterwards, the connection (or its error) is
+    dropped and the file opened again. A file that fails without being switched fails as DuckDB says."""
+    with ExitStack() as held:
+        con = _connect_whole(path, attempts, held)
+        try:
+            yield con
+        finally:
+            con.close()
+
+
 @contextmanager
 def open_published(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     """A read-only connection to the published warehouse, the way a BI tool opens it.
@@ -176,16 +227,15 @@ def open_published(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
             f"what the pipeline published; {READ_ONLY_ADVICE}. Once that client has disconnected and the "
             "next run has published, readers see the pipeline's figures again"
         )
-    try:
-        con = duckdb.connect(str(path), read_only=True)
-    except duckdb.Error as problem:
-        raise WarehouseUnavailable(cannot_open(path, problem)) from None
-    try:
-        if not table_exists(con, "kerncijfers"):  # a view, or a table where the views are materialised
-            raise WarehouseUnavailable(f"{path} is a DuckDB file but not a published warehouse (no kerncijfers)")
-        yield con
-    except duckdb.Error as problem:
-        reason = str(problem).strip().splitlines()[0] if str(problem).strip() else type(problem).__name__
-        raise WarehouseUnavailable(f"{path} cannot be read: {reason}") from None
-    finally:
-        con.close()
+    with ExitStack() as opened:
+        try:
+            con = opened.enter_context(connect_read_only(path))
+        except duckdb.Error as problem:
+            raise WarehouseUnavailable(cannot_open(path, problem)) from None
+        try:
+            if not table_exists(con, "kerncijfers"):  # a view, or a table where the views are materialised
+                raise WarehouseUnavailable(f"{path} is a DuckDB file but not a published warehouse (no kerncijfers)")
+            yield con
+        except duckdb.Error as problem:
+            reason = str(problem).strip().splitlines()[0] if str(problem).strip() else type(problem).__name__
+            raise WarehouseUnavailable(f"{path} cannot be read: {reason}") from None
