@@ -36,7 +36,7 @@ from pipeline.kit.contract import (
 )
 from pipeline.kit.models import figure_schema
 from pipeline.kit.reporting import Chart, Section
-from pipeline.kit.sampling import MIN_ROWS_FOR_INVALID, InvalidRows, file_keys, invalid_rows
+from pipeline.kit.sampling import MIN_ROWS_FOR_INVALID, InvalidRows, RecordIds, file_keys, invalid_rows
 from pipeline.publish import LayoutError, check_layout
 from pipeline.publish.definitions import definities
 from pipeline.publish.kerncijfers import figures_of, with_empty_days
@@ -215,7 +215,7 @@ def test_a_drawn_frame_without_what_the_invalid_rows_need_is_refused() -> None:
         file_keys(frame)
     finished = file_keys(frame.with_columns(pl.lit(1).alias("_kind"))).drop("_regular")
     with pytest.raises(ValueError, match="invalid_rows: the drawn frame lacks _regular"):
-        invalid_rows(finished, None, 2021, 0, 1, InvalidRows(lambda *a: {}, {"lege id": {}}), 1)  # type: ignore[arg-type]
+        invalid_rows(finished, None, 2021, 0, 1, InvalidRows(RecordIds("gesprek_id", ""), (), {}, {"lege id": {}}), 1)  # type: ignore[arg-type]
 
 
 def test_small_files_take_invalid_rows_too() -> None:
@@ -238,7 +238,7 @@ def test_small_files_take_invalid_rows_too() -> None:
         2021,
         18700,
         18700,
-        InvalidRows(lambda template, year, number: {"gesprek_id": str(number)}, {"lege id": {"gesprek_id": ""}}),
+        InvalidRows(RecordIds("gesprek_id", ""), (), {}, {"lege id": {"gesprek_id": ""}}),
         rows,
     )
     assert bad.height == rows + 1 and bad["gesprek_id"].to_list()[-1] == ""

@@ -584,32 +584,50 @@ CITIZEN: Final = {
     "bsn": "123456782",
     "naam": "Zoë Çelik",
     "telefoon": "0612345678",
+    "beller": "0612345678",  # the same number, calling
     "email": "zoe.celik@example.com",
     "adres": "Oudegracht 1, 3511 Utrecht",
 }
 
 
 @dataclass(frozen=True)
+class RecordIds:
+    """A source's record ids: `<prefix><year>-<number, seven digits>`; the invalid rows' own ids are
+    numbered from 9000000 on, apart from every drawn one."""
+
+    column: str
+    prefix: str
+
+    def drawn(self, year: int, numbers: I64) -> pl.Series:
+        return f"{self.prefix}{year}-" + pl.Series(numbers).cast(pl.String).str.zfill(7)
+
+    def fresh(self, year: int, number: int) -> str:
+        return f"{self.prefix}{year}-9{number:07d}"
+
+
+def _changed(change: Change, template: Mapping[str, str], year: int) -> Mapping[str, str]:
+    return change(template, year) if callable(change) else change
+
+
+@dataclass(frozen=True)
 class InvalidRows:
     """The kinds of invalid row a source's exports hold, each made from one valid row.
 
-    `valid(template, year, number)` gives that row: values of a counted-looking `template` row of
-    the file, fixed values, and a fresh id from `number`. Each of `kinds`, in the order they rotate
-    in, is the change that makes it invalid (`Change`)."""
+    The valid row is a counted-looking template row of the file with a fresh id (`ids`), the
+    invented citizen in the `personal` columns and the `valid` values (`Change`), so that each of
+    `kinds`, in the order they rotate in, makes it invalid in one way only."""
 
-    valid: Callable[[Mapping[str, str], int, int], dict[str, str]]
+    ids: RecordIds
+    personal: Sequence[str]
+    valid: Change
     kinds: Mapping[str, Change]
 
     def make(self, kind: str, template: Mapping[str, str], year: int, number: int) -> dict[str, str]:
-        row = self.valid(template, year, number)
-        change = self.kinds[kind]
-        row.update(change(template, year) if callable(change) else change)
+        """The changes to the `template` row (the row itself, as text) that give the invalid row."""
+        row = {self.ids.column: self.ids.fresh(year, number), **{column: CITIZEN[column] for column in self.personal}}
+        row.update(_changed(self.valid, template, year))
+        row.update(_changed(self.kinds[kind], template, year))
         return row
-
-
-def citizen(columns: Sequence[str]) -> dict[str, str]:
-    """The invented citizen's values of the personal `columns` (`CITIZEN`)."""
-    return {column: CITIZEN[column] for column in columns}
 
 
 def finish(

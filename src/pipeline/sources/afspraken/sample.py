@@ -17,6 +17,7 @@ import polars as pl
 from pipeline.kit import sampling as kit
 from pipeline.sources.afspraken.parse import PERSONAL, REQUIRED
 
+IDS: Final = kit.RecordIds("afspraak_id", "A")
 STREAM: Final = 2  # this source's random stream (rng_for); the registry refuses a clash
 
 COLUMNS: Final = (*REQUIRED, *PERSONAL)
@@ -229,7 +230,7 @@ def _formatted(
     )
     return pl.DataFrame(
         {
-            "afspraak_id": f"A{y}-" + pl.Series(app + 1).cast(pl.String).str.zfill(7),
+            "afspraak_id": IDS.drawn(y, app + 1),
             "locatie": kit.padded(kit.texts(LOCATIONS, a.loc[app]), rng, 0.003),
             "kanaal": kit.padded(kit.texts(KANALEN, a.kanaal[app]), rng, 0.002),
             "product": kit.texts(PRODUCTS, a.product[app]),
@@ -244,16 +245,14 @@ def _formatted(
 
 
 INVALID: Final = kit.InvalidRows(
-    valid=lambda template, year, number: {
-        "afspraak_id": f"A{year}-9{number:07d}",
+    IDS,
+    PERSONAL,
+    valid={
         "locatie": "Stadskantoor",
         "kanaal": "balie",
         "product": "Paspoort",
-        "datum": template["datum"],
         "tijd": "10:30",
         "status": "verschenen",
-        "gewijzigd": template["gewijzigd"],
-        **kit.citizen(PERSONAL),
     },
     kinds={
         "datum bestaat niet": lambda _, year: {"datum": f"31-02-{year}"},

@@ -18,6 +18,7 @@ import polars as pl
 from pipeline.kit import sampling as kit
 from pipeline.sources.telefonie.parse import PERSONAL, REQUIRED
 
+IDS: Final = kit.RecordIds("gesprek_id", "")
 STREAM: Final = 1  # this source's random stream (rng_for); the registry refuses a clash
 
 COLUMNS: Final = (*REQUIRED, *PERSONAL)
@@ -288,7 +289,7 @@ def _formatted(rng: np.random.Generator, y: int, rows: kit.Versions, beller: pl.
     )
     return pl.DataFrame(
         {
-            "gesprek_id": kit.padded(f"{y}-" + pl.Series(rows["seq"]).cast(pl.String).str.zfill(7), rng, 0.001),
+            "gesprek_id": kit.padded(IDS.drawn(y, rows["seq"]), rng, 0.001),
             "starttijd": kit.moment_texts(rng, tz, rows["utc"], zulu_share),
             "nummer": kit.padded(kit.texts(NUMMERS, spell), rng, 0.004),
             "keuze": kit.padded(keuze_text, rng, 0.004),
@@ -308,16 +309,15 @@ def _day_first(stamp: str) -> str:
 
 
 INVALID: Final = kit.InvalidRows(
-    valid=lambda template, year, number: {
-        "gesprek_id": f"{year}-9{number:07d}",
-        "starttijd": template["starttijd"],
+    IDS,
+    PERSONAL,
+    valid={
         "nummer": "14030",
         "keuze": "Utrecht",
         "wachtrij": "Algemeen",
         "afhandeling": "beantwoord",
         "wachttijd": "42",
         "gespreksduur": "184",
-        "beller": kit.CITIZEN["telefoon"],
     },
     kinds={
         "starttijd onleesbaar": lambda template, _: {"starttijd": _day_first(template["starttijd"])},

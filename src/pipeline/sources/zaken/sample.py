@@ -20,6 +20,7 @@ import polars as pl
 from pipeline.kit import sampling as kit
 from pipeline.sources.zaken.parse import PERSONAL, REQUIRED
 
+IDS: Final = kit.RecordIds("zaak_id", "Z")
 STREAM: Final = 3  # this source's random stream (rng_for); the registry refuses a clash
 
 COLUMNS: Final = (*REQUIRED, *PERSONAL)
@@ -172,7 +173,7 @@ def _formatted(rng: np.random.Generator, y: int, c: _Cases, versions: kit.Versio
     done_text = kit.moment_texts(rng, tz, versions["done"], 0.3)
     return pl.DataFrame(
         {
-            "zaak_id": f"Z{y}-" + pl.Series(case + 1).cast(pl.String).str.zfill(7),
+            "zaak_id": IDS.drawn(y, case + 1),
             "zaaktype": kit.case_variants(kit.texts(ZAAKTYPEN, c.zaaktype[case]), rng, 0.05),
             "kanaal": kit.padded(kit.case_variants(kit.texts(KANALEN, versions["kanaal"]), rng, 0.05), rng, 0.003),
             "status": kit.padded(kit.case_variants(kit.texts(STATUSSEN, versions["status"]), rng, 0.05), rng, 0.003),
@@ -185,14 +186,13 @@ def _formatted(rng: np.random.Generator, y: int, c: _Cases, versions: kit.Versio
 
 
 INVALID: Final = kit.InvalidRows(
-    valid=lambda template, year, number: {
-        "zaak_id": f"Z{year}-9{number:07d}",
+    IDS,
+    PERSONAL,
+    valid=lambda template, _: {
         "zaaktype": "reisdocument",
         "kanaal": "thuisbezorgd",
         "status": "afgerond",
         "afgerond_op": template["gewijzigd"],
-        "gewijzigd": template["gewijzigd"],
-        **kit.citizen(PERSONAL),
     },
     kinds={
         "zaaktype onbekend": {"zaaktype": "paspoort"},
