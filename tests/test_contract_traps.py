@@ -254,30 +254,30 @@ def test_the_version_rule_names_model_columns_and_declares_its_tie_break() -> No
 
 def test_a_rule_of_the_model_without_a_reason_is_refused() -> None:
     """The quarantine showed the model's column and Pandera's name for the check."""
-    reasons = tuple(r for r in CALLS.reasons if "keuze_op_030" not in r.rules)
+    reasons = tuple(r for r in CALLS.rows.reasons if "keuze_op_030" not in r.rules)
     with pytest.raises(
         ContractError, match="rules of GesprekRij without a reason for the quarantine: keuze keuze_op_030"
     ):
-        video(reasons=reasons)
+        video(rows=dataclasses.replace(CALLS.rows, reasons=reasons))
 
 
 def test_a_reason_for_a_rule_the_model_does_not_have_is_refused() -> None:
     stale = Reason("wachttijd", "wachttijd_s", (Rule.MAXIMUM,), "te lang gewacht")
     with pytest.raises(ContractError, match=r"GesprekRij\.wachttijd_s has no rule less_than_or_equal_to"):
-        video(reasons=(*CALLS.reasons, stale))
+        video(rows=dataclasses.replace(CALLS.rows, reasons=(*CALLS.rows.reasons, stale)))
     other = Reason("duur", "wachttijd_s", (Rule.MINIMUM,), "negatief")
     with pytest.raises(ContractError, match="is about duur, not a delivered column"):
-        video(reasons=(other, *CALLS.reasons))
+        video(rows=dataclasses.replace(CALLS.rows, reasons=(other, *CALLS.rows.reasons)))
 
 
 def test_a_check_on_the_whole_row_is_refused_for_it_cannot_name_a_column() -> None:
-    class Row(CALLS.model):  # type: ignore[name-defined,misc]
+    class Row(CALLS.rows.model):  # type: ignore[name-defined,misc]
         @pa.dataframe_check(name="rij_klopt")
         def _row(cls, data: pa.PolarsData) -> pl.LazyFrame:
             return data.lazyframe.select(pl.lit(True))
 
     with pytest.raises(ContractError, match="checks on the whole row"):
-        video(model=Row)
+        video(rows=dataclasses.replace(CALLS.rows, model=Row))
 
 
 def test_package_system_and_calendar_follow_from_the_declaration() -> None:
