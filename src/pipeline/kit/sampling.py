@@ -592,8 +592,8 @@ CITIZEN: Final = {
 
 @dataclass(frozen=True)
 class RecordIds:
-    """A source's record ids: `<prefix><year>-<number, seven digits>`; the invalid rows' own ids are
-    numbered from 9000000 on, apart from every drawn one."""
+    """A source's record ids: `<prefix><year>-<number, seven digits>`; an invalid row's own id has a 9
+    before the seven digits, so that it is none of the drawn ones."""
 
     column: str
     prefix: str
