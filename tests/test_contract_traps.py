@@ -36,7 +36,7 @@ from pipeline.kit.contract import (
 )
 from pipeline.kit.models import figure_schema
 from pipeline.kit.reporting import Chart, Section
-from pipeline.kit.sampling import MIN_ROWS_FOR_INVALID, file_keys, invalid_rows
+from pipeline.kit.sampling import MIN_ROWS_FOR_INVALID, InvalidRows, RecordIds, file_keys, invalid_rows
 from pipeline.publish import LayoutError, check_layout
 from pipeline.publish.definitions import definities
 from pipeline.publish.kerncijfers import figures_of, with_empty_days
@@ -215,7 +215,7 @@ def test_a_drawn_frame_without_what_the_invalid_rows_need_is_refused() -> None:
         file_keys(frame)
     finished = file_keys(frame.with_columns(pl.lit(1).alias("_kind"))).drop("_regular")
     with pytest.raises(ValueError, match="invalid_rows: the drawn frame lacks _regular"):
-        invalid_rows(finished, None, 2021, 0, 1, ("lege id",), lambda *a: {}, 1)  # type: ignore[arg-type]
+        invalid_rows(finished, None, 2021, 0, 1, InvalidRows(RecordIds("gesprek_id", ""), (), {}, {"lege id": {}}), 1)  # type: ignore[arg-type]
 
 
 def test_small_files_take_invalid_rows_too() -> None:
@@ -238,8 +238,7 @@ def test_small_files_take_invalid_rows_too() -> None:
         2021,
         18700,
         18700,
-        ("lege id",),
-        lambda k, t, y, n: {"gesprek_id": ""},
+        InvalidRows(RecordIds("gesprek_id", ""), (), {}, {"lege id": {"gesprek_id": ""}}),
         rows,
     )
     assert bad.height == rows + 1 and bad["gesprek_id"].to_list()[-1] == ""
@@ -255,30 +254,30 @@ def test_the_version_rule_names_model_columns_and_declares_its_tie_break() -> No
 
 def test_a_rule_of_the_model_without_a_reason_is_refused() -> None:
     """The quarantine showed the model's column and Pandera's name for the check."""
-    reasons = tuple(r for r in CALLS.reasons if "keuze_op_030" not in r.rules)
+    reasons = tuple(r for r in CALLS.rows.reasons if "keuze_op_030" not in r.rules)
     with pytest.raises(
         ContractError, match="rules of GesprekRij without a reason for the quarantine: keuze keuze_op_030"
     ):
-        video(reasons=reasons)
+        video(rows=dataclasses.replace(CALLS.rows, reasons=reasons))
 
 
 def test_a_reason_for_a_rule_the_model_does_not_have_is_refused() -> None:
     stale = Reason("wachttijd", "wachttijd_s", (Rule.MAXIMUM,), "te lang gewacht")
     with pytest.raises(ContractError, match=r"GesprekRij\.wachttijd_s has no rule less_than_or_equal_to"):
-        video(reasons=(*CALLS.reasons, stale))
+        video(rows=dataclasses.replace(CALLS.rows, reasons=(*CALLS.rows.reasons, stale)))
     other = Reason("duur", "wachttijd_s", (Rule.MINIMUM,), "negatief")
     with pytest.raises(ContractError, match="is about duur, not a delivered column"):
-        video(reasons=(other, *CALLS.reasons))
+        video(rows=dataclasses.replace(CALLS.rows, reasons=(other, *CALLS.rows.reasons)))
 
 
 def test_a_check_on_the_whole_row_is_refused_for_it_cannot_name_a_column() -> None:
-    class Row(CALLS.model):  # type: ignore[name-defined,misc]
+    class Row(CALLS.rows.model):  # type: ignore[name-defined,misc]
         @pa.dataframe_check(name="rij_klopt")
         def _row(cls, data: pa.PolarsData) -> pl.LazyFrame:
             return data.lazyframe.select(pl.lit(True))
 
     with pytest.raises(ContractError, match="checks on the whole row"):
-        video(model=Row)
+        video(rows=dataclasses.replace(CALLS.rows, model=Row))
 
 
 def test_package_system_and_calendar_follow_from_the_declaration() -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipeline.core.landing import LandingFile, Scan, Skipped
+from pipeline.core.landing import LandingFile, Notice, Scan
 from pipeline.core.ledger_values import DeliveryStatus, IgnoredBecause, NoticeKind, RunKind
 from pipeline.run import state
 from pipeline.run.plan import KEEPS_COUNTING, WITHDRAWN_PRESENT, Plan, make_plan
@@ -58,7 +58,7 @@ def _plan(
     kind: RunKind,
     *files: LandingFile,
     years: list[int] | None = None,
-    skipped: tuple[Skipped, ...] = (),
+    skipped: tuple[Notice, ...] = (),
 ) -> Plan:
     settings = settings_for(Path("/nonexistent"))  # a file is read only when its time changed, not here
     return make_plan(con, Scan(files, skipped), kind, years, settings, run_id="r1")
@@ -81,7 +81,7 @@ def test_each_entry_is_a_delivery_to_read_or_a_notice_saying_why_not(ledger: duc
         _file("telefonie/telefonie_20201332.csv"),
         _file(f"telefonie/telefonie_{tomorrow:%Y%m%d}.csv"),
         _file("onbekend/onbekend_20200703.csv"),
-        skipped=(Skipped("telefonie/pijp.csv", "telefonie/pijp.csv", "named pipe (FIFO)"),),
+        skipped=(Notice(NoticeKind.SKIPPED, "telefonie/pijp.csv", "named pipe (FIFO)"),),
     )
     assert [(i.source, i.path, i.sha256) for i in plan.items] == [("telefonie", DELIVERY, None)]
     assert _notices(plan) == {

@@ -332,7 +332,7 @@ def test_every_row_is_valid_or_quarantined_per_file(
     source_name, threshold, files = batch
     source = SOURCES[source_name]
     columns = CALL_COLUMNS if source_name == "telefonie" else APPT_COLUMNS
-    header = ";".join((*columns, *source.personal))
+    header = ";".join((*columns, *source.rows.personal))
     deliveries = [
         Delivery.of(pad, "".join(f"{line}\n" for line in (header, *(r for r, _ in rows))).encode("utf-8"))
         for pad, rows in files.items()

@@ -41,7 +41,7 @@ def declared_names(source: Source) -> set[str]:
     """Every name `source` declares: its name, id column, tables, views and figures."""
     return {
         source.name,
-        source.id_column,
+        source.rows.id_column,
         source.versions_table,
         source.current_table,
         *(source.figure_table(grain) for grain in ("dag", "maand", "jaar")),
@@ -140,7 +140,7 @@ def test_a_fourth_source_may_share_its_id_column_with_another() -> None:
         checks=(),
         view_comments={"videobellen_uitsplitsing": "Videogesprekken per dag."},
     )
-    assert fourth.id_column == calls.id_column == "gesprek_id"
+    assert fourth.rows.id_column == calls.rows.id_column == "gesprek_id"
     registered = {**SOURCES, fourth.name: fourth}
     assert "gesprek_id" not in names_of(calls, registered) | names_of(fourth, registered)
     assert "gesprek_id" in names_of(calls)  # alone, it identifies the calls

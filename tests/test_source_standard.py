@@ -48,7 +48,7 @@ PANDERA_NAMES = {rule.value for rule in Rule}
 
 
 def _records(source: Source) -> pl.DataFrame:
-    return pl.DataFrame(schema=polars_schema(source.model) | {"datum": pl.Date})
+    return pl.DataFrame(schema=polars_schema(source.rows.model) | {"datum": pl.Date})
 
 
 # --- the declarations ----------------------------------------------------------------------------
@@ -65,7 +65,7 @@ def test_its_declarations_hold_together_on_their_own(source: Source) -> None:
 
 @BY_NAME
 def test_every_rule_of_its_model_has_a_reason_and_no_pandera_name_reaches_the_quarantine(source: Source) -> None:
-    schema = source.model.to_schema()
+    schema = source.rows.model.to_schema()
     rules = {
         (name, rule)
         for name, column in schema.columns.items()
@@ -74,7 +74,7 @@ def test_every_rule_of_its_model_has_a_reason_and_no_pandera_name_reaches_the_qu
     }
     assert set(source.reason_of) == rules
     for delivered, text in source.reason_of.values():
-        assert delivered in source.required
+        assert delivered in source.rows.required
         assert text.strip() and text not in PANDERA_NAMES and text not in {rule for _, rule in rules}
 
 
@@ -83,17 +83,18 @@ def test_its_line_builders_beside_its_tests_write_every_column_it_requires(sourc
     """`tests/sources/<name>/lines.py`: what `Landing.csv` writes above a delivery of the source."""
     header = header_of(source.name).split(";")
     assert len(header) == len(set(header))
-    assert set(source.required) <= set(header), set(source.required) - set(header)
+    assert set(source.rows.required) <= set(header), set(source.rows.required) - set(header)
 
 
 @BY_NAME
 def test_its_parser_gives_its_model_columns(source: Source) -> None:
     text = pl.DataFrame(
-        {"bestand": [f"{source.name}/{source.name}_20210104.csv"], "regel": [2]} | {c: [""] for c in source.required},
+        {"bestand": [f"{source.name}/{source.name}_20210104.csv"], "regel": [2]}
+        | {c: [""] for c in source.rows.required},
         schema_overrides={"regel": pl.Int64},
     )
-    parsed = source.parse(text, b"k" * 32)
-    assert dict(parsed.schema) == polars_schema(source.model)
+    parsed = source.rows.parse(text, b"k" * 32)
+    assert dict(parsed.schema) == polars_schema(source.rows.model)
 
 
 @BY_NAME
@@ -231,7 +232,7 @@ def test_invalid_rows_even_in_small_files_are_quarantined_with_its_declared_reas
     model_rules = {rule for (_, rule) in source.reason_of}
     for row in found:
         assert row["reden"] not in model_rules | PANDERA_NAMES, row
-        assert row["kolom"] is None or row["kolom"] in source.required, row
+        assert row["kolom"] is None or row["kolom"] in source.rows.required, row
     assert declared & {row["reden"] for row in found}, "some invalid rows break a rule of the model"
 
 

@@ -47,12 +47,12 @@ def _reasons(quarantine: pl.DataFrame) -> dict[int, tuple[str, str]]:
 @pytest.mark.parametrize("name", list(SOURCES))
 def test_every_date_and_moment_of_a_source_is_declared_once(name: str) -> None:
     source = SOURCES[name]
-    schema = polars_schema(source.model)
+    schema = polars_schema(source.rows.model)
     in_time = {c for c, kind in schema.items() if isinstance(kind, pl.Datetime) or kind == pl.Date}
     assert set(source.moments) | set(source.days_ahead) == in_time
     assert not set(source.moments) & set(source.days_ahead)
     # the quarantine names a column the delivery has
-    assert set(source.moments.values()) | set(source.days_ahead.values()) <= set(source.required)
+    assert set(source.moments.values()) | set(source.days_ahead.values()) <= set(source.rows.required)
 
 
 def test_the_export_day_is_the_date_in_the_file_name() -> None:

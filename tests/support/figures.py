@@ -19,7 +19,7 @@ def current_records(source: str, rows: Iterable[dict[str, Any]]) -> pl.DataFrame
     """A source's current records as its state table holds them: the model's columns, typed (times as
     ISO 8601 text with offset, days as yyyy-mm-dd), columns not given null, and the local day in `datum`."""
     src = SOURCES[source]
-    schema = polars_schema(src.model)
+    schema = polars_schema(src.rows.model)
     typed = []
     for line, row in enumerate(rows, start=2):
         values: dict[str, Any] = {"bestand": f"{source}/{source}_20200101.csv", "regel": line}

@@ -5,8 +5,8 @@ written by other systems and people, so nothing in it is trusted: `scan` lists e
 the folder without ever raising for one bad entry. Regular files that may be read are listed in
 `Scan.files`; everything else (named pipes, sockets, devices, dangling links, link loops, links to
 targets outside the folder, entries that cannot be examined, folders that cannot be listed) in
-`Scan.skipped`, with an English reason. `open_below` is the one way below the folder without
-following a link, which `pipeline.core.bounded_read` reads with.
+`Scan.skipped`, as the run's notices with an English reason. `open_below` is the one way below the
+folder without following a link, which `pipeline.core.bounded_read` reads with.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipeline.core.ledger_values import NoticeKind
 from pipeline.core.names import shown
 
 
@@ -43,18 +44,19 @@ class LandingFile:
 
 
 @dataclass(frozen=True)
-class Skipped:
-    """An entry below the landing folder that is not read, and why (English, for the run report)."""
+class Notice:
+    """Something about the landing folder an operator should know, reported with the run: an entry
+    the scan skips, one that is not a delivery, a delivery refused or gone, and why (English)."""
 
-    path: str
-    shown: str
+    kind: NoticeKind
+    path: str  # as shown (`names.shown`)
     reason: str
 
 
 @dataclass(frozen=True)
 class Scan:
     files: tuple[LandingFile, ...]
-    skipped: tuple[Skipped, ...]
+    skipped: tuple[Notice, ...]  # NoticeKind.SKIPPED
 
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -141,12 +143,12 @@ class _Walk:
         self.root_fd = root_fd
         self.real_root = real_root
         self.files: list[LandingFile] = []
-        self.skipped: list[Skipped] = []
+        self.skipped: list[tuple[bytes, Notice]] = []  # by the path as listed
         self.walked: dict[tuple[int, int], bytes] = {}
         self.linked_folders: list[tuple[bytes, bytes, tuple[int, int]]] = []  # (path, target, identity)
 
     def skip(self, path: bytes, reason: str) -> None:
-        self.skipped.append(Skipped(os.fsdecode(path), shown(path) or ".", reason))
+        self.skipped.append((path, Notice(NoticeKind.SKIPPED, shown(path) or ".", reason)))
 
     def listed_as(self, identity: tuple[int, int]) -> str:
         return shown(self.walked[identity]) or "."
@@ -281,5 +283,5 @@ def scan(root: Path) -> Scan:
         os.close(root_fd)
     return Scan(
         files=tuple(sorted(walk.files, key=lambda f: _path_bytes(f.path))),
-        skipped=tuple(sorted(walk.skipped, key=lambda s: _path_bytes(s.path))),
+        skipped=tuple(notice for _, notice in sorted(walk.skipped, key=lambda skipped: skipped[0])),
     )

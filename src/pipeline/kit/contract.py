@@ -55,6 +55,9 @@ class Kind(Enum):
         return self.value
 
 
+# The kinds of a published column, by the names the sources' declarations use.
+TEXT, FLAG, WHOLE = Kind.TEXT, Kind.FLAG, Kind.WHOLE
+
 # Decimals a figure may have: an adopted value of any figure is kept exactly as Kind.FIGURE_VALUE.
 MAX_DECIMALS = 1
 
@@ -299,17 +302,32 @@ class VersionRule:
 
 
 @dataclass(frozen=True)
+class Rows:
+    """What one row of a source's deliveries is, declared beside its parser (`sources/<name>/parse.py`).
+
+    The file has the `required` columns; `personal` columns are read only to be hashed or dropped,
+    never stored in clear. `parse` turns trimmed text columns into the typed columns of `model`, the
+    Pandera model of one raw row whose failures are the quarantine: every rule of the model on a
+    delivered value has its `Reason`. A record is one `id_column` (another source may use the same
+    name)."""
+
+    id_column: str
+    required: tuple[str, ...]
+    personal: tuple[str, ...]
+    parse: Callable[[pl.DataFrame, bytes], pl.DataFrame]
+    model: type[pa.DataFrameModel]
+    reasons: tuple[Reason, ...]
+
+
+@dataclass(frozen=True)
 class Source:
     """One source system's deliveries and what the pipeline makes of them.
 
-    - Files: `<raw>/<name>/.../<name>_<YYYYMMDD>[_<suffix>].csv` with the `required` columns;
-      `personal` columns are read only to be hashed or dropped, never stored in clear. `description`
-      names the system in Dutch; `system` (in `definities`) follows from it.
-    - Rows: `parse` turns trimmed text columns into the typed columns of `model`, the Pandera model
-      of one raw row whose failures are the quarantine: every rule of the model on a delivered value
-      has its `Reason`. `pseudonyms` are the model's columns that hold keyed hashes.
-    - Versions: one record per `id_column` (another source may use the same name); `versions` says
-      which version counts.
+    - Files: `<raw>/<name>/.../<name>_<YYYYMMDD>[_<suffix>].csv`; `description` names the system in
+      Dutch; `system` (in `definities`) follows from it.
+    - Rows: `rows` (`Rows`) says what a delivered row is and how it is parsed and checked.
+      `pseudonyms` are the model's columns that hold keyed hashes.
+    - Versions: one record per `rows.id_column`; `versions` says which version counts.
     - Days: `day` gives a record's local day; a day's figures look back `lookback_days` days.
     - Figures: `prepare` adds per-record flags (it also sees the look-back days), then `figures`
       aggregate per day, month and year, `year_figures` derive across years, and `breakdown` is
@@ -325,12 +343,7 @@ class Source:
 
     name: str
     description: str
-    id_column: str
-    required: tuple[str, ...]
-    personal: tuple[str, ...]
-    parse: Callable[[pl.DataFrame, bytes], pl.DataFrame]
-    model: type[pa.DataFrameModel]
-    reasons: tuple[Reason, ...]
+    rows: Rows
     versions: VersionRule
     day: Callable[[], pl.Expr]
     figures: tuple[Figure, ...]
@@ -426,11 +439,11 @@ def _reasons(source: Source) -> dict[tuple[str, str], tuple[str, str]]:
     """Every rule of the raw-row model with its reason, keyed as Pandera reports a failure: refused
     unless each rule on a delivered value has exactly one reason and each reason a rule."""
     where = f"source {source.name}"
-    schema = source.model.to_schema()
+    schema = source.rows.model.to_schema()
     if schema.checks:
         names = ", ".join(c.name for c in schema.checks)
         raise ContractError(
-            f"{where}: {source.model.__name__} has checks on the whole row ({names}); declare them on the column "
+            f"{where}: {source.rows.model.__name__} has checks on the whole row ({names}); declare them on the column "
             "whose value is wrong, so that the quarantine can name it"
         )
     rules = {
@@ -440,8 +453,8 @@ def _reasons(source: Source) -> dict[tuple[str, str], tuple[str, str]]:
         for rule in ([] if column.nullable else [Rule.REQUIRED.value]) + [check.name for check in column.checks]
     }
     declared: dict[tuple[str, str], tuple[str, str]] = {}
-    for reason in source.reasons:
-        if reason.delivered not in source.required:
+    for reason in source.rows.reasons:
+        if reason.delivered not in source.rows.required:
             raise ContractError(f"{where}: reason {reason.text!r} is about {reason.delivered}, not a delivered column")
         if not reason.text.strip() or not reason.rules:
             raise ContractError(f"{where}: the reason for {reason.delivered} needs a text and the rules it explains")
@@ -449,7 +462,7 @@ def _reasons(source: Source) -> dict[tuple[str, str], tuple[str, str]]:
             key = (reason.column, str(rule))
             if key not in rules:
                 raise ContractError(
-                    f"{where}: reason {reason.text!r}: {source.model.__name__}.{key[0]} has no rule {key[1]}"
+                    f"{where}: reason {reason.text!r}: {source.rows.model.__name__}.{key[0]} has no rule {key[1]}"
                 )
             if key in declared:
                 raise ContractError(f"{where}: two reasons for rule {key[1]} of {key[0]}")
@@ -457,7 +470,9 @@ def _reasons(source: Source) -> dict[tuple[str, str], tuple[str, str]]:
     missing = sorted(rules - set(declared))
     if missing:
         shown = ", ".join(f"{column} {rule}" for column, rule in missing)
-        raise ContractError(f"{where}: rules of {source.model.__name__} without a reason for the quarantine: {shown}")
+        raise ContractError(
+            f"{where}: rules of {source.rows.model.__name__} without a reason for the quarantine: {shown}"
+        )
     return declared
 
 
@@ -487,11 +502,11 @@ def _check_figures(source: Source) -> None:
 
 def _check_columns(source: Source) -> None:
     where = f"source {source.name}"
-    model = set(source.model.to_schema().columns)
-    for column in (source.id_column, *source.versions.latest, *source.pseudonyms, *READ_COLUMNS):
+    model = set(source.rows.model.to_schema().columns)
+    for column in (source.rows.id_column, *source.versions.latest, *source.pseudonyms, *READ_COLUMNS):
         if column not in model:
-            raise ContractError(f"{where}: {column} is not a column of {source.model.__name__}")
-    if twice := _duplicates(source.required):
+            raise ContractError(f"{where}: {column} is not a column of {source.rows.model.__name__}")
+    if twice := _duplicates(source.rows.required):
         raise ContractError(f"{where}: delivered column named twice: {', '.join(map(str, twice))}")
     own = [v for v in source.view_comments if not v.startswith(f"{source.name}_")]
     if own:

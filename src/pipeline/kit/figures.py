@@ -8,8 +8,8 @@ partition's result, so partitions can be recomputed in any order and any number 
 A figure declared as a `Ratio` is computed here from its numerator and denominator once they are
 aggregated (`ratio`), so that it re-aggregates exactly from shorter periods. The expression helpers
 (`round_half_up`, `change_pct`, `per_day`) are the rounding rules of `kpis.md`, and `count`,
-`percentage` and `within` the two common kinds of figure and of check, for sources to build their
-figures with.
+`percentage`, `change` and `within` the common kinds of figure and of check, for sources to build
+their figures with.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from pipeline.core.periods import Partitions
-from pipeline.kit.contract import Figure, Ratio, Source, Sum, Unit
+from pipeline.kit.contract import Figure, Ratio, Source, Sum, Unit, YearFigure
 
 
 def ratio(numerator: pl.Expr, denominator: pl.Expr, scale: int = 100, decimals: int = 0) -> pl.Expr:
@@ -99,6 +99,24 @@ def percentage(
     """100 x numerator / denominator (`of`, two of the source's summed figures) of the same period:
     unit procent, empty without a denominator."""
     return Figure(name, label, definition, Unit.PERCENT, Ratio(*of), order, None, decimals, published_in)
+
+
+def change(
+    name: str, of: str, *, label: str, order: int, published_in: str | None = None, headline: bool = False
+) -> YearFigure:
+    """The change of the yearly figure `of` against the year before (`change_pct`): unit
+    procentverandering, defined in the same words for every source."""
+    return YearFigure(
+        name,
+        change_pct(of),
+        label=label,
+        definition=f"Verandering van {of} ten opzichte van het jaar ervoor in %, half naar boven afgerond op een heel "
+        "getal, met teken; leeg zonder vorig jaar.",
+        unit=Unit.PERCENT_CHANGE,
+        order=order,
+        published_in=published_in,
+        headline=headline,
+    )
 
 
 def within(part: str, whole: str, name: str | None = None) -> tuple[str, pl.Expr]:

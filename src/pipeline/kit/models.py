@@ -27,7 +27,7 @@ PERIODE: dict[str, str] = {
 
 
 class RawRow(pa.DataFrameModel):
-    """The model of a source's delivered row after parsing (`Source.model`): exactly its columns,
+    """The model of a source's delivered row after parsing (`Source.rows.model`): exactly its columns,
     none coerced (parsing gives each its type, and a value it cannot read stays null)."""
 
     class Config:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Final, Protocol
 from zoneinfo import ZoneInfo
@@ -66,6 +66,17 @@ class YearPlan:
     first_export: int
     last_export: int
     corrections: int
+
+
+def year_plan(year: int, lead_days: int, corrections: int) -> YearPlan:
+    """The regular exports of a source whose records are exported the day after they are made: from
+    the day after the earliest (up to `lead_days` days before the year: bookings, requests) to
+    2 January after the year (the last records of 31 December)."""
+    return YearPlan(
+        first_export=eday(dt.date(year, 1, 1)) - lead_days + 1,
+        last_export=eday(dt.date(year + 1, 1, 1)) + 1,
+        corrections=corrections,
+    )
 
 
 class SampleProfile(Protocol):
@@ -243,6 +254,26 @@ def choice(rng: np.random.Generator, n: int, p: Sequence[float]) -> I64:
 Versions = dict[str, I64]  # one array per field, one row per exported version
 
 
+def exported_next_day(versions: Versions, day: I64) -> Versions:
+    """`versions` with their regular export (`_eday`, `_corr`): each row in the file of the day after
+    `day`, the local epoch day it was made on."""
+    versions["_eday"] = day + 1
+    versions["_corr"] = np.zeros(day.size, np.int64)
+    return versions
+
+
+def hooks(versions: Versions, order: I64, kind: npt.ArrayLike) -> dict[str, npt.ArrayLike]:
+    """The columns `finish` needs of the formatted rows of `versions` (`TO_FINISH`): their file, their
+    order in it (`order`, a moment), whether they are a regular export, and the template `kind`."""
+    return {
+        "_eday": versions["_eday"],
+        "_corr": versions["_corr"] == 1,
+        "_ord": order,
+        "_regular": versions["_corr"] == 0,
+        "_kind": kind,
+    }
+
+
 def corrected(
     rng: np.random.Generator,
     versions: Versions,
@@ -328,6 +359,12 @@ def iso_texts(utc: I64, offset: I64, zulu: Mask) -> pl.Series:
     shown = utc + np.where(zulu, 0, offset)
     stamp = pl.from_epoch(pl.Series(shown), time_unit="s").dt.strftime("%Y-%m-%dT%H:%M:%S")
     return stamp + texts(suffixes, code)
+
+
+def moment_texts(rng: np.random.Generator, tz: Tz, utc: I64, zulu_share: float) -> pl.Series:
+    """Moments as the source systems write them (`iso_texts`): local time with its offset, or, on a
+    `zulu_share` of them, UTC."""
+    return iso_texts(utc, tz.offset(utc), rng.random(utc.size) < zulu_share)
 
 
 def vary(series: pl.Series, mask: Mask, change: Callable[[pl.Series], pl.Series]) -> pl.Series:
@@ -515,6 +552,18 @@ def people(rng: np.random.Generator, n: int) -> dict[str, pl.Series]:
     return {name: out[name] for name in out.columns}
 
 
+def personal_texts(
+    citizens: dict[str, pl.Series], rows: I64, columns: Sequence[str], rng: np.random.Generator
+) -> dict[str, pl.Series]:
+    """The personal `columns` of the `people` on `rows` (an index into them per row), as typed into
+    the source system: a few names with spaces around them."""
+    index = pl.Series(rows)
+    shown = {column: citizens[column].gather(index) for column in columns}
+    if "naam" in shown:
+        shown["naam"] = padded(shown["naam"], rng, 0.003)
+    return shown
+
+
 # --- file keys, noise and invalid rows ----------------------------------------------------------
 
 
@@ -525,24 +574,76 @@ def needs(frame: pl.DataFrame, columns: Sequence[str], step: str) -> None:
         raise ValueError(f"{step}: the drawn frame lacks {', '.join(missing)} (see pipeline.kit.sampling)")
 
 
-Invalid = Callable[[str, dict[str, str], int, int], dict[str, str]]
+# What one kind of invalid row changes in the valid row: values, or a function of the template row
+# and the year that gives them.
+Change = Mapping[str, str] | Callable[[Mapping[str, str], int], Mapping[str, str]]
+# The kinds `RAGGED` change no value: `invalid_rows` makes the row ragged.
+RAGGED_ROWS: Final[dict[str, Change]] = {kind: {} for kind in RAGGED}
+# The one invented citizen of the invalid rows, by the personal columns the sources deliver.
+CITIZEN: Final = {
+    "bsn": "123456782",
+    "naam": "Zoë Çelik",
+    "telefoon": "0612345678",
+    "beller": "0612345678",  # the same number, calling
+    "email": "zoe.celik@example.com",
+    "adres": "Oudegracht 1, 3511 Utrecht",
+}
+
+
+@dataclass(frozen=True)
+class RecordIds:
+    """A source's record ids: `<prefix><year>-<number, seven digits>`; an invalid row's own id has a 9
+    before the seven digits, so that it is none of the drawn ones."""
+
+    column: str
+    prefix: str
+
+    def drawn(self, year: int, numbers: I64) -> pl.Series:
+        return f"{self.prefix}{year}-" + pl.Series(numbers).cast(pl.String).str.zfill(7)
+
+    def fresh(self, year: int, number: int) -> str:
+        return f"{self.prefix}{year}-9{number:07d}"
+
+
+def _changed(change: Change, template: Mapping[str, str], year: int) -> Mapping[str, str]:
+    return change(template, year) if callable(change) else change
+
+
+@dataclass(frozen=True)
+class InvalidRows:
+    """The kinds of invalid row a source's exports hold, each made from one valid row.
+
+    The valid row is a counted-looking template row of the file with a fresh id (`ids`), the
+    invented citizen in the `personal` columns and the `valid` values (`Change`), so that each of
+    `kinds`, in the order they rotate in, makes it invalid in one way only."""
+
+    ids: RecordIds
+    personal: Sequence[str]
+    valid: Change
+    kinds: Mapping[str, Change]
+
+    def make(self, kind: str, template: Mapping[str, str], year: int, number: int) -> dict[str, str]:
+        """The changes to the `template` row (the row itself, as text) that give the invalid row."""
+        row = {self.ids.column: self.ids.fresh(year, number), **{column: CITIZEN[column] for column in self.personal}}
+        row.update(_changed(self.valid, template, year))
+        row.update(_changed(self.kinds[kind], template, year))
+        return row
 
 
 def finish(
     frame: pl.DataFrame,
     rng: np.random.Generator,
     year: int,
-    first: int,
-    invalid: Sequence[str],
-    make: Invalid,
+    invalid: InvalidRows,
     n_ids: int,
     free_text: Sequence[str],
 ) -> pl.DataFrame:
     """The closing steps of every source's drawn year: the file keys (`file_keys`), one invalid row of
-    the kinds `invalid` (made by `make`) in some regular files exported from epoch day `first` to the
-    end of `year` (`invalid_rows`), free text quoted where the system quotes it, and the frame's
-    `_regular` and `_kind` hooks dropped."""
-    out = invalid_rows(file_keys(frame), rng, year, first, eday(dt.date(year, 12, 31)), invalid, make, n_ids)
+    each of `invalid`'s kinds in some regular files of the year, exported from 2 January to 31 December
+    (`invalid_rows`), free text quoted where the system quotes it, and the frame's `_regular` and
+    `_kind` hooks dropped."""
+    first, last = eday(dt.date(year, 1, 2)), eday(dt.date(year, 12, 31))
+    out = invalid_rows(file_keys(frame), rng, year, first, last, invalid, n_ids)
     return quote_where_needed(out, free_text).drop("_regular", "_kind")
 
 
@@ -578,15 +679,15 @@ def invalid_rows(
     year: int,
     first: int,
     last: int,
-    kinds: Sequence[str],
-    make: Invalid,
+    invalid: InvalidRows,
     n_ids: int,
 ) -> pl.DataFrame:
-    """One invalid row in each of up to `2 * len(kinds)` eligible files, of rotating kinds, each
-    made by `make(kind, template, year, fresh_number)` from a counted-looking template row
-    (`_kind == 1` where the frame marks such rows). The kinds `RAGGED` give a field too many or too
-    few (`make` only gives them a fresh id)."""
+    """One invalid row in each of up to twice as many eligible files as `invalid` has kinds, of
+    rotating kinds, each made by `invalid.make(kind, template, year, fresh_number)` from a
+    counted-looking template row (`_kind == 1` where the frame marks such rows). The kinds `RAGGED`
+    give a field too many or too few."""
     needs(frame, (*DRAWN, "_eday", "_regular", "_kind"), "invalid_rows")
+    kinds = tuple(invalid.kinds)
     eligible = _eligible_files(frame, first, last)
     if not eligible:
         return frame
@@ -601,7 +702,7 @@ def invalid_rows(
             rows = candidates.filter(pl.col("_fk") == key)
         template_row = rows.row(int(rng.integers(0, rows.height)), named=True)
         kind = kinds[order[number % len(kinds)]]
-        values = make(kind, {k: str(v) for k, v in template_row.items()}, year, n_ids + 1 + number)
+        values = invalid.make(kind, {k: str(v) for k, v in template_row.items()}, year, n_ids + 1 + number)
         row: dict[str, object] = dict(template_row)
         row.update({k: v for k, v in values.items() if not k.startswith("_")})
         row["_tail"] = ";x" if kind == TOO_MANY_FIELDS else ""

@@ -104,7 +104,7 @@ def _empty_inputs() -> dict[str, pl.DataFrame]:
     """The inputs of a state database with no deliveries yet, but the ledger's (made by `_scratch`)."""
     frames = {table: pl.DataFrame(schema=dtypes(grain)) for grain, table in FIGURE_TABLES.items()}
     for source in SOURCES.values():
-        records = pl.DataFrame(schema=polars_schema(source.model) | {"datum": pl.Date})
+        records = pl.DataFrame(schema=polars_schema(source.rows.model) | {"datum": pl.Date})
         frames[source.breakdown_table] = next(
             p.frame for p in split(source, records, Partitions.of([])) if p.table == source.breakdown_table
         ).with_columns(source.breakdown.flags)

@@ -77,7 +77,7 @@ def _check_grain(con: duckdb.DuckDBPyConnection, source: Source, ids: pl.Series 
     """Exactly one counting version per id that has versions: none lost, none counted twice."""
     if ids is None or ids.is_empty():
         return
-    id_col = source.id_column
+    id_col = source.rows.id_column
     query = (
         f"SELECT count(*) FROM (SELECT {id_col}, count(c.{id_col}) AS n FROM "
         f"(SELECT DISTINCT {id_col} FROM {source.versions_table} SEMI JOIN _ids USING ({id_col})) v "

@@ -46,12 +46,12 @@ SMALL_ROWS = 200_000
 
 def staged_schema(source: Source) -> dict[str, pl.DataType]:
     """The columns of a staged record: the model's, the record's local day and the delivery's content."""
-    schema = polars_schema(source.model)
+    schema = polars_schema(source.rows.model)
     return {name: schema.get(name, pl.Date() if name == "datum" else pl.String()) for name in staged_columns(source)}
 
 
 def staged_columns(source: Source) -> list[str]:
-    return list(dict.fromkeys([*polars_schema(source.model), "datum", "sha256"]))
+    return list(dict.fromkeys([*polars_schema(source.rows.model), "datum", "sha256"]))
 
 
 def empty(source: Source) -> pl.LazyFrame:
@@ -127,7 +127,7 @@ def rows_of(root: Path, source: Source, files: Sequence[PartFile], ids: pl.DataF
     """The rows of `files` whose record is one of `ids`: only the id column of every file is read to
     find the files that hold some, then those files (a nightly run touches a few records among years
     of them)."""
-    id_col = source.id_column
+    id_col = source.rows.id_column
     by_path = {str(root / f.path): f for f in files}
     if not by_path or ids.is_empty():
         return empty(source).collect()

@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 
 from pipeline.core.bounded_read import Unreadable, read_file
-from pipeline.core.landing import LandingFile, Scan
+from pipeline.core.landing import LandingFile, Notice, Scan
 from pipeline.core.ledger_values import DeliveryStatus, IgnoredBecause, NoticeKind, RunKind
 from pipeline.core.periods import LOCAL_TZ
 from pipeline.core.settings import Settings
@@ -50,15 +50,6 @@ class Item:
     entry: LandingFile | None = None
     sha256: str | None = None
     archive: tuple[str, str] | None = None  # the pack holding it, and the pack's SHA-256
-
-
-@dataclass(frozen=True)
-class Notice:
-    """Something about the landing folder an operator should know, reported with the run."""
-
-    kind: NoticeKind
-    path: str
-    reason: str
 
 
 @dataclass(frozen=True)
@@ -164,7 +155,7 @@ def make_plan(
     seen = _seen(con)
     current = _current_contents(con)
     same_content: list[tuple[str, str]] = []
-    notices = [Notice(NoticeKind.SKIPPED, s.shown, s.reason) for s in scan.skipped]
+    notices = list(scan.skipped)
     landing: dict[str, LandingFile] = {}
     items: list[Item] = []
     today = dt.datetime.now(ZoneInfo(LOCAL_TZ)).date()

@@ -122,7 +122,7 @@ _RAGGED = {"bestand": pl.String, "sha256": pl.String, "regel": pl.Int64, VELDEN:
 
 def tokenise(source: Source, deliveries: Sequence[Delivery]) -> Tokens:
     """The deliveries' records, every field kept (one native pass per header the files share)."""
-    batch = read_csv_batch([d.data for d in deliveries], source.required, source.personal)
+    batch = read_csv_batch([d.data for d in deliveries], source.rows.required, source.rows.personal)
     paths = pl.Series([d.path for d in deliveries], dtype=pl.String)
     shas = pl.Series([d.sha256 for d in deliveries], dtype=pl.String)
     place = [paths.gather(batch.rows[FILE]).alias("bestand"), shas.gather(batch.rows[FILE]).alias("sha256")]
@@ -204,7 +204,7 @@ def _shown_value(value: pl.Expr) -> pl.Expr:
 def _failures(source: Source, typed: pl.DataFrame, text: pl.DataFrame) -> pl.DataFrame:
     """Run the source's Pandera model over all rows; turn its failure cases into quarantine rows."""
     try:
-        source.model.validate(typed, lazy=True)
+        source.rows.model.validate(typed, lazy=True)
         return pl.DataFrame(schema={"index": pl.Int64, "kolom": pl.String, "reden": pl.String})
     except pandera.errors.SchemaErrors as errors:
         cases = errors.failure_cases
@@ -234,9 +234,9 @@ def _broken_values(source: Source, text: pl.DataFrame, suspects: Sequence[str]) 
     found = []
     indexed = text.with_row_index("index").with_columns(pl.col("index").cast(pl.Int64))
     suspect = indexed.filter(pl.col("sha256").is_in(list(suspects))) if suspects else indexed.clear()
-    too_long = pl.max_horizontal(pl.col(c).str.len_bytes() for c in source.required) > MAX_FIELD_BYTES
+    too_long = pl.max_horizontal(pl.col(c).str.len_bytes() for c in source.rows.required) > MAX_FIELD_BYTES
     long = indexed.filter(too_long.fill_null(False))
-    for column_name in source.required:
+    for column_name in source.rows.required:
         value = pl.col(column_name)
         found.append(
             suspect.filter(value.str.contains(CONTROL)).select(
@@ -262,7 +262,7 @@ def _broken_values(source: Source, text: pl.DataFrame, suspects: Sequence[str]) 
 def _check_types(source: Source, rows: pl.DataFrame) -> None:
     """What goes on must have the model's columns and types (a failure is a bug, never data); its
     values passed the model's rules above, which put every row that broke one in the quarantine."""
-    expected = polars_schema(source.model)
+    expected = polars_schema(source.rows.model)
     found = {name: rows.schema.get(name) for name in expected}
     if found != expected:
         raise RuntimeError(f"{source.name}: parsed rows do not fit their model: {found} instead of {expected}")
@@ -282,7 +282,7 @@ def read_deliveries(source: Source, deliveries: Sequence[Delivery], key: bytes, 
 def read_tokens(source: Source, tokens: Tokens, key: bytes, max_invalid_share: float) -> BatchRead:
     """Parse, validate, screen and pseudonymise a batch of records (pure)."""
     text = text_columns(source, tokens.rows)
-    typed = _archived_pseudonyms(source, source.parse(text.drop("sha256"), key), tokens.rows)
+    typed = _archived_pseudonyms(source, source.rows.parse(text.drop("sha256"), key), tokens.rows)
     pseudonyms = typed.select("bestand", "regel", *source.pseudonyms).with_columns(text["sha256"])
     # Free text is published as delivered: a value that looks like personal data never gets that far.
     typed = typed.with_columns(screen(pl.col(c), key).alias(c) for c in source.breakdown.free_text)
@@ -312,7 +312,7 @@ def text_columns(source: Source, rows: pl.DataFrame) -> pl.DataFrame:
         "regel",
         *(
             pl.col(column(name)).alias(name) if column(name) in rows.columns else pl.lit(None, pl.String).alias(name)
-            for name in (*source.required, *source.personal)
+            for name in (*source.rows.required, *source.rows.personal)
         ),
     )
 
@@ -332,7 +332,7 @@ def _quarantine(source: Source, text: pl.DataFrame, problems: pl.DataFrame, toke
         *(
             pl.when(pl.col("kolom") == name).then(pl.col(name))
             for name in text.columns
-            if name not in ("bestand", "sha256", "regel", *source.personal)
+            if name not in ("bestand", "sha256", "regel", *source.rows.personal)
         )
     )
     invalid = located.select(
@@ -427,7 +427,7 @@ def _extra(source: Source, file: ArchivedFile | None) -> list[str]:
     a header name may hold personal data too)."""
     if file is None:
         return []
-    known = {*source.required, *source.personal}
+    known = {*source.rows.required, *source.rows.personal}
     return [name for name in (normalise_header(name) for name in file.header) if name not in known]
 
 
@@ -581,7 +581,7 @@ def _archive(task: ChunkTask, source: Source, tokens: Tokens, read: BatchRead, k
         {"bestand": [f.path for f in accepted.values()], "sha256": list(accepted)},
         schema={"bestand": pl.String, "sha256": pl.String},
     )
-    personal = {column(name) for name in source.personal}
+    personal = {column(name) for name in source.rows.personal}
     # The keyed hashes are row for row those of the tokens (read_tokens keeps their order).
     hashes = [read.pseudonyms[c].alias(PSEUDONYM_PREFIX + c) for c in source.pseudonyms]
     rows = tokens.rows.select(
@@ -599,7 +599,8 @@ def _archive(task: ChunkTask, source: Source, tokens: Tokens, read: BatchRead, k
         if f.file is not None
     ]
     positions = {
-        d.sha256: [n for n, name in enumerate(d.header) if normalise_header(name) in source.personal] for d in described
+        d.sha256: [n for n, name in enumerate(d.header) if normalise_header(name) in source.rows.personal]
+        for d in described
     }
     name = f"{task.run_id}-{task.chunk_id}"
     screened = _screened(source, together, quarantined)
@@ -614,7 +615,7 @@ def _archive(task: ChunkTask, source: Source, tokens: Tokens, read: BatchRead, k
 def _screened(source: Source, rows: pl.DataFrame, quarantine: pl.DataFrame) -> dict[str, pl.Series]:
     """Per archived text column, the rows whose field the personal-data screen judges: every row of a
     free-text column or of a column the source does not know; elsewhere the invalid values."""
-    known = {column(name) for name in source.required}
+    known = {column(name) for name in source.rows.required}
     free = {column(name) for name in source.breakdown.free_text}
     masks: dict[str, pl.Series] = {}
     for name in rows.columns:

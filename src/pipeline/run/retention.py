@@ -128,7 +128,7 @@ def _row_days(
     pack = archive.read_pack(settings.archive_dir, path, sha, [str(i.sha256) for i in items], key)
     tokens = from_pack(pack, items)
     text = text_columns(source, tokens.rows)
-    typed = source.parse(text.drop("sha256"), key)
+    typed = source.rows.parse(text.drop("sha256"), key)
     days = typed.select(source.day().alias("_dag")).with_columns(text["sha256"], text["regel"])
     export = pl.DataFrame(
         {"sha256": [i.sha256 for i in items], "_export": [_export_day(source, i.path) for i in items]},

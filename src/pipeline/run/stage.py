@@ -199,7 +199,7 @@ def _rebuild(
 
     The figure rows of all years are small (days, not records) and replace the source's figure
     tables in one statement per table."""
-    root, id_col = staging.root, source.id_column
+    root, id_col = staging.root, source.rows.id_column
     spanning = _spanning(root, source, files)
     across = partitions.scan(root, source, files).join(spanning.lazy(), on=id_col, how="semi").collect()
     settled = decide(source, across)
@@ -241,7 +241,7 @@ def _spanning(root: Path, source: Source, files: Sequence[PartFile]) -> pl.DataF
     own, as 64-bit hashes (a set of numbers per year, not one of millions of strings with their
     years: 0.80 -> 0.32 CPU s for the sample's appointments); an id whose hash lies in two years is a
     candidate, and the candidates are checked on the ids themselves (a collision is no spanning id)."""
-    id_col = source.id_column
+    id_col = source.rows.id_column
     by_year: dict[int, list[PartFile]] = {}
     for f in files:
         by_year.setdefault(f.year, []).append(f)
@@ -264,7 +264,7 @@ def _merge(
 ) -> tuple[Partitions, pl.Series]:
     """Take out the staged rows of `unstage`, add the new version files, and decide again every id
     they touch; the days touched are those of the records before and after."""
-    root, snapshot, id_col = staging.root, staging.snapshot, source.id_column
+    root, snapshot, id_col = staging.root, staging.snapshot, source.rows.id_column
     holding = snapshot.holding(source.name, unstage)
     removed = partitions.scan(root, source, holding).filter(pl.col("bestand").is_in(list(unstage))).collect()
     kept = staging.without(source, holding, removed.select("bestand", "sha256").unique())

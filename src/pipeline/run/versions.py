@@ -49,10 +49,10 @@ def counted_positions(source: Source, versions: pl.DataFrame) -> pl.Series:
     else:
         order = {"_sleutel": place * _LINES + line}
     narrow = pl.DataFrame(
-        {source.id_column: versions[source.id_column], **{c: versions[c] for c in rule.latest}, **order}
+        {source.rows.id_column: versions[source.rows.id_column], **{c: versions[c] for c in rule.latest}, **order}
     )
     last = narrow.with_row_index("_rij").sort([*rule.latest, *order], nulls_last=False)
-    return last.unique(subset=[source.id_column], keep="last")["_rij"].sort()
+    return last.unique(subset=[source.rows.id_column], keep="last")["_rij"].sort()
 
 
 def decide(source: Source, versions: pl.DataFrame) -> pl.DataFrame:
@@ -107,7 +107,7 @@ def stage_year(task: YearTask) -> YearResult:
     """The version that counts of every record of the year, written as the year's current file, and
     the year's figures per day, month and year and its breakdown (checked against their models)."""
     source = SOURCES[task.source]
-    id_col = source.id_column
+    id_col = source.rows.id_column
     spanning = task.spanning.lazy()
     versions = partitions.scan(task.root, source, task.files).join(spanning, on=id_col, how="anti").collect()
     settled = task.settled.filter(year_of(task.year))
@@ -132,9 +132,9 @@ def _look_back(source: Source, task: YearTask, spanning: pl.LazyFrame) -> pl.Dat
     if not source.lookback_days:
         return partitions.empty(source).collect()
     since = dt.date(task.year, 1, 1) - dt.timedelta(days=source.lookback_days)
-    versions = partitions.scan(task.root, source, task.before).join(spanning, on=source.id_column, how="anti")
-    near = versions.filter(pl.col("datum") >= since).select(source.id_column).unique()
-    candidates = versions.join(near, on=source.id_column, how="semi").collect()
+    versions = partitions.scan(task.root, source, task.before).join(spanning, on=source.rows.id_column, how="anti")
+    near = versions.filter(pl.col("datum") >= since).select(source.rows.id_column).unique()
+    candidates = versions.join(near, on=source.rows.id_column, how="semi").collect()
     winners = decide(source, candidates).filter(pl.col("datum") >= since)
     settled = task.settled.filter(pl.col("datum").is_between(since, dt.date(task.year - 1, 12, 31)))
     return pl.concat([winners, settled.select(winners.columns)])

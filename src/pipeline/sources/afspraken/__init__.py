@@ -8,23 +8,15 @@ from __future__ import annotations
 
 import polars as pl
 
-from pipeline.kit.contract import Column, Kind, Source, VersionRule
+from pipeline.kit.contract import TEXT, WHOLE, Column, Source, VersionRule
 from pipeline.sources.afspraken import figures, report
-from pipeline.sources.afspraken.parse import PERSONAL, REQUIRED, parse
+from pipeline.sources.afspraken.parse import ROWS
 from pipeline.sources.afspraken.sample import AppointmentsSample
-from schemas import afspraken as schema
-
-TEXT, FLAG, WHOLE = Kind.TEXT, Kind.FLAG, Kind.WHOLE
 
 SOURCE = Source(
     name="afspraken",
     description="afsprakensysteem Burgerzaken",
-    id_column="afspraak_id",
-    required=REQUIRED,
-    personal=PERSONAL,
-    parse=parse,
-    model=schema.AfspraakVersieRij,
-    reasons=schema.REDENEN,
+    rows=ROWS,
     # The latest version wins; on a tie the file decides (its name, path, line).
     versions=VersionRule(latest=("gewijzigd_op",)),
     day=lambda: pl.col("datum"),

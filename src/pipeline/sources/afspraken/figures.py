@@ -4,11 +4,22 @@ from __future__ import annotations
 
 import polars as pl
 
-from pipeline.kit.contract import PUBLISHED_TABLE, PUBLISHED_TEXT, Breakdown, Unit, YearFigure
-from pipeline.kit.figures import change_pct, count, percentage, within
+from pipeline.kit.contract import PUBLISHED_TABLE, PUBLISHED_TEXT, Breakdown, Figure
+from pipeline.kit.figures import change, count, percentage, within
 from schemas import afspraken as schema
 
 _counted_place = pl.col("locatie").is_in(schema.LOCATIES_GETELD) & (pl.col("kanaal") == "balie")
+
+
+def _attended_by(name: str, kanaal: str, label: str, order: int) -> Figure:
+    """Appointments that took place through a channel other than the counter, at any location."""
+    return count(
+        name,
+        (pl.col("kanaal") == kanaal) & (pl.col("status") == "verschenen"),
+        label=label,
+        definition=f"Afspraken met kanaal {kanaal} en status verschenen (alle locaties).",
+        order=order,
+    )
 
 
 FIGURES = (
@@ -62,30 +73,15 @@ FIGURES = (
         definition="Afspraken waarvan de laatste versie de status geannuleerd heeft.",
         order=230,
     ),
-    count(
-        "videoafspraken_verschenen",
-        (pl.col("kanaal") == "video") & (pl.col("status") == "verschenen"),
-        label="aantal videoafspraken",
-        definition="Afspraken met kanaal video en status verschenen (alle locaties).",
-        order=240,
-    ),
-    count(
-        "telefoonafspraken_verschenen",
-        (pl.col("kanaal") == "telefoon") & (pl.col("status") == "verschenen"),
-        label="aantal telefonische afspraken",
-        definition="Afspraken met kanaal telefoon en status verschenen (alle locaties).",
-        order=250,
-    ),
+    _attended_by("videoafspraken_verschenen", "video", "aantal videoafspraken", 240),
+    _attended_by("telefoonafspraken_verschenen", "telefoon", "aantal telefonische afspraken", 250),
 )
 
 YEAR_FIGURES = (
-    YearFigure(
+    change(
         "baliebezoeken_verandering_pct",
-        change_pct("baliebezoeken_met_afspraak"),
+        "baliebezoeken_met_afspraak",
         label="verandering baliebezoeken t.o.v. vorig jaar (%)",
-        definition="Verandering van baliebezoeken_met_afspraak ten opzichte van het jaar ervoor in %, half naar "
-        "boven afgerond op een heel getal, met teken; leeg zonder vorig jaar.",
-        unit=Unit.PERCENT_CHANGE,
         order=60,
         published_in=PUBLISHED_TEXT,
     ),

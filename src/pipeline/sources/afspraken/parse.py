@@ -5,6 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from pipeline.core.values import choice, empty_to_null, iso_instant
+from pipeline.kit.contract import Rows
 from schemas import afspraken as schema
 
 REQUIRED = ("afspraak_id", "locatie", "kanaal", "product", "datum", "tijd", "status", "gewijzigd")
@@ -36,3 +37,7 @@ def parse(rows: pl.DataFrame, key: bytes) -> pl.DataFrame:
         choice("status", STATUS_SPELLINGS).alias("status"),
         iso_instant("gewijzigd").alias("gewijzigd_op"),
     )
+
+
+# A record is one afspraak_id; a row is refused for the model's reasons.
+ROWS = Rows("afspraak_id", REQUIRED, PERSONAL, parse, schema.AfspraakVersieRij, schema.REDENEN)

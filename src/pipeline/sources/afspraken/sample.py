@@ -14,49 +14,13 @@ from typing import Final
 import numpy as np
 import polars as pl
 
-from pipeline.kit.sampling import (
-    DAY,
-    EPOCH,
-    F64,
-    I64,
-    RAGGED,
-    Days,
-    Mask,
-    Target,
-    Tz,
-    Versions,
-    World,
-    YearPlan,
-    allocate,
-    case_variants,
-    choice,
-    corrected,
-    eday,
-    finish,
-    iso_texts,
-    padded,
-    people,
-    rng_for,
-    texts,
-    with_stale_reexports,
-)
+from pipeline.kit import sampling as kit
+from pipeline.sources.afspraken.parse import PERSONAL, REQUIRED
 
+IDS: Final = kit.RecordIds("afspraak_id", "A")
 STREAM: Final = 2  # this source's random stream (rng_for); the registry refuses a clash
 
-COLUMNS: Final = (
-    "afspraak_id",
-    "locatie",
-    "kanaal",
-    "product",
-    "datum",
-    "tijd",
-    "status",
-    "gewijzigd",
-    "bsn",
-    "naam",
-    "telefoon",
-    "email",
-)
+COLUMNS: Final = (*REQUIRED, *PERSONAL)
 OPTIONAL: Final = ("telefoon", "email")
 # Columns whose values may hold `;` or `"` (the others are codes, numbers, dates and ids we draw).
 FREE_TEXT: Final = ("locatie", "product", "naam", "email")
@@ -92,34 +56,30 @@ class AppointmentsSample:
     """The sample profile of the appointment system."""
 
     stream: int = STREAM
-    example: Target = {"baliebezoeken_met_afspraak": 4000}  # noqa: RUF012 (never changed)
+    example: kit.Target = {"baliebezoeken_met_afspraak": 4000}  # noqa: RUF012 (never changed)
     target_columns: tuple[str, ...] = ("baliebezoeken_met_afspraak",)
     columns: tuple[str, ...] = COLUMNS
     optional: tuple[str, ...] = OPTIONAL
 
-    def check(self, target: Target, where: str) -> None:
+    def check(self, target: kit.Target, where: str) -> None:
         visits = target.get("baliebezoeken_met_afspraak")
         if visits is None:
             raise ValueError(f"{where}: baliebezoeken_met_afspraak must be given")
         if visits > MAX_VISITS:
             raise ValueError(f"{where}: baliebezoeken_met_afspraak {visits} is more than the supported {MAX_VISITS}")
 
-    def plan(self, year: int, target: Target) -> YearPlan:
+    def plan(self, year: int, target: kit.Target) -> kit.YearPlan:
         visits = target["baliebezoeken_met_afspraak"] or 0
         # Bookings are exported up to eight weeks before the year; final states up to 2 January after it.
-        return YearPlan(
-            first_export=eday(dt.date(year, 1, 1)) - LEAD_MAX_DAYS + 1,
-            last_export=eday(dt.date(year + 1, 1, 1)) + 1,
-            corrections=3 if visits >= 300 else 0,
-        )
+        return kit.year_plan(year, LEAD_MAX_DAYS, corrections=3 if visits >= 300 else 0)
 
-    def draw(self, year: int, target: Target, plan: YearPlan, world: World, seed: int) -> pl.DataFrame:
+    def draw(self, year: int, target: kit.Target, plan: kit.YearPlan, world: kit.World, seed: int) -> pl.DataFrame:
         visits = target["baliebezoeken_met_afspraak"]
         assert visits is not None  # checked by `check`
         return _appointments_for_year(year, visits, plan, world, seed)
 
 
-def _covid(days: Days) -> F64:
+def _covid(days: kit.Days) -> kit.F64:
     """2020: lockdown from mid-March, slow recovery from mid-May, a second dip in December."""
     factor = np.ones(days.day.size)
     if days.year == 2020:
@@ -131,43 +91,44 @@ def _covid(days: Days) -> F64:
     return factor
 
 
-def _appointments_for_year(y: int, v: int, plan: YearPlan, world: World, seed: int) -> pl.DataFrame:
-    rng = rng_for(seed, y, STREAM)
+def _appointments_for_year(y: int, v: int, plan: kit.YearPlan, world: kit.World, seed: int) -> pl.DataFrame:
+    rng = kit.rng_for(seed, y, STREAM)
     tz = world.tz
     appointments = _appointments(rng, y, v, world.days(y), tz)
     versions, final_rows = _versions(appointments, tz)
     # Correction files: the final version of some attended or missed appointments exported up to
     # ten days before, delivered again with the right status; half with the same `gewijzigd`.
-    versions = corrected(rng, versions, final_rows, y, plan.corrections, appointments.status != 3, 26, _wrong_status)
+    versions = kit.corrected(
+        rng, versions, final_rows, y, plan.corrections, appointments.status != 3, 26, _wrong_status
+    )
     # Stale re-exports: the booking version (the first n rows) again 1-3 days after the final version.
-    out = with_stale_reexports(
+    out = kit.with_stale_reexports(
         rng, _formatted(rng, y, appointments, versions, tz), versions["_eday"][final_rows], plan.last_export
     )
-    n, first = appointments.kind.size, eday(dt.date(y, 1, 1)) + 1
-    return finish(out, rng, y, first, APPT_INVALID, _make_invalid_appt, n, FREE_TEXT)
+    return kit.finish(out, rng, y, INVALID, appointments.kind.size, FREE_TEXT)
 
 
 @dataclass(frozen=True)
 class _Appointments:
     """One row per appointment: how it was booked, moved and ended (codes into the module's tuples)."""
 
-    kind: I64  # 0 counted visit, 1 no-show, 2 cancelled, 3 other location, 4 by phone, 5 video
-    day: I64
-    loc: I64
-    kanaal: I64
-    minute: I64
-    book: I64
-    moved: Mask
-    moved_at: I64
-    orig_day: I64
-    orig_minute: I64
-    status: I64
-    final_at: I64
-    product: I64
+    kind: kit.I64  # 0 counted visit, 1 no-show, 2 cancelled, 3 other location, 4 by phone, 5 video
+    day: kit.I64
+    loc: kit.I64
+    kanaal: kit.I64
+    minute: kit.I64
+    book: kit.I64
+    moved: kit.Mask
+    moved_at: kit.I64
+    orig_day: kit.I64
+    orig_minute: kit.I64
+    status: kit.I64
+    final_at: kit.I64
+    product: kit.I64
     citizens: dict[str, pl.Series]  # invented personal data
 
 
-def _appointments(rng: np.random.Generator, y: int, v: int, days: Days, tz: Tz) -> _Appointments:
+def _appointments(rng: np.random.Generator, y: int, v: int, days: kit.Days, tz: kit.Tz) -> _Appointments:
     base = days.season() * WD_BALIE[days.weekday] * days.open
     balie = base * _covid(days)
     lockdown = days.between((3, 16), (5, 11)) if y == 2020 else np.zeros(days.day.size, np.bool_)
@@ -175,11 +136,11 @@ def _appointments(rng: np.random.Generator, y: int, v: int, days: Days, tz: Tz) 
     sizes = _sizes(y, v)
     weights = [balie, balie, base, balie, balie, base * np.where(lockdown, 3.0, 1.0)]
     kind = np.concatenate([np.full(s, k, np.int64) for k, s in enumerate(sizes)])
-    day_idx = np.concatenate([allocate(rng, s, w) for s, w in zip(sizes, weights, strict=True)])
+    day_idx = np.concatenate([kit.allocate(rng, s, w) for s, w in zip(sizes, weights, strict=True)])
     if y == 2020:  # appointments postponed in the lockdown: cancelled
         extra = round(v * 0.12)
         kind = np.concatenate([kind, np.full(extra, 2, np.int64)])
-        day_idx = np.concatenate([day_idx, allocate(rng, extra, base * lockdown)])
+        day_idx = np.concatenate([day_idx, kit.allocate(rng, extra, base * lockdown)])
     n = kind.size
     day = days.day[day_idx]
 
@@ -191,10 +152,10 @@ def _appointments(rng: np.random.Generator, y: int, v: int, days: Days, tz: Tz) 
     last_slot = np.array([SLOTS[LOCATIONS[0]][1], SLOTS[LOCATIONS[1]][1], SLOTS["other"][1], SLOTS["other"][1]])
     slots = (last_slot - first_slot) // 10 + 1
     minute = first_slot[loc] + 10 * (rng.random(n) * slots[loc]).astype(np.int64)
-    appt = tz.to_utc(day * DAY + minute * 60)
+    appt = tz.to_utc(day * kit.DAY + minute * 60)
 
     lead = np.clip(1 + rng.lognormal(np.log(7.0), 0.8, n).astype(np.int64), 1, LEAD_MAX_DAYS)
-    book = tz.to_utc((day - lead) * DAY + rng.integers(7 * 3600, 23 * 3600 + 1800, n))
+    book = tz.to_utc((day - lead) * kit.DAY + rng.integers(7 * 3600, 23 * 3600 + 1800, n))
     moved = (rng.random(n) < 0.08) & (lead >= 3) & (kind != 2)
     moved_at = book + ((appt - book) * rng.uniform(0.2, 0.8, n)).astype(np.int64)
     orig_day = day + 7 * rng.integers(1, 3, n)
@@ -205,8 +166,8 @@ def _appointments(rng: np.random.Generator, y: int, v: int, days: Days, tz: Tz) 
         book + ((appt - book) * rng.uniform(0.3, 0.98, n)).astype(np.int64),
         appt + np.where(kind == 1, rng.integers(900, 3600, n), rng.integers(300, 2700, n)),
     )
-    product = choice(rng, n, PRODUCT_P)
-    citizens = people(rng, n)
+    product = kit.choice(rng, n, PRODUCT_P)
+    citizens = kit.people(rng, n)
     return _Appointments(
         kind,
         day,
@@ -231,12 +192,12 @@ def _sizes(y: int, v: int) -> list[int]:
     return [v, round(v * 0.03), round(v * 0.07), round(v * 0.04), round(v * 0.02), video]
 
 
-def _versions(a: _Appointments, tz: Tz) -> tuple[Versions, I64]:
+def _versions(a: _Appointments, tz: kit.Tz) -> tuple[kit.Versions, kit.I64]:
     """Every appointment's versions: booked, moved (some), final; and the rows of the final ones."""
     n = a.kind.size
     ids = np.arange(1, n + 1, dtype=np.int64)
     n_moved = int(a.moved.sum())
-    versions: Versions = {
+    versions: kit.Versions = {
         "app": np.concatenate([ids - 1, np.flatnonzero(a.moved), ids - 1]),
         "datum": np.concatenate([np.where(a.moved, a.orig_day, a.day), a.day[a.moved], a.day]),
         "minute": np.concatenate([np.where(a.moved, a.orig_minute, a.minute), a.minute[a.moved], a.minute]),
@@ -244,12 +205,10 @@ def _versions(a: _Appointments, tz: Tz) -> tuple[Versions, I64]:
         "at": np.concatenate([a.book, a.moved_at[a.moved], a.final_at]),
         "final": np.concatenate([np.zeros(n + n_moved, np.int64), np.ones(n, np.int64)]),
     }
-    versions["_eday"] = tz.local_day(versions["at"]) + 1
-    versions["_corr"] = np.zeros(versions["at"].size, np.int64)
-    return versions, np.arange(n + n_moved, 2 * n + n_moved)
+    return kit.exported_next_day(versions, tz.local_day(versions["at"])), np.arange(n + n_moved, 2 * n + n_moved)
 
 
-def _wrong_status(versions: Versions, rows: I64) -> None:
+def _wrong_status(versions: kit.Versions, rows: kit.I64) -> None:
     versions["status"][rows] = np.where(versions["status"][rows] == 1, 2, 1)
 
 
@@ -257,86 +216,52 @@ def _formatted(
     rng: np.random.Generator,
     y: int,
     a: _Appointments,
-    versions: Versions,
-    tz: Tz,
+    versions: kit.Versions,
+    tz: kit.Tz,
 ) -> pl.DataFrame:
     """The versions as the system writes them, with the hooks `finish` needs."""
     m = versions["at"].size
     app = versions["app"]
     first_day = int(versions["datum"].min()) if m else 0
     day_texts = (
-        [f"{EPOCH + dt.timedelta(days=d):%d-%m-%Y}" for d in range(first_day, int(versions["datum"].max()) + 1)]
+        [f"{kit.EPOCH + dt.timedelta(days=d):%d-%m-%Y}" for d in range(first_day, int(versions["datum"].max()) + 1)]
         if m
         else []
     )
     return pl.DataFrame(
         {
-            "afspraak_id": f"A{y}-" + pl.Series(app + 1).cast(pl.String).str.zfill(7),
-            "locatie": padded(texts(LOCATIONS, a.loc[app]), rng, 0.003),
-            "kanaal": padded(texts(KANALEN, a.kanaal[app]), rng, 0.002),
-            "product": texts(PRODUCTS, a.product[app]),
-            "datum": texts(day_texts, versions["datum"] - first_day),
-            "tijd": texts(CLOCK, versions["minute"]),
-            "status": padded(case_variants(texts(STATUSES, versions["status"]), rng, 0.1), rng, 0.003),
-            "gewijzigd": iso_texts(versions["at"], tz.offset(versions["at"]), rng.random(m) < 0.2),
-            "bsn": a.citizens["bsn"].gather(pl.Series(app)),
-            "naam": padded(a.citizens["naam"].gather(pl.Series(app)), rng, 0.003),
-            "telefoon": a.citizens["telefoon"].gather(pl.Series(app)),
-            "email": a.citizens["email"].gather(pl.Series(app)),
-            "_eday": versions["_eday"],
-            "_corr": versions["_corr"] == 1,
-            "_ord": versions["at"],
-            "_regular": versions["_corr"] == 0,
-            "_kind": ((a.kind[app] == 0) & (versions["final"] == 1)).astype(np.int64),
+            "afspraak_id": IDS.drawn(y, app + 1),
+            "locatie": kit.padded(kit.texts(LOCATIONS, a.loc[app]), rng, 0.003),
+            "kanaal": kit.padded(kit.texts(KANALEN, a.kanaal[app]), rng, 0.002),
+            "product": kit.texts(PRODUCTS, a.product[app]),
+            "datum": kit.texts(day_texts, versions["datum"] - first_day),
+            "tijd": kit.texts(CLOCK, versions["minute"]),
+            "status": kit.padded(kit.case_variants(kit.texts(STATUSES, versions["status"]), rng, 0.1), rng, 0.003),
+            "gewijzigd": kit.moment_texts(rng, tz, versions["at"], 0.2),
+            **kit.personal_texts(a.citizens, app, PERSONAL, rng),
+            **kit.hooks(versions, versions["at"], ((a.kind[app] == 0) & (versions["final"] == 1)).astype(np.int64)),
         }
     )
 
 
-APPT_INVALID: Final = (
-    "datum bestaat niet",
-    "datum onleesbaar",
-    "tijd onleesbaar",
-    "status onbekend",
-    "kanaal onbekend",
-    "lege id",
-    "gewijzigd onleesbaar",
-    *RAGGED,
-)
-
-
-def _make_invalid_appt(kind: str, template: dict[str, str], year: int, number: int) -> dict[str, str]:
-    row = {
-        "afspraak_id": f"A{year}-9{number:07d}",
+INVALID: Final = kit.InvalidRows(
+    IDS,
+    PERSONAL,
+    valid={
         "locatie": "Stadskantoor",
         "kanaal": "balie",
         "product": "Paspoort",
-        "datum": template["datum"],
         "tijd": "10:30",
         "status": "verschenen",
-        "gewijzigd": template["gewijzigd"],
-        "bsn": "123456782",
-        "naam": "Zoë Çelik",
-        "telefoon": "0612345678",
-        "email": "zoe.celik@example.com",
-    }
-    match kind:
-        case "datum bestaat niet":
-            row["datum"] = f"31-02-{year}"
-        case "datum onleesbaar":
-            day = template["datum"]
-            row["datum"] = f"{day[6:]}-{day[3:5]}-{day[:2]}"
-        case "tijd onleesbaar":
-            row["tijd"] = "25:70"
-        case "status onbekend":
-            row["status"] = "afgezegd"
-        case "kanaal onbekend":
-            row["kanaal"] = "loket"
-        case "lege id":
-            row["afspraak_id"] = ""
-        case "gewijzigd onleesbaar":
-            row["gewijzigd"] = f"{year}-02-30T10:00:00+01:00"
-        case _ if kind in RAGGED:
-            pass  # made ragged by invalid_rows
-        case _:
-            raise AssertionError(kind)
-    return row
+    },
+    kinds={
+        "datum bestaat niet": lambda _, year: {"datum": f"31-02-{year}"},
+        "datum onleesbaar": lambda t, _: {"datum": f"{t['datum'][6:]}-{t['datum'][3:5]}-{t['datum'][:2]}"},
+        "tijd onleesbaar": {"tijd": "25:70"},
+        "status onbekend": {"status": "afgezegd"},
+        "kanaal onbekend": {"kanaal": "loket"},
+        "lege id": {"afspraak_id": ""},
+        "gewijzigd onleesbaar": lambda _, year: {"gewijzigd": f"{year}-02-30T10:00:00+01:00"},
+        **kit.RAGGED_ROWS,
+    },
+)

@@ -10,23 +10,15 @@ from __future__ import annotations
 import polars as pl
 
 from pipeline.core.periods import local_day
-from pipeline.kit.contract import Column, Kind, Source, VersionRule
+from pipeline.kit.contract import FLAG, TEXT, WHOLE, Column, Source, VersionRule
 from pipeline.sources.telefonie import figures, report
-from pipeline.sources.telefonie.parse import PERSONAL, REQUIRED, parse
+from pipeline.sources.telefonie.parse import ROWS
 from pipeline.sources.telefonie.sample import CallsSample
-from schemas import telefonie as schema
-
-TEXT, FLAG, WHOLE = Kind.TEXT, Kind.FLAG, Kind.WHOLE
 
 SOURCE = Source(
     name="telefonie",
     description="telefonieplatform van het Klantcontactcentrum",
-    id_column="gesprek_id",
-    required=REQUIRED,
-    personal=PERSONAL,
-    parse=parse,
-    model=schema.GesprekRij,
-    reasons=schema.REDENEN,
+    rows=ROWS,
     # A call is exported once and corrected by re-delivery: the file decides (its name, path, line).
     versions=VersionRule(),
     day=lambda: local_day(pl.col("gestart_op")),

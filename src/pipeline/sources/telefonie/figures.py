@@ -15,7 +15,7 @@ from pipeline.kit.contract import (
     Unit,
     YearFigure,
 )
-from pipeline.kit.figures import change_pct, count, per_day, percentage, round_half_up, within
+from pipeline.kit.figures import change, count, per_day, percentage, round_half_up, within
 from schemas import telefonie as schema
 
 REPEAT_WINDOW_DAYS = 7
@@ -54,6 +54,23 @@ def prepare(calls: pl.DataFrame) -> pl.DataFrame:
 
 
 _answered_wait = pl.col("wachttijd_s").filter(pl.col("beantwoord"))
+_answered_wait_s = _answered_wait.cast(pl.Float64)  # for the statistics that are not whole seconds
+
+
+def _wait_statistic(name: str, what: str, label: str, statistic: pl.Expr, order: int, how: str = "") -> Figure:
+    """A statistic of the waiting times of answered calls (`what`, computed `how`), in seconds to
+    0.1 s: computed again from each period's calls, never from shorter periods."""
+    return Figure(
+        name,
+        label=label,
+        definition=f"{what[0].upper()}{what[1:]}{how} van de wachttijd in seconden van beantwoorde "
+        "telefoontjes_gemeente, half naar boven afgerond op 0,1 s.",
+        unit=Unit.SECONDS,
+        aggregation=Recomputed(f"{what} van de wachttijden"),
+        expr=round_half_up(statistic, 1),
+        order=order,
+        decimals=1,
+    )
 
 
 FIGURES = (
@@ -142,27 +159,14 @@ FIGURES = (
         order=140,
         decimals=1,
     ),
-    Figure(
-        "wachttijd_mediaan_s",
-        label="mediane wachttijd (seconden)",
-        definition="Mediaan van de wachttijd in seconden van beantwoorde telefoontjes_gemeente, half naar boven "
-        "afgerond op 0,1 s.",
-        unit=Unit.SECONDS,
-        aggregation=Recomputed("mediaan van de wachttijden"),
-        expr=round_half_up(_answered_wait.cast(pl.Float64).median(), 1),
-        order=150,
-        decimals=1,
-    ),
-    Figure(
+    _wait_statistic("wachttijd_mediaan_s", "mediaan", "mediane wachttijd (seconden)", _answered_wait_s.median(), 150),
+    _wait_statistic(
         "wachttijd_p90_s",
-        label="wachttijd waarbinnen 90% beantwoord is (seconden)",
-        definition="90e percentiel (lineair geïnterpoleerd) van de wachttijd in seconden van beantwoorde "
-        "telefoontjes_gemeente, half naar boven afgerond op 0,1 s.",
-        unit=Unit.SECONDS,
-        aggregation=Recomputed("90e percentiel van de wachttijden"),
-        expr=round_half_up(_answered_wait.cast(pl.Float64).quantile(0.9, "linear"), 1),
-        order=160,
-        decimals=1,
+        "90e percentiel",
+        "wachttijd waarbinnen 90% beantwoord is (seconden)",
+        _answered_wait_s.quantile(0.9, "linear"),
+        160,
+        how=" (lineair geïnterpoleerd)",
     ),
     count(
         "telefoontjes_binnen_60s",
@@ -207,13 +211,10 @@ FIGURES = (
 )
 
 YEAR_FIGURES = (
-    YearFigure(
+    change(
         "telefoontjes_verandering_pct",
-        change_pct("telefoontjes_gemeente"),
+        "telefoontjes_gemeente",
         label="verandering telefoontjes t.o.v. vorig jaar (%)",
-        definition="Verandering van telefoontjes_gemeente ten opzichte van het jaar ervoor in %, half naar boven "
-        "afgerond op een heel getal, met teken; leeg zonder vorig jaar.",
-        unit=Unit.PERCENT_CHANGE,
         order=50,
         published_in=PUBLISHED_TEXT,
     ),

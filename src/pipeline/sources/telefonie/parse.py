@@ -6,6 +6,7 @@ import polars as pl
 
 from pipeline.core.privacy import keyed_hash
 from pipeline.core.values import choice, empty_to_null, iso_instant, whole_seconds
+from pipeline.kit.contract import Rows
 from schemas import telefonie as schema
 
 REQUIRED = ("gesprek_id", "starttijd", "nummer", "keuze", "wachtrij", "afhandeling", "wachttijd", "gespreksduur")
@@ -54,3 +55,7 @@ def parse(rows: pl.DataFrame, key: bytes) -> pl.DataFrame:
     )
     hashed = keyed_hash(typed["beller"], key).alias("beller_hash")
     return typed.drop("beller").with_columns(hashed)
+
+
+# A record is one gesprek_id; a row is refused for the model's reasons.
+ROWS = Rows("gesprek_id", REQUIRED, PERSONAL, parse, schema.GesprekRij, schema.REDENEN)

@@ -15,45 +15,14 @@ from typing import Final
 import numpy as np
 import polars as pl
 
-from pipeline.kit.sampling import (
-    DAY,
-    F64,
-    I64,
-    RAGGED,
-    Days,
-    Target,
-    Tz,
-    Versions,
-    World,
-    YearPlan,
-    allocate,
-    case_variants,
-    choice,
-    eday,
-    finish,
-    iso_texts,
-    padded,
-    pick_exact,
-    repeated,
-    rng_for,
-    texts,
-    vary,
-)
+from pipeline.kit import sampling as kit
+from pipeline.sources.telefonie.parse import PERSONAL, REQUIRED
 
+IDS: Final = kit.RecordIds("gesprek_id", "")
 STREAM: Final = 1  # this source's random stream (rng_for); the registry refuses a clash
 
-COLUMNS: Final = (
-    "gesprek_id",
-    "starttijd",
-    "nummer",
-    "keuze",
-    "wachtrij",
-    "afhandeling",
-    "wachttijd",
-    "gespreksduur",
-    "beller",
-)
-OPTIONAL: Final = ("beller",)
+COLUMNS: Final = (*REQUIRED, *PERSONAL)
+OPTIONAL: Final = PERSONAL
 # Columns whose values may hold `;` or `"` (the others are codes, numbers, dates and ids we draw).
 FREE_TEXT: Final = ("wachtrij", "beller")
 MAX_CALLS: Final = 5_000_000  # per figure and year; keeps a typo from filling the disk
@@ -91,12 +60,12 @@ class CallsSample:
     """The sample profile of the telephony platform."""
 
     stream: int = STREAM
-    example: Target = {"telefoontjes_gemeente": 6000, "telefoontjes_14030": 3500, "bereikbaarheid_pct": 85}  # noqa: RUF012 (never changed)
+    example: kit.Target = {"telefoontjes_gemeente": 6000, "telefoontjes_14030": 3500, "bereikbaarheid_pct": 85}  # noqa: RUF012 (never changed)
     target_columns: tuple[str, ...] = ("telefoontjes_gemeente", "telefoontjes_14030", "bereikbaarheid_pct")
     columns: tuple[str, ...] = COLUMNS
     optional: tuple[str, ...] = OPTIONAL
 
-    def check(self, target: Target, where: str) -> None:
+    def check(self, target: kit.Target, where: str) -> None:
         calls, via_14030, pct = (target.get(c) for c in self.target_columns)
         if calls is None or via_14030 is None:
             raise ValueError(f"{where}: telefoontjes_gemeente and telefoontjes_14030 must both be given")
@@ -116,16 +85,12 @@ class CallsSample:
         if answered_for(calls, pct) is None:
             raise ValueError(f"{where}: no number of answered calls out of {calls} rounds to bereikbaarheid_pct {pct}")
 
-    def plan(self, year: int, target: Target) -> YearPlan:
+    def plan(self, year: int, target: kit.Target) -> kit.YearPlan:
         calls = target["telefoontjes_gemeente"] or 0
         # Regular exports from 2 January (the calls of 1 January) to 2 January of the next year.
-        return YearPlan(
-            first_export=eday(dt.date(year, 1, 1)) + 1,
-            last_export=eday(dt.date(year + 1, 1, 1)) + 1,
-            corrections=4 if calls >= 500 else 0,
-        )
+        return kit.year_plan(year, 0, corrections=4 if calls >= 500 else 0)
 
-    def draw(self, year: int, target: Target, plan: YearPlan, world: World, seed: int) -> pl.DataFrame:
+    def draw(self, year: int, target: kit.Target, plan: kit.YearPlan, world: kit.World, seed: int) -> pl.DataFrame:
         calls, via_14030, pct = (target[c] for c in self.target_columns)
         assert calls is not None and via_14030 is not None  # checked by `check`
         answered = 0 if pct is None else answered_for(calls, pct)
@@ -162,7 +127,7 @@ def _callers(rng: np.random.Generator, n: int) -> pl.Series:
     return numbers[caller].alias("beller")
 
 
-def _covid(days: Days) -> F64:
+def _covid(days: kit.Days) -> kit.F64:
     """Spring 2020: Tozo and other new schemes; calls much higher from 16 March."""
     factor = np.ones(days.day.size)
     if days.year == 2020:
@@ -174,9 +139,9 @@ def _covid(days: Days) -> F64:
 
 
 def _calls_for_year(
-    y: int, calls: int, calls_14030: int, answered_calls: int, plan: YearPlan, world: World, seed: int
+    y: int, calls: int, calls_14030: int, answered_calls: int, plan: kit.YearPlan, world: kit.World, seed: int
 ) -> pl.DataFrame:
-    rng = rng_for(seed, y, STREAM)
+    rng = kit.rng_for(seed, y, STREAM)
     days = world.days(y)
     placed = _placed(rng, y, calls, calls_14030, days, world.tz)
     cols, beller = _calls(rng, y, placed, days, answered_calls)
@@ -187,8 +152,8 @@ def _calls_for_year(
     overlap_days = np.flatnonzero(rng.random(days.day.size) < 0.15)
     late = np.isin(placed.day_idx, overlap_days) & (placed.sec >= placed.closes - 1200)  # regular rows
     overlap = formatted[np.flatnonzero(late)].with_columns(pl.col("_eday") + 1)
-    out = pl.concat([formatted, overlap, repeated(rng, formatted)])
-    return finish(out, rng, y, plan.first_export, CALL_INVALID, _make_invalid_call, formatted.height, FREE_TEXT)
+    out = pl.concat([formatted, overlap, kit.repeated(rng, formatted)])
+    return kit.finish(out, rng, y, INVALID, formatted.height, FREE_TEXT)
 
 
 @dataclass(frozen=True)
@@ -196,14 +161,14 @@ class _Placed:
     """Every call's kind (0 = 030, 1 = 14 030 for Utrecht, 2 = 14 030 forwarded), day and second, in
     order of time."""
 
-    kind: I64
-    day_idx: I64
-    sec: I64
-    utc: I64
-    closes: I64  # when its line closed that day (seconds after midnight)
+    kind: kit.I64
+    day_idx: kit.I64
+    sec: kit.I64
+    utc: kit.I64
+    closes: kit.I64  # when its line closed that day (seconds after midnight)
 
 
-def _placed(rng: np.random.Generator, y: int, calls: int, calls_14030: int, days: Days, tz: Tz) -> _Placed:
+def _placed(rng: np.random.Generator, y: int, calls: int, calls_14030: int, days: kit.Days, tz: kit.Tz) -> _Placed:
     n14 = calls_14030
     n030 = calls - n14
     forward_share = float(np.clip(0.09 - 0.01 * (y - 2016), 0.03, 0.09))
@@ -213,21 +178,23 @@ def _placed(rng: np.random.Generator, y: int, calls: int, calls_14030: int, days
     w030 = level * WD_030[days.weekday] * days.open
     w14 = level * WD_14030[days.weekday] * days.open
     kind = np.concatenate([np.zeros(n030, np.int64), np.ones(n14, np.int64), np.full(n_fwd, 2, np.int64)])
-    day_idx = np.concatenate([allocate(rng, n030, w030), allocate(rng, n14, w14), allocate(rng, n_fwd, w14)])
+    day_idx = np.concatenate(
+        [kit.allocate(rng, n030, w030), kit.allocate(rng, n14, w14), kit.allocate(rng, n_fwd, w14)]
+    )
     wd = days.weekday[day_idx]
     short = (wd == 2) | (wd == 4)
     opens = np.where(kind == 0, OPEN_030[0], OPEN_14030_LONG[0])
     closes = np.where(kind == 0, OPEN_030[1], np.where(short, OPEN_14030_SHORT[1], OPEN_14030_LONG[1]))
     span = closes - opens
     sec = opens + np.minimum((rng.beta(1.7, 2.6, kind.size) * span).astype(np.int64), span - 1)
-    utc = tz.to_utc(days.day[day_idx] * DAY + sec)
+    utc = tz.to_utc(days.day[day_idx] * kit.DAY + sec)
     order = np.lexsort((kind, utc))
     return _Placed(kind[order], day_idx[order], sec[order], utc[order], closes[order])
 
 
 def _calls(
-    rng: np.random.Generator, y: int, placed: _Placed, days: Days, answered_calls: int
-) -> tuple[Versions, pl.Series]:
+    rng: np.random.Generator, y: int, placed: _Placed, days: kit.Days, answered_calls: int
+) -> tuple[kit.Versions, pl.Series]:
     """What became of every call (menu choice, answered, queue, waiting and talking), and its caller."""
     kind, day_idx = placed.kind, placed.day_idx
     n = kind.size
@@ -238,18 +205,18 @@ def _calls(
 
     keuze = np.zeros(n, np.int64)
     is14 = kind == 1
-    keuze[is14] = 1 + choice(rng, int(is14.sum()), (0.72, 0.10, 0.18))
+    keuze[is14] = 1 + kit.choice(rng, int(is14.sum()), (0.72, 0.10, 0.18))
     fwd = kind == 2
-    keuze[fwd] = 4 + choice(rng, int(fwd.sum()), (0.35, 0.20, 0.30, 0.15))
+    keuze[fwd] = 4 + kit.choice(rng, int(fwd.sum()), (0.35, 0.20, 0.30, 0.15))
 
     counted = np.flatnonzero(kind < 2)
     answered = np.zeros(n, np.bool_)
-    answered[counted] = pick_exact(rng, 1.0 / load[counted], answered_calls)
+    answered[counted] = kit.pick_exact(rng, 1.0 / load[counted], answered_calls)
     afh = np.where(fwd, 2, np.where(answered, 0, 1)).astype(np.int64)
 
-    queue = choice(rng, n, (0.36, 0.24, 0.12, 0.12, 0.10, 0.06))
+    queue = kit.choice(rng, n, (0.36, 0.24, 0.12, 0.12, 0.10, 0.06))
     if y == 2020:
-        tozo = (day >= eday(dt.date(2020, 3, 16))) & (day < eday(dt.date(2020, 7, 1)))
+        tozo = (day >= kit.eday(dt.date(2020, 3, 16))) & (day < kit.eday(dt.date(2020, 7, 1)))
         queue[tozo & (rng.random(n) < 0.3)] = 3
     queue[fwd] = 5
     wait = np.where(
@@ -260,7 +227,7 @@ def _calls(
     wait = np.where(fwd, 0, np.clip(wait, 0, 3000)).astype(np.int64)
     talk = np.where(answered, np.clip(rng.lognormal(np.log(190.0), 0.75, n), 5, 5400), 0).astype(np.int64)
     beller = _callers(rng, n)
-    cols: Versions = {
+    cols: kit.Versions = {
         "seq": np.arange(1, n + 1, dtype=np.int64),
         "utc": placed.utc,
         "kind": kind,
@@ -270,21 +237,19 @@ def _calls(
         "wait": wait,
         "talk": talk,
         "caller": np.arange(n, dtype=np.int64),
-        "_eday": day + 1,
-        "_corr": np.zeros(n, np.int64),
     }
-    return cols, beller
+    return kit.exported_next_day(cols, day), beller
 
 
-def _corrected(rng: np.random.Generator, y: int, plan: YearPlan, cols: Versions, day: I64) -> Versions:
+def _corrected(rng: np.random.Generator, y: int, plan: kit.YearPlan, cols: kit.Versions, day: kit.I64) -> kit.Versions:
     """Correction files: calls of 2-8 days before the file's date re-delivered with the right values;
     the regular export (and its overlap in the next file, both sorting before) had a wrong field."""
-    first_c = eday(dt.date(y, 1, 10))
-    last_c = eday(dt.date(y, 12, 31))
+    first_c = kit.eday(dt.date(y, 1, 10))
+    last_c = kit.eday(dt.date(y, 12, 31))
     corr_days = np.sort(rng.choice(np.arange(first_c, last_c + 1), plan.corrections, replace=False))
     taken = np.zeros(day.size, np.bool_)
-    fixes: list[I64] = []
-    fix_day: list[I64] = []
+    fixes: list[kit.I64] = []
+    fix_day: list[kit.I64] = []
     for c in corr_days:
         pool = np.flatnonzero((day >= c - 8) & (day <= c - 2) & ~taken)
         if pool.size == 0:
@@ -313,89 +278,59 @@ def _corrected(rng: np.random.Generator, y: int, plan: YearPlan, cols: Versions,
     return {name: np.concatenate([cols[name], truth[name]]) for name in cols}
 
 
-def _formatted(rng: np.random.Generator, y: int, rows: Versions, beller: pl.Series, tz: Tz) -> pl.DataFrame:
+def _formatted(rng: np.random.Generator, y: int, rows: kit.Versions, beller: pl.Series, tz: kit.Tz) -> pl.DataFrame:
     """The calls as the platform writes them, with the hooks `finish` needs."""
     m = rows["seq"].size
     zulu_share = 0.15 + 0.1 * ((y * 7) % 3)
-    spell = np.where(rows["kind"] == 0, choice(rng, m, (0.5, 0.2, 0.15, 0.15)), 4 + choice(rng, m, (0.7, 0.3)))
-    keuze_text = case_variants(texts(KEUZES, rows["keuze"]), rng, 0.12)
-    keuze_text = vary(  # an empty choice on 14 030 means Geen keuze
+    spell = np.where(rows["kind"] == 0, kit.choice(rng, m, (0.5, 0.2, 0.15, 0.15)), 4 + kit.choice(rng, m, (0.7, 0.3)))
+    keuze_text = kit.case_variants(kit.texts(KEUZES, rows["keuze"]), rng, 0.12)
+    keuze_text = kit.vary(  # an empty choice on 14 030 means Geen keuze
         keuze_text, (rows["keuze"] == 3) & (rng.random(m) < 0.3), lambda v: pl.Series([""] * v.len())
     )
     return pl.DataFrame(
         {
-            "gesprek_id": padded(f"{y}-" + pl.Series(rows["seq"]).cast(pl.String).str.zfill(7), rng, 0.001),
-            "starttijd": iso_texts(rows["utc"], tz.offset(rows["utc"]), rng.random(m) < zulu_share),
-            "nummer": padded(texts(NUMMERS, spell), rng, 0.004),
-            "keuze": padded(keuze_text, rng, 0.004),
-            "wachtrij": padded(texts(WACHTRIJEN, rows["queue"]), rng, 0.004),
-            "afhandeling": padded(texts(AFHANDELINGEN, rows["afh"]), rng, 0.004),
-            "wachttijd": padded(pl.Series(rows["wait"]).cast(pl.String), rng, 0.001),
+            "gesprek_id": kit.padded(IDS.drawn(y, rows["seq"]), rng, 0.001),
+            "starttijd": kit.moment_texts(rng, tz, rows["utc"], zulu_share),
+            "nummer": kit.padded(kit.texts(NUMMERS, spell), rng, 0.004),
+            "keuze": kit.padded(keuze_text, rng, 0.004),
+            "wachtrij": kit.padded(kit.texts(WACHTRIJEN, rows["queue"]), rng, 0.004),
+            "afhandeling": kit.padded(kit.texts(AFHANDELINGEN, rows["afh"]), rng, 0.004),
+            "wachttijd": kit.padded(pl.Series(rows["wait"]).cast(pl.String), rng, 0.001),
             "gespreksduur": pl.Series(rows["talk"]).cast(pl.String),
             "beller": beller.gather(pl.Series(rows["caller"])) if beller.len() else pl.Series([], dtype=pl.String),
-            "_eday": rows["_eday"],
-            "_corr": rows["_corr"] == 1,
-            "_ord": rows["utc"],
-            "_regular": rows["_corr"] == 0,
-            "_kind": rows["kind"],
+            **kit.hooks(rows, rows["utc"], rows["kind"]),
         }
     )
 
 
-CALL_INVALID: Final = (
-    "starttijd onleesbaar",
-    "wachttijd negatief",
-    "nummer onbekend",
-    "keuze onbekend",
-    "keuze bij 030",
-    "lege id",
-    "doorgeschakeld bij Utrecht",
-    "Zeist niet doorgeschakeld",
-    *RAGGED,
-    "afhandeling onbekend",
-    "gespreksduur zonder antwoord",
-    "wachttijd geen getal",
-)
+def _day_first(stamp: str) -> str:
+    """An ISO 8601 moment written as `dd-mm-yyyy hh:mm`, which the platform's export never writes."""
+    return f"{stamp[8:10]}-{stamp[5:7]}-{stamp[:4]} {stamp[11:16]}"
 
 
-def _make_invalid_call(kind: str, template: dict[str, str], year: int, number: int) -> dict[str, str]:
-    row = {
-        "gesprek_id": f"{year}-9{number:07d}",
-        "starttijd": template["starttijd"],
+INVALID: Final = kit.InvalidRows(
+    IDS,
+    PERSONAL,
+    valid={
         "nummer": "14030",
         "keuze": "Utrecht",
         "wachtrij": "Algemeen",
         "afhandeling": "beantwoord",
         "wachttijd": "42",
         "gespreksduur": "184",
-        "beller": "0612345678",
-    }
-    match kind:
-        case "starttijd onleesbaar":
-            stamp = template["starttijd"]
-            row["starttijd"] = f"{stamp[8:10]}-{stamp[5:7]}-{stamp[:4]} {stamp[11:16]}"
-        case "wachttijd negatief":
-            row["wachttijd"] = "-12"
-        case "nummer onbekend":
-            row["nummer"] = "0302860001"
-        case "keuze onbekend":
-            row["keuze"] = "Amersfoort"
-        case "keuze bij 030":
-            row["nummer"] = "030-2860000"
-        case "lege id":
-            row["gesprek_id"] = ""
-        case "doorgeschakeld bij Utrecht":
-            row["afhandeling"], row["gespreksduur"], row["wachtrij"] = "doorgeschakeld", "0", ""
-        case "Zeist niet doorgeschakeld":
-            row["keuze"] = "Zeist"
-        case "afhandeling onbekend":
-            row["afhandeling"] = "opgehangen"
-        case "gespreksduur zonder antwoord":
-            row["afhandeling"] = "verbroken"
-        case "wachttijd geen getal":
-            row["wachttijd"] = "42s"
-        case _ if kind in RAGGED:
-            pass  # made ragged by invalid_rows
-        case _:
-            raise AssertionError(kind)
-    return row
+    },
+    kinds={
+        "starttijd onleesbaar": lambda template, _: {"starttijd": _day_first(template["starttijd"])},
+        "wachttijd negatief": {"wachttijd": "-12"},
+        "nummer onbekend": {"nummer": "0302860001"},
+        "keuze onbekend": {"keuze": "Amersfoort"},
+        "keuze bij 030": {"nummer": "030-2860000"},
+        "lege id": {"gesprek_id": ""},
+        "doorgeschakeld bij Utrecht": {"afhandeling": "doorgeschakeld", "gespreksduur": "0", "wachtrij": ""},
+        "Zeist niet doorgeschakeld": {"keuze": "Zeist"},
+        **kit.RAGGED_ROWS,
+        "afhandeling onbekend": {"afhandeling": "opgehangen"},
+        "gespreksduur zonder antwoord": {"afhandeling": "verbroken"},
+        "wachttijd geen getal": {"wachttijd": "42s"},
+    },
+)

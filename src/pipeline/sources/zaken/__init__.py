@@ -11,23 +11,15 @@ from __future__ import annotations
 import polars as pl
 
 from pipeline.core.periods import local_day
-from pipeline.kit.contract import Column, Kind, Source, VersionRule
+from pipeline.kit.contract import FLAG, TEXT, WHOLE, Column, Source, VersionRule
 from pipeline.sources.zaken import figures, report
-from pipeline.sources.zaken.parse import PERSONAL, REQUIRED, parse
+from pipeline.sources.zaken.parse import ROWS
 from pipeline.sources.zaken.sample import CasesSample
-from schemas import zaken as schema
-
-TEXT, FLAG, WHOLE = Kind.TEXT, Kind.FLAG, Kind.WHOLE
 
 SOURCE = Source(
     name="zaken",
     description="zaaksysteem Burgerzaken",
-    id_column="zaak_id",
-    required=REQUIRED,
-    personal=PERSONAL,
-    parse=parse,
-    model=schema.ZaakVersieRij,
-    reasons=schema.REDENEN,
+    rows=ROWS,
     # The latest version wins; on a tie the file decides (its name, path, line).
     versions=VersionRule(latest=("gewijzigd_op",)),
     day=lambda: local_day(pl.coalesce(pl.col("afgerond_op"), pl.col("gewijzigd_op"))),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from pipeline.core.values import choice, empty_to_null, iso_instant
+from pipeline.kit.contract import Rows
 from schemas import zaken as schema
 
 REQUIRED = ("zaak_id", "zaaktype", "kanaal", "status", "afgerond_op", "gewijzigd")
@@ -30,3 +31,7 @@ def parse(rows: pl.DataFrame, key: bytes) -> pl.DataFrame:
         (pl.col("afgerond_op") != "").alias("afgerond_op_geleverd"),
         iso_instant("gewijzigd").alias("gewijzigd_op"),
     )
+
+
+# A record is one zaak_id; a row is refused for the model's reasons.
+ROWS = Rows("zaak_id", REQUIRED, PERSONAL, parse, schema.ZaakVersieRij, schema.REDENEN)
