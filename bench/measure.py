@@ -2,15 +2,23 @@
 
 The pipeline reads with worker processes (a forkserver and its workers are the child's descendants),
 so the memory that matters is the sum over the whole tree, not the child's own. A thread here samples
-the resident set size (RSS) of the child and every descendant every `interval` seconds (psutil, which
-reads /proc/<pid>/statm) and keeps the largest sum. Two things to know when reading the figure:
+the child and every descendant every `interval` seconds and keeps the largest sums of two figures:
 
-- RSS counts pages shared between processes once per process (a forkserver's imported modules in
-  every worker, shared libraries), so the sum overstates what the tree holds; for a ceiling such as
-  "under 4 GiB" it errs on the safe side.
-- a peak shorter than the interval can fall between samples. As a check the kernel's own high-water
-  mark of the largest single process (`ru_maxrss` from `wait4`) is kept beside it: the tree's peak can
-  never really be below it, and where the sampled sum is, the sampling missed a spike.
+- the resident set size (RSS, psutil from /proc/<pid>/statm). It counts pages shared between
+  processes once per process (a forkserver's imported modules in every worker, shared libraries),
+  so the sum overstates what the tree holds.
+- the proportional set size (PSS, psutil from /proc/<pid>/smaps_rollup): each resident page divided
+  by the number of processes that map it, so that summed over the tree a page it shares counts once.
+  That is what the tree takes of the machine's memory. The kernel walks a process's page tables to
+  give it (about 2 ms of CPU per GiB), so it is read at most every `PSS_INTERVAL_S`, and only when
+  the sample's RSS sum is above the largest PSS sum so far: a process's PSS is never above its RSS,
+  so no other sample can be a new peak.
+
+A peak shorter than the interval can fall between samples. As a check the kernel's own high-water
+mark of the largest single process (`ru_maxrss` from `wait4`) is kept beside it: the tree's peak RSS
+can never really be below it, and where the sampled sum is, the sampling missed a spike. The peak of
+every process of the tree (its role, RSS and PSS) and the RSS of each over time are kept with the
+measurement (`<label>.timeline.json`), to see which process holds what when.
 
 The same samples give the tree's CPU time (user + system of every process as last seen, or the
 kernel's account from `wait4` where that is larger): on a busy machine it moves less than wall time
@@ -40,6 +48,9 @@ from bench.cases import ROOT
 
 GIB: Final = 1 << 30
 INTERVAL_S: Final = 0.05
+# PSS costs the kernel a walk of every page table (~2 ms of CPU per GiB mapped, on the cores the
+# measured run uses): read at most this often. The peaks that matter last seconds (a year staged).
+PSS_INTERVAL_S: Final = 0.2
 
 
 @dataclass
@@ -50,6 +61,7 @@ class Measurement:
     wall_s: float
     peak_rss: int  # bytes: the largest sum of RSS over the process tree in one sample
     peak_processes: int  # processes in the tree at that sample
+    peak_pss: int  # bytes: the largest sum of PSS over the process tree in one sample (0: not readable)
     max_process_rss: int  # bytes: the kernel's high-water mark of the largest single process
     cpu_s: float  # user + system time of every process in the tree, as last sampled
     samples: int
@@ -57,6 +69,7 @@ class Measurement:
     returncode: int
     result: dict[str, Any] = field(default_factory=dict)
     log: Path | None = None
+    processes: list[dict[str, Any]] = field(default_factory=list)  # per process: role, pid, peak RSS and PSS
 
     @property
     def ok(self) -> bool:
@@ -80,6 +93,7 @@ class Measurement:
             "work_s": self.work_s,
             "peak_rss": self.peak_rss,
             "peak_processes": self.peak_processes,
+            "peak_pss": self.peak_pss,
             "max_process_rss": self.max_process_rss,
             "cpu_s": self.cpu_s,
             "samples": self.samples,
@@ -87,6 +101,7 @@ class Measurement:
             "returncode": self.returncode,
             "error": self.error,
             "result": self.result,
+            "processes": self.processes,
         }
 
 
@@ -111,8 +126,33 @@ def _children_proc(pid: int) -> list[int] | None:
     return found
 
 
+def _pss(process: psutil.Process) -> int | None:
+    """The process's PSS in bytes, None where the kernel does not give it (no smaps)."""
+    try:
+        return int(process.memory_full_info().pss)
+    except (AttributeError, psutil.AccessDenied):
+        return None
+
+
+def _role(process: psutil.Process, root: int) -> str:
+    """What a process of the tree is, for the per-process peaks: the case's own process, the
+    multiprocessing forkserver, a worker it forked (its command line is the forkserver's), ..."""
+    if process.pid == root:
+        return "main"
+    try:
+        line = " ".join(process.cmdline())
+        parent = process.ppid()
+    except (psutil.NoSuchProcess, psutil.ZombieProcess, psutil.AccessDenied):
+        return "?"
+    if "resource_tracker" in line:
+        return "resource tracker"
+    if "forkserver" in line:
+        return "forkserver" if parent == root else "worker"
+    return process.name()
+
+
 class TreeSampler(threading.Thread):
-    """Samples the summed RSS of a process and its descendants until stopped.
+    """Samples the summed RSS and PSS of a process and its descendants until stopped.
 
     Descendants are found through the children files of /proc, which costs a few reads per process
     in the tree; psutil's `children(recursive=True)` reads the status of every process on the
@@ -124,8 +164,14 @@ class TreeSampler(threading.Thread):
         self.interval = interval
         self.peak = 0
         self.peak_processes = 0
+        self.peak_pss = 0
+        self.pss_readable = True
+        self._pss_read_at = -PSS_INTERVAL_S
         self.samples = 0
         self.busy_s = 0.0
+        self.started = time.perf_counter()
+        self.timeline: list[tuple[float, dict[int, int]]] = []  # (seconds since start, RSS per pid)
+        self.per_process: dict[int, dict[str, Any]] = {}  # pid: role, peak RSS, peak PSS
         self._stop_event = threading.Event()
         self._known: dict[int, psutil.Process] = {pid: self.root}
         self._cpu: dict[int, float] = {}
@@ -151,25 +197,50 @@ class TreeSampler(threading.Thread):
             pids += _children_proc(pid) or []
         return tree
 
+    def _seen(self, process: psutil.Process, rss: int, pss: int | None) -> None:
+        mine = self.per_process.get(process.pid)
+        if mine is None:
+            mine = self.per_process[process.pid] = {"pid": process.pid, "role": _role(process, self.root.pid)}
+            mine |= {"peak_rss": 0, "peak_pss": 0}
+        mine["peak_rss"] = max(mine["peak_rss"], rss)
+        if pss is not None:
+            mine["peak_pss"] = max(mine["peak_pss"], pss)
+
     def sample(self) -> None:
         started = time.perf_counter()
         try:
             tree = self._tree()
         except psutil.NoSuchProcess:
             return
-        total = processes = 0
+        resident: list[tuple[psutil.Process, int]] = []
         for process in tree:
             # a known Process object is checked against pid reuse by psutil (its creation time)
             known = self._known.setdefault(process.pid, process)
             try:
-                total += known.memory_info().rss
+                resident.append((known, known.memory_info().rss))
                 times = known.cpu_times()
                 self._cpu[process.pid] = times.user + times.system
-                processes += 1
             except (psutil.NoSuchProcess, psutil.ZombieProcess, psutil.AccessDenied):
                 continue
+        total = sum(rss for _, rss in resident)
         if total > self.peak:
-            self.peak, self.peak_processes = total, processes
+            self.peak, self.peak_processes = total, len(resident)
+        # PSS <= RSS for every process: a sample whose RSS sum is not above the PSS peak cannot raise it
+        proportional: dict[int, int | None] = {}
+        if self.pss_readable and total > self.peak_pss and started - self._pss_read_at >= PSS_INTERVAL_S:
+            self._pss_read_at = started
+            for known, _ in resident:
+                try:
+                    proportional[known.pid] = _pss(known)
+                except (psutil.NoSuchProcess, psutil.ZombieProcess):
+                    proportional[known.pid] = 0  # gone since its RSS was read: it holds nothing now
+            if any(value is None for value in proportional.values()):
+                self.pss_readable, self.peak_pss = False, 0
+            else:
+                self.peak_pss = max(self.peak_pss, sum(v or 0 for v in proportional.values()))
+        for known, rss in resident:
+            self._seen(known, rss, proportional.get(known.pid))
+        self.timeline.append((round(started - self.started, 3), {known.pid: rss for known, rss in resident}))
         self.samples += 1
         self.busy_s += time.perf_counter() - started
 
@@ -230,6 +301,7 @@ def run_task(
         wall_s=wall,
         peak_rss=sampler.peak,
         peak_processes=sampler.peak_processes,
+        peak_pss=sampler.peak_pss,
         max_process_rss=usage.ru_maxrss * 1024 if usage.ru_maxrss * 1024 > inherited else 0,  # KiB on Linux
         cpu_s=max(sampler.cpu_s, usage.ru_utime + usage.ru_stime),
         samples=sampler.samples,
@@ -237,6 +309,9 @@ def run_task(
         returncode=child.returncode,
         result=result,
         log=log,
+        processes=sorted(sampler.per_process.values(), key=lambda p: -int(p["peak_rss"])),
     )
+    timeline = {"roles": {p["pid"]: p["role"] for p in measured.processes}, "samples": sampler.timeline}
+    (work / f"{slug}.timeline.json").write_text(json.dumps(timeline))
     (work / f"{slug}.measured.json").write_text(json.dumps(measured.as_dict() | {"task": task}, default=str))
     return measured

@@ -57,6 +57,13 @@ def test_peak_memory_is_that_of_the_whole_process_tree(tmp_path: Path) -> None:
     assert measured.peak_processes >= 2
     assert measured.peak_rss >= 400 << 20
     assert measured.peak_rss < GIB
+    # PSS divides shared pages (the interpreter's libraries) among the processes: not above the RSS sum,
+    # and the 400 MiB the two hold on their own count whole
+    assert 400 << 20 <= measured.peak_pss <= measured.peak_rss
+    # each process's own peak: the grandchild's 300 MiB, the child's (the main process) 100 MiB
+    largest, *others = measured.processes
+    assert largest["peak_rss"] >= 300 << 20 and largest["role"] != "main"
+    assert [p["role"] for p in others if p["peak_rss"] >= 100 << 20] == ["main"]
     if measured.own < 300 << 20:
         # the kernel's high-water mark is of one process: the grandchild's 300 MiB, not the sum
         assert 300 << 20 <= measured.max_process_rss < measured.peak_rss

@@ -105,14 +105,28 @@ class YearResult:
 
 def stage_year(task: YearTask) -> YearResult:
     """The version that counts of every record of the year, written as the year's current file, and
-    the year's figures per day, month and year and its breakdown (checked against their models)."""
+    the year's figures per day, month and year and its breakdown (checked against their models).
+
+    The rule needs a few columns of the versions (the id, the file, the line, what `latest` compares),
+    so it runs on those alone; the winners' whole rows are then read again and sorted by day as they
+    are read. The whole versions of a year (half of them the file's path and content hash, the same
+    value for every row of a file) are never held beside the current records (a year of 1.4 M
+    appointment versions: +566 -> +320 MiB at the peak of the process, the same CPU time)."""
     source = SOURCES[task.source]
     id_col = source.rows.id_column
     spanning = task.spanning.lazy()
-    versions = partitions.scan(task.root, source, task.files).join(spanning, on=id_col, how="anti").collect()
+    # a filter keeps the files' row order, so the row numbers of both reads are the same rows'
+    versions = partitions.scan(task.root, source, task.files).filter(
+        ~pl.col(id_col).is_in(task.spanning[id_col].implode())
+    )
+    narrow = versions.select(id_col, *source.versions.latest, "bestand", "regel").collect()
+    positions = counted_positions(source, narrow)
     settled = task.settled.filter(year_of(task.year))
-    current = pl.concat([decide(source, versions), settled.select(versions.columns)])
-    ids = versions[id_col].n_unique() + settled.height
+    ids = narrow[id_col].n_unique() + settled.height
+    del narrow
+    winners = versions.with_row_index("_rij").filter(pl.col("_rij").is_in(positions.implode())).drop("_rij")
+    columns = partitions.staged_columns(source)
+    current = pl.concat([winners.select(columns), settled.lazy().select(columns)]).sort("datum").collect()
     part = (
         partitions.write(task.root, source, CURRENT, task.year, task.run_id, "actueel", current)
         if current.height
