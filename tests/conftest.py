@@ -13,21 +13,23 @@ TESTS = Path(__file__).resolve().parent
 # `make test` gives whole files to its two workers in the order collected (--dist loadfile
 # --no-loadscope-reorder; xdist would otherwise start the files with the most tests first). The files
 # that take longest start first, so that none of them starts last and leaves the other core idle:
-# longest processing time first. Slowest first by a full run's seconds (setup and calls, 2 loaded
-# cores, 2026-12-03); the others follow in the order collected.
+# longest processing time first. By a full run's seconds (setup, calls and teardown summed, 2 cores at
+# load 14, 2026-12-03); the others, 70 s or less, follow in the order collected.
 LONGEST_FIRST = (
-    "test_end_to_end.py",  # the sample of the published table, generated and backfilled: 135 s
-    "test_safety.py",
-    "test_prefect.py",
-    "test_storage.py",
-    "test_scheduling.py",
-    "test_bi_readers.py",
-    "test_scale_out.py",
-    "test_landing_entries.py",
-    "test_idempotency.py",
-    "test_nightly.py",
-    "core/test_privacy.py",
-    "test_wheel.py",
+    "test_end_to_end.py",  # one fixture of 128 s: the sample of the published table, generated and backfilled
+    "test_idempotency.py",  # 245 s
+    "test_safety.py",  # 237 s
+    "test_scale_out.py",  # 203 s, 88 s of it the Dask cluster and the Prefect API
+    "test_scheduling.py",  # 166 s, 59 s of it the Prefect server
+    "test_nightly.py",  # 158 s
+    "test_landing_entries.py",  # 133 s
+    "test_storage.py",  # 127 s
+    "test_prefect.py",  # 125 s
+    "test_bi_readers.py",  # 109 s
+    "test_wheel.py",  # 103 s
+    "test_status_problems.py",  # 68 s
+    "test_freeze.py",  # 66 s
+    "core/test_privacy.py",  # 155 s before its properties were checked in batches, some 60 s since
 )
 
 
