@@ -32,13 +32,14 @@ run: setup
 	@$(BIN)/pipeline report
 
 # One file per worker at a time (--dist loadfile): a module's fixture (a generated year, a published
-# warehouse, a Prefect server) is then built once, not once on each worker.
+# warehouse, a Prefect server) is then built once, not once on each worker. The files start in the
+# order tests/conftest.py collects them, the longest first (--no-loadscope-reorder).
 test: setup
-	@$(BIN)/pytest -n 2 --dist loadfile -q
+	@$(BIN)/pytest -n 2 --dist loadfile --no-loadscope-reorder -q
 
 # The tests that take seconds: everything but the `slow` and `external` ones (markers in pyproject.toml).
 test-fast: setup
-	@$(BIN)/pytest -n 2 --dist loadfile -q -m "not slow and not external"
+	@$(BIN)/pytest -n 2 --dist loadfile --no-loadscope-reorder -q -m "not slow and not external"
 
 lint: setup
 	@$(BIN)/ruff check src schemas flows tests bench bi
