@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import secrets
+from functools import cache
 from pathlib import Path
 from typing import Annotated, cast
 
@@ -94,11 +95,9 @@ class Settings(BaseSettings):
     @classmethod
     def _known_storage_version(cls, value: str) -> str:
         # Only DuckDB knows its versions: asked now, a typo stops the start, not the night's publish.
-        try:
-            with duckdb.connect() as con:
-                con.execute("ATTACH ':memory:' AS probe (STORAGE_VERSION ?)", [value])
-        except duckdb.Error as problem:
-            raise ValueError(str(problem).split(", valid options")[0] + " (e.g. v1.0.0, v1.4.0 or latest)") from None
+        problem = _storage_version_problem(value)
+        if problem:
+            raise ValueError(problem + " (e.g. v1.0.0, v1.4.0 or latest)")
         return value
 
     @field_validator("closed_holidays", "closed_dates", mode="before")
@@ -205,3 +204,15 @@ def _secret_block(name: str) -> str:
     except ValueError as problem:
         raise ValueError(f"the Prefect Secret block {name!r} cannot be loaded: {problem}") from None
     return str(value)
+
+
+@cache
+def _storage_version_problem(value: str) -> str:
+    """What DuckDB says of a storage version it does not know ('' when it knows it); asked once per
+    process and version (a probe database costs 26 ms, and settings are made for every command)."""
+    try:
+        with duckdb.connect() as con:
+            con.execute("ATTACH ':memory:' AS probe (STORAGE_VERSION ?)", [value])
+    except duckdb.Error as problem:
+        return str(problem).split(", valid options")[0]
+    return ""

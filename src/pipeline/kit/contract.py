@@ -319,7 +319,9 @@ class Rows:
     reasons: tuple[Reason, ...]
 
 
-@dataclass(frozen=True)
+# Compared and hashed by identity: a source is one registered object, and what is derived from it once
+# per process (its empty figure tables, its schemas) is kept under it (`functools.cache`).
+@dataclass(frozen=True, eq=False)
 class Source:
     """One source system's deliveries and what the pipeline makes of them.
 

@@ -204,14 +204,19 @@ def _write(path: Path, frames: Mapping[str, pl.DataFrame], storage_version: str)
         # The file keeps this storage version: BI clients older than DuckDB 2.0 read it.
         scratch.execute("ATTACH ? AS pub (STORAGE_VERSION ?)", [str(path), storage_version])
         try:
-            statements = []  # one script: a statement per call costs more than the statement
+            # One script (a statement per call costs more than the statement) and one transaction. The
+            # tables are commented while empty and filled after: a comment alters its table, and some
+            # 400 of them on full tables made two thirds of the writing (0.235 -> 0.15 s a publish).
+            statements = ["BEGIN TRANSACTION;"]
             for table, text, columns in layout:
-                statements.append(f"CREATE TABLE pub.main.{table} AS SELECT * FROM main.{table};")
+                statements.append(f"CREATE TABLE pub.main.{table} AS SELECT * FROM main.{table} LIMIT 0;")
                 statements.append(f"COMMENT ON TABLE pub.main.{table} IS {_comment(text)};")
                 statements += [
                     f'COMMENT ON COLUMN pub.main.{table}."{name}" IS {_comment(definition)};'
                     for name, definition in columns
                 ]
+            statements += [f"INSERT INTO pub.main.{table} SELECT * FROM main.{table};" for table, _, _ in layout]
+            statements.append("COMMIT;")
             scratch.execute("\n".join(statements))
         finally:
             scratch.execute("DETACH pub")

@@ -18,11 +18,9 @@ import polars as pl
 
 from pipeline.core import db
 from pipeline.core.ledger_values import BEFORE
-from pipeline.core.periods import Partitions
 from pipeline.core.settings import Settings
-from pipeline.run import partitions
+from pipeline.run import figures, partitions
 from pipeline.run.errors import PipelineError
-from pipeline.run.figures import compute
 from pipeline.sources import SOURCES
 
 # Raised whenever the layout of the state database changes; an older database is rebuilt by a backfill.
@@ -157,10 +155,9 @@ def _ensure_source_tables(con: duckdb.DuckDBPyConnection) -> None:
     for source in SOURCES.values():
         if db.table_exists(con, source.breakdown_table):  # the last one a source creates
             continue
-        rows = pl.DataFrame(schema=partitions.staged_schema(source))
-        with db.registered(con, "_rows", rows):
+        with db.registered(con, "_rows", pl.DataFrame(schema=partitions.staged_schema(source))):
             con.execute(f"CREATE TABLE IF NOT EXISTS {partitions.empty_table(source)} AS SELECT * FROM _rows LIMIT 0")
-        for part in compute(source, rows, Partitions.of([])):
+        for part in figures.empty(source):
             db.replace_partitions(con, part.table, part.grain, [], part.frame)
 
 
