@@ -39,7 +39,7 @@ from pipeline.kit.reporting import Chart, Section
 from pipeline.kit.sampling import MIN_ROWS_FOR_INVALID, InvalidRows, RecordIds, file_keys, invalid_rows
 from pipeline.publish import LayoutError, check_layout
 from pipeline.publish.definitions import definities
-from pipeline.publish.kerncijfers import figures_of, with_empty_days
+from pipeline.publish.kerncijfers import conform, figures_of, with_empty_days
 from pipeline.report.html import check_chart_ids
 from pipeline.run import state
 from pipeline.run.state import PipelineError
@@ -166,6 +166,18 @@ def test_a_share_is_a_percentage_by_its_declaration_whatever_its_name() -> None:
     with pytest.raises(pandera.errors.SchemaError, match="in_range"):
         schema.validate(pl.DataFrame({"jaar": [2021], "aandeel_video": [250.0]}, schema_overrides={"jaar": pl.Int32}))
     assert {r["cijfer"]: r["eenheid"] for r in definities()}["beantwoord_binnen_60s_pct"] == "procent"
+
+
+def test_a_figure_derived_across_years_out_of_its_bounds_is_refused_before_publishing() -> None:
+    """Derived when the yearly table is assembled, after every source's own figures were checked: a
+    change below -100% (a count cannot fall by more than all of it) is a bug, and never published."""
+    derived = [figure.name for source in SOURCES.values() for figure in source.year_figures]
+    assert derived, "no source derives a figure across years"
+    years = pl.DataFrame({"jaar": [2020, 2021]}, schema={"jaar": pl.Int32})
+    sound = conform(years.with_columns(pl.lit(-100.0).alias(derived[0])), "jaar")
+    assert sound[derived[0]].to_list() == [-100, -100]
+    with pytest.raises(pandera.errors.SchemaError, match=derived[0]):
+        conform(years.with_columns(pl.Series(derived[0], [-100.0, -150.0])), "jaar")
 
 
 # --- trap 4: things declared nowhere --------------------------------------------------------------
