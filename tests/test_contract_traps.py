@@ -163,8 +163,12 @@ def test_a_share_is_a_percentage_by_its_declaration_whatever_its_name() -> None:
     )
     schema = figure_schema("jaar", [share])
     assert schema.columns["aandeel_video"].dtype.type == pl.Float64
-    with pytest.raises(pandera.errors.SchemaError, match="in_range"):
+    # the refusal names the figure's bounds and the row that broke them
+    with pytest.raises(pandera.errors.SchemaError, match=r"aandeel_video 0\.\.100.*'aandeel_video': 250\.0"):
         schema.validate(pl.DataFrame({"jaar": [2021], "aandeel_video": [250.0]}, schema_overrides={"jaar": pl.Int32}))
+    schema.validate(
+        pl.DataFrame({"jaar": [2021], "aandeel_video": [None]}, schema={"jaar": pl.Int32, "aandeel_video": pl.Float64})
+    )
     assert {r["cijfer"]: r["eenheid"] for r in definities()}["beantwoord_binnen_60s_pct"] == "procent"
 
 

@@ -35,18 +35,26 @@ class RawRow(pa.DataFrameModel):
         coerce = False
 
 
-def _bounds(figure: AnyFigure) -> list[pa.Check]:
-    low, high = figure.unit.minimum, figure.unit.maximum
-    if low is not None and high is not None:
-        return [pa.Check.in_range(low, high)]
-    return [pa.Check.ge(low)] if low is not None else []
+# The bounds of the period columns; a figure's come from its declared unit.
+PERIOD_BOUNDS: dict[str, tuple[float | None, float | None]] = {"jaar": (1900, 2200), "maand": (1, 12)}
 
 
-def _period(name: str) -> pa.Column:
-    if name == "datum":
-        return pa.Column(pl.Date, description=PERIODE[name])
-    bounds = pa.Check.in_range(1900, 2200) if name == "jaar" else pa.Check.in_range(1, 12)
-    return pa.Column(pl.Int32, bounds, description=PERIODE[name])
+Bounds = dict[str, tuple[float | None, float | None]]  # (lowest, highest) by column; None: unbounded
+
+
+def _bounds_check(bounds: Bounds) -> pa.Check:
+    """One check of every column's bounds: a value outside them fails its row, and the check's name
+    says each column's bounds. One pass over the table, where a check per column cost 1 ms each (17 ms
+    of a 26 ms validation of a day table of calls)."""
+    conditions = []
+    said = []
+    for name, (low, high) in bounds.items():
+        if low is None:
+            continue
+        inside = pl.col(name) >= low if high is None else pl.col(name).is_between(low, high)
+        conditions.append((pl.col(name).is_null() | inside).alias(name))
+        said.append(f"{name} >= {low:g}" if high is None else f"{name} {low:g}..{high:g}")
+    return pa.Check(lambda data: data.lazyframe.select(conditions), name="grenzen: " + ", ".join(said))
 
 
 def figure_schema(
@@ -58,12 +66,15 @@ def figure_schema(
     """The schema of a table with one row per period of `grain` and a column per figure, in order.
 
     `checks` are row-wise conditions across figures; `period_columns` defaults to the grain's own.
-    """
+    Every column keeps its bounds (the period's, or its unit's), checked together by one check."""
     period = tuple(period_columns) if period_columns is not None else PERIOD_COLUMNS[grain]
-    columns = {name: _period(name) for name in period}
+    columns = {name: pa.Column(pl.Date if name == "datum" else pl.Int32, description=PERIODE[name]) for name in period}
+    bounds: Bounds = {name: PERIOD_BOUNDS[name] for name in period if name in PERIOD_BOUNDS}
     for figure in figures:
-        columns[figure.name] = pa.Column(figure.dtype, _bounds(figure), nullable=True, description=figure.definition)
-    frame_checks = [pa.Check(lambda data, expr=expr: data.lazyframe.select(expr), name=name) for name, expr in checks]
+        columns[figure.name] = pa.Column(figure.dtype, nullable=True, description=figure.definition)
+        bounds[figure.name] = (figure.unit.minimum, figure.unit.maximum)
+    frame_checks = [_bounds_check(bounds)]
+    frame_checks += [pa.Check(lambda data, expr=expr: data.lazyframe.select(expr), name=name) for name, expr in checks]
     return pa.DataFrameSchema(
         columns, checks=frame_checks, unique=list(GRAIN_KEYS[grain]), strict=True, name=f"kerncijfers_{grain}"
     )
