@@ -121,10 +121,8 @@ def replace_partitions(
     if not table_exists(con, table):
         with registered(con, "_rows", rows):
             con.execute(f"CREATE TABLE {table} AS SELECT * FROM _rows LIMIT 0")
-    if grain == "maand":
-        con.execute(f"DELETE FROM {table} WHERE jaar * 100 + maand IN (SELECT unnest(?))", [list(keys)])
-    else:
-        (column,) = GRAIN_KEYS[grain]
+    if keys:  # none where a new state database makes the table
+        (column,) = ("jaar * 100 + maand",) if grain == "maand" else GRAIN_KEYS[grain]
         con.execute(f"DELETE FROM {table} WHERE {column} IN (SELECT unnest(?))", [list(keys)])
     insert(con, table, rows)
 
