@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.deliveries import Landing
-from tests.support.prefect_server import shared_server, stop_shared_server
+from tests.support.prefect_server import launch_early, shared_server, stop_shared_server
 
 TESTS = Path(__file__).resolve().parent
 # `make test` gives whole files to its two workers in the order collected (--dist loadfile
@@ -47,16 +47,24 @@ def landing(tmp_path: Path) -> Landing:
     return Landing(tmp_path)
 
 
+def _shared(config: pytest.Config) -> Path:
+    """The session's base temporary folder: above an xdist worker's own, which is one of the session's."""
+    factory: pytest.TempPathFactory = getattr(config, "_tmp_path_factory")  # noqa: B009 (pytest's, unannotated)
+    base = factory.getbasetemp()
+    return base.parent if hasattr(config, "workerinput") else base
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    if any("prefect_server" in getattr(item, "fixturenames", ()) for item in session.items):
+        launch_early(_shared(session.config))
+
+
 @pytest.fixture(scope="session")
-def prefect_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+def prefect_server(request: pytest.FixtureRequest) -> dict[str, str]:
     """A real Prefect server for the session (tests/support/prefect_server.py): the settings that reach it."""
-    base = tmp_path_factory.getbasetemp()
-    # An xdist worker's base folder is one of the session's: the workers share the folder above it.
-    return shared_server(base.parent if hasattr(request.config, "workerinput") else base)
+    return shared_server(_shared(request.config))
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     if not hasattr(session.config, "workerinput"):  # the process that runs the session, not a worker
-        factory: pytest.TempPathFactory | None = getattr(session.config, "_tmp_path_factory", None)
-        if factory is not None:
-            stop_shared_server(factory.getbasetemp())
+        stop_shared_server(_shared(session.config))

@@ -1,9 +1,10 @@
 """One real `prefect server start` on 127.0.0.1 for a whole pytest session, shared by its xdist workers.
 
 A server costs 15-20 s to start (its imports and its database's migrations): the files that need one
-(test_prefect, test_scheduling) ask for it by the session fixture `prefect_server` (tests/conftest.py),
-and the first worker to ask starts it, under a lock in the folder the workers share (the session's
-base temporary folder), and writes down where it listens. The process that runs the session (xdist's
+(test_prefect, test_scheduling) ask for it by the session fixture `prefect_server` (tests/conftest.py).
+The first worker that collected such a test launches it, under a lock in the folder the workers share
+(the session's base temporary folder), and writes down where it listens; it starts while the first
+files run, and the fixture waits for it to answer. The process that runs the session (xdist's
 controller, or pytest itself without workers) stops it when the session ends. test_scale_out keeps its
 own temporary server: that the pipeline starts one itself is what it proves.
 """
@@ -56,7 +57,8 @@ def _locked(folder: Path) -> Iterator[None]:
         yield
 
 
-def _start(folder: Path) -> dict[str, str]:
+def _launch(folder: Path) -> dict[str, str]:
+    """Start the server, without waiting for it: write down its process and the settings that reach it."""
     home = folder / "home"
     home.mkdir(exist_ok=True)
     port = _free_port()
@@ -75,20 +77,25 @@ def _start(folder: Path) -> dict[str, str]:
             stderr=subprocess.STDOUT,
             start_new_session=True,  # outlives the worker that started it; stopped as a group
         )
-    deadline = time.monotonic() + STARTUP_S
-    while True:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=2) as answer:
-                if answer.status == 200:
-                    break
-        except OSError:
-            pass
-        if time.monotonic() > deadline or server.poll() is not None:
-            stop_group(server)
-            raise RuntimeError((folder / "server.log").read_text()[-3000:])
-        time.sleep(0.25)
     (folder / "server.json").write_text(json.dumps({"pid": server.pid, "env": env}))
     return env
+
+
+def _running(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def _launched(folder: Path) -> tuple[int, dict[str, str]]:
+    """The session's server, launched now if nobody has: its process and the settings that reach it."""
+    with _locked(folder):
+        known = folder / "server.json"
+        if not known.is_file():
+            _launch(folder)
+        found = json.loads(known.read_text())
+    return int(found["pid"]), dict(found["env"])
 
 
 def drain_to_server() -> None:
@@ -110,14 +117,25 @@ def drain_to_server() -> None:
     run_coro_as_sync(drain())
 
 
+def launch_early(shared: Path) -> None:
+    """Launch the session's server while the first files run, so that nobody waits for it to start."""
+    _launched(shared / FOLDER)
+
+
 def shared_server(shared: Path) -> dict[str, str]:
-    """The session's server (started by the first to ask): the settings that reach it."""
-    folder = shared / FOLDER
-    with _locked(folder):
-        known = folder / "server.json"
-        if known.is_file():
-            return dict(json.loads(known.read_text())["env"])
-        return _start(folder)
+    """The session's server, up: the settings that reach it."""
+    pid, env = _launched(shared / FOLDER)
+    deadline = time.monotonic() + STARTUP_S
+    while True:
+        try:
+            with urllib.request.urlopen(env["PREFECT_API_URL"] + "/health", timeout=2) as answer:
+                if answer.status == 200:
+                    return env
+        except OSError:
+            pass
+        if time.monotonic() > deadline or not _running(pid):
+            raise RuntimeError((shared / FOLDER / "server.log").read_text()[-3000:])
+        time.sleep(0.25)
 
 
 def stop_shared_server(shared: Path) -> None:
@@ -132,10 +150,8 @@ def stop_shared_server(shared: Path) -> None:
             os.killpg(pid, signal.SIGTERM)
         # Not this process's child when a worker started it: wait for it to end (or to be a zombie
         # its parent has not reaped yet), then kill what is left of the group.
-        with contextlib.suppress(psutil.NoSuchProcess):
-            server = psutil.Process(pid)
-            deadline = time.monotonic() + 30
-            while server.status() != psutil.STATUS_ZOMBIE and time.monotonic() < deadline:
-                time.sleep(0.1)
+        deadline = time.monotonic() + 30
+        while _running(pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
         with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGKILL)
