@@ -1,7 +1,7 @@
 """The pipeline under Prefect (docs/operations.md, "Prefect"): `pipeline serve` without a server
 refuses, saying how to start one; the personal-data key from a Secret block; the flows fail visibly
-when `pipeline status` finds a problem. Against Prefect's test harness (a temporary server on
-127.0.0.1), started once for the module."""
+when `pipeline status` finds a problem. Against the session's real Prefect server on 127.0.0.1
+(tests/support/prefect_server.py), shared with test_scheduling."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from tests.sources.telefonie.lines import CALL_HEADER, call, calls_on
 from tests.support.cli import cli, cli_process, one_line
 from tests.support.deliveries import OTHER_KEY, PII_KEY, open_weekdays, settings_for, write
 from tests.support.faults import NO_SPACE
+from tests.support.prefect_server import drain_to_server
 from tests.support.published import rows
 
 pytestmark = pytest.mark.slow
@@ -36,15 +37,16 @@ def test_serve_without_a_prefect_server_refuses_and_says_how_to_start_one(tmp_pa
     assert line.startswith("pipeline: pipeline serve needs a running Prefect server")
 
 
-# --- against Prefect's test harness (a temporary server on 127.0.0.1) -----------------------------
+# --- against the session's Prefect server on 127.0.0.1 ----------------------------------------------
 
 
 @pytest.fixture(scope="module")
-def prefect_api() -> Iterator[None]:
-    from prefect.testing.utilities import prefect_test_harness
+def prefect_api(prefect_server: dict[str, str]) -> Iterator[None]:
+    from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    with prefect_test_harness(server_startup_timeout=240):  # a shared machine starts it slowly
+    with temporary_settings(updates={PREFECT_API_URL: prefect_server["PREFECT_API_URL"]}):
         yield
+        drain_to_server()
 
 
 def _keyed_hash(key: str, value: str) -> str:

@@ -1,7 +1,8 @@
 """The served deployments against a real `prefect server start` on 127.0.0.1.
 
-Prefect cannot run schedules on its ephemeral in-process server, so this starts the real one,
-serves `pipeline serve` against it, and triggers the deployments through the API.
+Prefect cannot run schedules on its ephemeral in-process server, so these use the real one the
+session shares (tests/support/prefect_server.py), serve `pipeline serve` against it, and trigger the
+deployments through the API.
 """
 
 from __future__ import annotations
@@ -9,13 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -23,6 +19,7 @@ import pytest
 
 from tests.sources.telefonie.lines import CALL_HEADER, call
 from tests.support.deliveries import write
+from tests.support.prefect_server import stop_group
 from tests.support.published import rows
 
 pytestmark = pytest.mark.slow
@@ -65,58 +62,10 @@ print(json.dumps(result))
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=30)
-
-
 @pytest.fixture(scope="module")
-def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    home = tmp_path_factory.mktemp("prefect")
-    port = _free_port()
-    env = {
-        **os.environ,
-        "PREFECT_HOME": str(home),
-        "PREFECT_API_URL": f"http://127.0.0.1:{port}/api",
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "PREFECT_UI_ENABLED": "false",
-        "DO_NOT_TRACK": "1",
-    }
-    log = (home / "server.log").open("wb")
-    server = subprocess.Popen(
-        [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port), "--no-ui"],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=2) as answer:
-                    if answer.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline or server.poll() is not None:
-                raise RuntimeError((home / "server.log").read_text()[-3000:])
-            time.sleep(0.5)
-        yield env
-    finally:
-        _stop(server)
-        log.close()
+def prefect_api(prefect_server: dict[str, str]) -> dict[str, str]:
+    """The environment of a process that reaches the session's server (tests/support/prefect_server.py)."""
+    return {**os.environ, **prefect_server}
 
 
 def test_served_nightly_runs_through_the_api_and_loads_the_data(prefect_api: dict[str, str], tmp_path: Path) -> None:
@@ -156,7 +105,7 @@ def test_served_nightly_runs_through_the_api_and_loads_the_data(prefect_api: dic
         assert client.returncode == 0, client.stderr[-3000:] + (tmp_path / "serve.log").read_text()[-3000:]
         result = json.loads(client.stdout.strip().splitlines()[-1])
     finally:
-        _stop(serving)
+        stop_group(serving)
         serve_log.close()
 
     assert result["cron"] == "0 2 * * *"
