@@ -14,32 +14,31 @@ TESTS = Path(__file__).resolve().parent
 # `make test` gives whole files to its two workers in the order collected (--dist loadfile
 # --no-loadscope-reorder; xdist would otherwise start the files with the most tests first). The files
 # that take longest start first, so that none of them starts last and leaves the other core idle:
-# longest processing time first. By a quiet full run's seconds (setup, calls and teardown summed, 2 cores,
-# 446 s, 2026-12-03), less what the tests' own changes since took out (measured file by file); the
-# others, 10 s or less, follow in the order collected.
+# longest processing time first. By a full run's seconds (setup, calls and teardown summed; 2 cores at
+# load 3, 436 s, 2026-12-03, after core/test_db, kit/test_dates and the Prefect server were made
+# cheaper); the others, 10 s or less, follow in the order collected.
 LONGEST_FIRST = (
-    "test_safety.py",  # 94 s
-    "test_storage.py",  # 61 s
-    "test_scale_out.py",  # 60 s, 36 s of it the Dask cluster, Prefect's temporary server and the sample
-    "test_end_to_end.py",  # 57 s, one fixture: the sample of the published table, generated and backfilled
-    "test_nightly.py",  # 44 s
-    "test_landing_entries.py",  # 43 s
-    "test_idempotency.py",  # 42 s
-    "test_scheduling.py",  # 41 s (60 s with its own server; the session's boots while the files above run)
-    "test_bi_readers.py",  # 38 s
-    "test_prefect.py",  # 31 s (46 s with Prefect's test harness)
-    "sources/zaken/test_golden.py",  # 26 s
-    "sources/telefonie/test_golden.py",  # 25 s
+    "test_safety.py",  # 90 s
+    "test_storage.py",  # 78 s
+    "test_end_to_end.py",  # 61 s, one fixture: the sample of the published table, generated and backfilled
+    "test_nightly.py",  # 56 s
+    "test_scale_out.py",  # 54 s, the Dask cluster, Prefect's temporary server and the sample
+    "test_scheduling.py",  # 50 s, the served nightly 39 s; the session's Prefect server boots while the first files run
+    "test_bi_readers.py",  # 41 s
+    "test_landing_entries.py",  # 39 s
+    "test_prefect.py",  # 31 s, 46 s with Prefect's test harness
+    "sources/zaken/test_golden.py",  # 31 s
+    "test_idempotency.py",  # 30 s
+    "test_wheel.py",  # 26 s
     "test_delivery_rules.py",  # 23 s
-    "test_wheel.py",  # 23 s
-    "test_status_problems.py",  # 19 s
-    "test_bench.py",  # 16 s
-    "core/test_privacy.py",  # 12 s
-    "test_generate.py",  # 12 s
-    "test_freeze.py",  # 10 s
-    "test_bi_clients.py",  # 10 s
-    # core/test_db.py (29 s, 7 s since its switches are placed) and kit/test_dates.py (28 s, 7 s since
-    # its properties read batches) are among the others now.
+    "test_status_problems.py",  # 23 s
+    "sources/telefonie/test_golden.py",  # 21 s
+    "core/test_privacy.py",  # 15 s
+    "test_generate.py",  # 15 s
+    "test_bench.py",  # 14 s
+    "test_freeze.py",  # 13 s
+    "test_bi_clients.py",  # 11 s
+    "test_partial_backfill.py",  # 11 s
 )
 
 
