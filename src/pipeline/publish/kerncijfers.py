@@ -1,8 +1,8 @@
 """`kerncijfers`, `kerncijfers_maand` and `kerncijfers_dag`: every source's figures side by side.
 
 Assembled from what the sources declare: each source keeps its own figure tables per grain in the
-state database; here they are joined on the period, the figures derived across years are added, and
-the result is checked against the schema built from all declared figures, in their published order.
+state database (checked against its model when they were computed); here they are joined on the
+period, in their published order, and the figures derived across years are added and checked.
 """
 
 from __future__ import annotations

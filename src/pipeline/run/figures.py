@@ -24,7 +24,7 @@ def check(source: Source, part: Partitioned) -> None:
 
 @cache
 def _schema(source: Source, grain: str) -> pa.DataFrameSchema:
-    # made once per process: building it took 5 ms, a fifth of checking a small table with it
+    # made once per process: building it took 5 ms, about half of checking a small table with it
     return figure_schema(grain, source.figures, source.checks, GRAIN_KEYS[grain])
 
 
