@@ -12,11 +12,9 @@ reports to the first Prefect API it ever saw.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -35,6 +33,7 @@ from pipeline.run import PipelineError, run
 from pipeline.sample import generate
 from tests.sources.telefonie.lines import CALL_HEADER, call
 from tests.support.deliveries import PII_KEY, write
+from tests.support.processes import free_port, stop_group
 from tests.support.published import view_contents
 
 pytestmark = [pytest.mark.xdist_group("dask-cluster"), pytest.mark.slow]
@@ -93,26 +92,9 @@ class Cluster:
             return {str(w): list(found) for w, found in client.run(servers).items()}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _listening(port: int) -> bool:
     with socket.socket() as s:
         return s.connect_ex(("127.0.0.1", port)) == 0
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM the process group (nanny, worker and anything they started), then SIGKILL."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        process.wait(timeout=20)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)
-    process.wait(timeout=20)
 
 
 @pytest.fixture(scope="module")
@@ -122,7 +104,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
 
     logs = tmp_path_factory.mktemp("dask")
     home = tmp_path_factory.mktemp("prefect-home")
-    port = _free_port()
+    port = free_port()
     address = f"tcp://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "PIPELINE_"))}
     env |= {
@@ -181,11 +163,11 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
                 finally:
                     # Workers first: they must not outlive the API they report to.
                     for process in reversed(processes):
-                        _stop(process)
+                        stop_group(process, timeout_s=20)
     finally:
         for process in reversed(processes):
             if process.poll() is None:
-                _stop(process)
+                stop_group(process, timeout_s=20)
         for handle in handles:
             handle.close()
 

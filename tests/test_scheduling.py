@@ -19,7 +19,7 @@ import pytest
 
 from tests.sources.telefonie.lines import CALL_HEADER, call
 from tests.support.deliveries import write
-from tests.support.prefect_server import stop_group
+from tests.support.processes import stop_group
 from tests.support.published import rows
 
 pytestmark = pytest.mark.slow

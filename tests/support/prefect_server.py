@@ -17,7 +17,6 @@ import inspect
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -27,26 +26,11 @@ from pathlib import Path
 
 import psutil
 
+from tests.support.processes import free_port
+
 BIN = Path(sys.executable).parent
 STARTUP_S = 180  # a shared 2-core machine starts it slowly
 FOLDER = "prefect-server"  # in the session's shared folder: the lock, where it listens, its home and log
-
-
-def stop_group(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM a process started in a session of its own and everything it started, then SIGKILL."""
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=30)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @contextlib.contextmanager
@@ -61,7 +45,7 @@ def _launch(folder: Path) -> dict[str, str]:
     """Start the server, without waiting for it: write down its process and the settings that reach it."""
     home = folder / "home"
     home.mkdir(exist_ok=True)
-    port = _free_port()
+    port = free_port()
     env = {
         "PREFECT_HOME": str(home),
         "PREFECT_API_URL": f"http://127.0.0.1:{port}/api",
