@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,16 @@ FIGURE_VIEWS = (
 Figures = dict[str, list[dict[str, Any]]]  # rows by figure view
 
 
+@contextmanager
+def reading(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only connection to a published file, closed after."""
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
 @dataclass
 class Published:
     """The BI file a run published, read the way a BI tool reads it (read-only)."""
@@ -36,11 +47,8 @@ class Published:
     summary: RunSummary
 
     def query(self, sql: str, params: Sequence[Any] | None = None) -> pl.DataFrame:
-        con = duckdb.connect(str(self.path), read_only=True)
-        try:
+        with reading(self.path) as con:
             return con.sql(sql, params=list(params) if params else None).pl()
-        finally:
-            con.close()
 
     def frame(self, view: str) -> pl.DataFrame:
         return self.query(f"SELECT * FROM {view}")
@@ -78,11 +86,8 @@ def rows(warehouse: Path, query: str, params: Sequence[Any] | None = None) -> li
 def figures(warehouse: Path) -> Figures:
     """Every figure view's rows: what two runs that should agree are compared by. One connection for
     all of them: opening a DuckDB file costs some 40 ms, more than reading a view of it."""
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
+    with reading(warehouse) as con:
         return {view: con.sql(f"SELECT * FROM {view}").pl().to_dicts() for view in FIGURE_VIEWS}
-    finally:
-        con.close()
 
 
 def relation_names(con: duckdb.DuckDBPyConnection) -> list[str]:
@@ -98,8 +103,7 @@ def relation_names(con: duckdb.DuckDBPyConnection) -> list[str]:
 
 def all_text(path: Path) -> str:
     """Every value, column name and comment of every table and view in a DuckDB file, as one text."""
-    con = duckdb.connect(str(path), read_only=True)
-    try:
+    with reading(path) as con:
         parts = []
         for relation in relation_names(con):
             frame = con.sql(f"SELECT * FROM {relation}").pl()
@@ -107,14 +111,11 @@ def all_text(path: Path) -> str:
             parts.extend(str(v) for column in frame.columns for v in frame[column].to_list())
         parts.extend(str(c) for (c,) in con.execute("SELECT comment FROM duckdb_columns()").fetchall())
         return "\n".join(parts)
-    finally:
-        con.close()
 
 
 def view_contents(path: Path, skip: Iterable[str] = ("runs", "meldingen")) -> dict[str, list[tuple[Any, ...]]]:
     """Every published table's rows as a sorted list, leaving out columns that record when a run happened."""
-    con = duckdb.connect(str(path), read_only=True)
-    try:
+    with reading(path) as con:
         views = [
             name
             for (name,) in con.execute(
@@ -136,8 +137,6 @@ def view_contents(path: Path, skip: Iterable[str] = ("runs", "meldingen")) -> di
             rows = con.execute(f"SELECT {select} FROM {view}").fetchall()
             contents[view] = sorted(rows, key=repr)
         return contents
-    finally:
-        con.close()
 
 
 def export_text(folder: Path) -> str:
